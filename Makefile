@@ -1,0 +1,54 @@
+# Guanxi: `make run` to try it, `make test` to check it, `make bench` to measure it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PG_URL ?= postgres://postgres@127.0.0.1:5432/guanxi
+DEPS   := $(VENV)/.deps-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: run install test test-sqlite test-pg lint bench messages vendor clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(DEPS): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	rm -f $(VENV)/.deps-* && touch $@
+
+install: $(DEPS)
+
+run: install
+	$(BIN)/guanxi demo
+
+lint: install
+	$(BIN)/ruff check src bench
+	$(BIN)/mypy
+
+test: install lint test-sqlite test-pg
+
+test-sqlite: install
+	$(BIN)/pytest
+
+# The same suite on PostgreSQL. GUANXI_REQUIRE_PG=1 (set by .ci/run) turns an
+# unreachable server into a failure instead of a skipped pass.
+test-pg: install
+	@$(BIN)/python -m guanxi.core.pgcheck "$(PG_URL)"; rc=$$?; \
+	if [ $$rc -eq 0 ]; then DATABASE_URL="$(PG_URL)" $(BIN)/pytest; \
+	elif [ $$rc -ne 3 ]; then exit $$rc; fi
+
+bench: install
+	$(BIN)/python bench/foundation.py
+
+messages: install
+	cd src/guanxi && ../../$(BIN)/guanxi makemessages -l zh_Hans --no-obsolete && ../../$(BIN)/guanxi compilemessages
+
+# Re-fetch the vendored front-end files at their pinned versions.
+vendor:
+	rm -rf /tmp/guanxi-vendor && mkdir -p /tmp/guanxi-vendor
+	cd /tmp/guanxi-vendor && npm pack htmx.org@2.0.11 @picocss/pico@2.1.1 >/dev/null && \
+		for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
+	cp /tmp/guanxi-vendor/htmx.org-2.0.11/package/dist/htmx.min.js src/guanxi/web/static/vendor/htmx-2.0.11/
+	cp /tmp/guanxi-vendor/picocss-pico-2.1.1/package/css/pico.min.css src/guanxi/web/static/vendor/pico-2.1.1/
+
+clean:
+	rm -rf $(VENV) var/test-* .pytest_cache

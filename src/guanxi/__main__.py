@@ -1,0 +1,3 @@
+from guanxi.cli import main
+
+main()

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from guanxi.core.permissions import ROLE_ACTIONS, effective_role
+
+router = Router(tags=["accounts"])
+
+
+class MeOut(Schema):
+    id: int
+    username: str
+    role: str | None
+    team: str | None
+    permissions: list[str]
+
+
+@router.get("/me", response=MeOut, summary="Who the token belongs to and what it may do")
+def me(request: HttpRequest) -> Any:
+    user = request.user
+    role = effective_role(user)
+    return {"id": user.pk, "username": user.username, "role": role,
+            "team": user.team.name if user.team_id else None,
+            "permissions": sorted(ROLE_ACTIONS.get(role, frozenset())) if role else []}

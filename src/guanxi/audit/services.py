@@ -1,0 +1,51 @@
+"""log_action(): the one way an audit entry is written."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from django.db import models
+
+from guanxi.audit.models import AuditEntry
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, models.Model):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
+    """Field -> [old, new] for the fields whose value changed."""
+    return {k: [_plain(old.get(k)), _plain(new[k])] for k in new if old.get(k) != new[k]}
+
+
+def log_action(*, actor: Any, action: str, obj: models.Model | None = None,
+               customer_id: int | None = None, changes: dict[str, Any] | None = None,
+               extra: dict[str, Any] | None = None, object_type: str = "",
+               object_id: str = "") -> AuditEntry:
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        if customer_id is None and obj._meta.label_lower == "customers.customer":
+            customer_id = obj.pk
+    return AuditEntry.objects.create(
+        actor_id=getattr(actor, "pk", None),
+        actor_label=getattr(actor, "username", None) or "system",
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        customer_id=customer_id,
+        changes=_plain(changes or {}),
+        extra=_plain(extra or {}),
+    )

@@ -1,0 +1,145 @@
+"""The REST API: one NinjaAPI mounting each app's router, with token auth, rate limits and
+RFC 9457 problem+json errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from ninja.throttling import AuthRateThrottle
+
+from guanxi.accounts.services import token_authenticate
+from guanxi.core.errors import DomainError
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request: HttpRequest, token: str) -> Any:
+        api_token = token_authenticate(token)
+        if api_token is None:
+            return None
+        request.user = api_token.user
+        return api_token
+
+
+class SessionAuth(APIKeyHeader):
+    """Signed-in staff using the API from the browser (CSRF-checked for writes)."""
+
+    param_name = "X-CSRFToken"
+
+    def __call__(self, request: HttpRequest) -> Any:
+        return django_auth(request)
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:  # pragma: no cover
+        return None
+
+
+class TokenRateThrottle(AuthRateThrottle):
+    """Per-token limit from settings.GUANXI_API_RATE ("1200/m"), read on each request so an
+    operator's change (and a test's override) applies without a restart."""
+
+    def allow_request(self, request: HttpRequest) -> bool:
+        if self.rate != settings.GUANXI_API_RATE:
+            self.rate = settings.GUANXI_API_RATE
+            self.num_requests, self.duration = self.parse_rate(self.rate)
+        return super().allow_request(request)
+
+
+api = NinjaAPI(
+    title="Guanxi API",
+    version="1",
+    description="REST API v1 of Guanxi, the self-hosted CRM. Authenticate with "
+                "`Authorization: Bearer <token>` (create one with `guanxi token create`).",
+    urls_namespace="api",
+    auth=[TokenAuth(), SessionAuth()],
+    throttle=[TokenRateThrottle(settings.GUANXI_API_RATE)],
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+PROBLEM = "application/problem+json"
+
+
+def problem(request: HttpRequest, *, status: int, title: str, detail: str = "",
+            code: str = "", errors: list[dict[str, Any]] | None = None,
+            **extra: Any) -> HttpResponse:
+    body: dict[str, Any] = {"type": f"/problems/{code or status}", "title": title,
+                            "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    body.update(extra)
+    response = api.create_response(request, body, status=status)
+    response["Content-Type"] = PROBLEM
+    return response
+
+
+def _field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in ("body", "query", "path", "header", "form"):
+        parts = parts[1:]
+        if parts and parts[0] == "payload":
+            parts = parts[1:]
+    return ".".join(str(p) for p in parts)
+
+
+@api.exception_handler(ValidationError)
+def on_validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    errors = [{"field": _field_path(e.get("loc", ())), "message": e.get("msg", ""),
+               "in": (e.get("loc") or ["body"])[0]} for e in exc.errors]
+    return problem(request, status=422, title="Invalid input", code="validation-error",
+                   detail="; ".join(f"{e['field']}: {e['message']}" for e in errors),
+                   errors=errors)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+    return problem(request, status=exc.status, title=exc.message, detail=str(exc),
+                   code=exc.code, errors=errors, **exc.extra)
+
+
+@api.exception_handler(PermissionDenied)
+def on_permission_denied(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
+    return problem(request, status=403, title="Forbidden", code="forbidden",
+                   detail=str(exc) or "Your role does not allow this")
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
+    return problem(request, status=404, title="Not found", code="not-found")
+
+
+@api.exception_handler(AuthenticationError)
+def on_unauthenticated(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    response = problem(request, status=401, title="Unauthorized", code="unauthorized",
+                       detail="Send a valid token: Authorization: Bearer <token>")
+    response["WWW-Authenticate"] = "Bearer"
+    return response
+
+
+@api.exception_handler(Throttled)
+def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
+    return problem(request, status=429, title="Too many requests", code="rate-limited",
+                   detail="Slow down; see the Retry-After header")
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    return problem(request, status=exc.status_code, title=str(exc))
+
+
+def mount() -> None:
+    from guanxi.accounts.api import router as accounts_router
+    from guanxi.customers.api import router as customers_router
+
+    api.add_router("/", customers_router)
+    api.add_router("/", accounts_router)
+
+
+mount()

@@ -1,0 +1,47 @@
+"""Domain errors raised by services and turned into form errors or problem+json."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+    value: object = None
+
+
+@dataclass
+class DomainError(Exception):
+    message: str
+    status: int = 400
+    code: str = "bad-request"
+    errors: list[FieldError] = field(default_factory=list)
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        if self.errors:
+            return "; ".join(f"{e.field}: {e.message}" for e in self.errors)
+        return self.message
+
+
+class InvalidInput(DomainError):
+    def __init__(self, errors: list[FieldError], message: str = "Invalid input") -> None:
+        super().__init__(message=message, status=422, code="validation-error", errors=errors)
+
+    @classmethod
+    def single(cls, field_name: str, message: str, value: object = None) -> InvalidInput:
+        return cls([FieldError(field_name, str(message), value)])
+
+
+class Conflict(DomainError):
+    def __init__(self, message: str, *, field_name: str = "", extra: dict | None = None) -> None:
+        errors = [FieldError(field_name, message)] if field_name else []
+        super().__init__(message=message, status=409, code="conflict", errors=errors,
+                         extra=extra or {})
+
+
+class NotFound(DomainError):
+    def __init__(self, message: str = "Not found") -> None:
+        super().__init__(message=message, status=404, code="not-found")

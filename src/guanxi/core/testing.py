@@ -1,0 +1,79 @@
+"""Test helpers: factories and personas shared by every app's tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import factory
+
+from guanxi.accounts.models import Team, User
+from guanxi.accounts.services import token_create
+from guanxi.core.permissions import Role
+from guanxi.customers import services
+
+
+class TeamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Team
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Team {n}")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    role = Role.SALES
+    password = factory.django.Password("pw-for-tests-1")
+
+
+def make_customer(actor: Any, **kwargs: Any):
+    """A customer created the way staff create them: through the service."""
+    defaults: dict[str, Any] = {"full_name": "测试客户"}
+    defaults.update(kwargs)
+    return services.customer_create(actor=actor, **defaults)
+
+
+@dataclass
+class Personas:
+    """An owner, a teammate, an outsider, and one user per role."""
+
+    admin: User
+    manager: User
+    sales: User          # the owner of `own`
+    teammate: User       # same team as sales
+    outsider: User       # sales in another team
+    service: User
+    marketing: User
+    analyst: User
+    norole: User
+
+    def by_role(self, role: str) -> User:
+        return {"admin": self.admin, "manager": self.manager, "sales": self.sales,
+                "service": self.service, "marketing": self.marketing,
+                "analyst": self.analyst, "norole": self.norole}[role]
+
+
+def make_personas() -> Personas:
+    east = TeamFactory(name="East")
+    west = TeamFactory(name="West")
+    return Personas(
+        admin=UserFactory(username="admin", role=Role.ADMIN, is_superuser=True, is_staff=True),
+        manager=UserFactory(username="manager", role=Role.MANAGER),
+        sales=UserFactory(username="sales", role=Role.SALES, team=east),
+        teammate=UserFactory(username="teammate", role=Role.SALES, team=east),
+        outsider=UserFactory(username="outsider", role=Role.SALES, team=west),
+        service=UserFactory(username="service", role=Role.SERVICE),
+        marketing=UserFactory(username="marketing", role=Role.MARKETING),
+        analyst=UserFactory(username="analyst", role=Role.ANALYST),
+        norole=UserFactory(username="norole", role=""),
+    )
+
+
+def bearer(user: User) -> dict[str, str]:
+    _token, secret = token_create(actor=None, user=user, name="test")
+    return {"Authorization": f"Bearer {secret}"}

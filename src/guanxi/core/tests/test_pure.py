@@ -1,0 +1,81 @@
+"""Pure functions: masking, names, search keys, cursors, birthdays, spreadsheet safety."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from guanxi.core.cursors import decode_cursor, encode_cursor
+from guanxi.core.errors import InvalidInput
+from guanxi.core.masking import mask_email, mask_phone
+from guanxi.core.spreadsheet import safe_cell
+from guanxi.customers.birthdays import next_birthday
+from guanxi.customers.names import display_name, pinyin_keys, split_chinese_name
+from guanxi.customers.search import query_prefixes, terms_for
+
+
+def test_mask_phone_and_email_match_the_documented_forms():
+    assert mask_phone("+8613812345678") == "138****5678"
+    assert mask_email("john@example.com") == "j***@example.com"
+    assert mask_phone("+4915123456789").startswith("+49 ")
+    assert mask_phone("+4915123456789").endswith("6789")
+
+
+def test_chinese_names_split_surname_first_including_compound_surnames():
+    assert split_chinese_name("张伟") == ("张", "伟")
+    assert split_chinese_name("欧阳娜娜") == ("欧阳", "娜娜")
+    assert display_name("张", "伟") == "张伟"
+    assert display_name("Müller", "Lena") == "Lena Müller"
+
+
+@pytest.mark.parametrize(("family", "given", "expected"), [
+    ("单", "伟", "shanwei"), ("曾", "国藩", "zengguofan"), ("区", "志", "ouzhi"),
+    ("张", "伟", "zhangwei"),
+])
+def test_polyphonic_surnames_get_their_surname_reading(family, given, expected):
+    keys = pinyin_keys(family, given)
+    assert keys[0] == expected
+    assert any(len(k) == len(given) + 1 for k in keys)  # initials, e.g. "zw"
+
+
+def test_search_terms_cover_name_pinyin_phone_suffix_and_email():
+    terms = terms_for(family_name="张", given_name="伟", display_name="张伟",
+                      emails=["zw@example.com"], phones=["+8613812345678"])
+    for prefix in ("n:张伟", "n:zhangwei", "n:zw", "p:13812345678", "r:8765", "n:zw@example.com"):
+        assert any(t.startswith(prefix) for t in terms), prefix
+    assert query_prefixes("5678") == ["p:5678", "r:8765"]
+    assert query_prefixes(" Zhang Wei ") == ["n:zhangwei"]
+
+
+@given(st.lists(st.one_of(st.integers(), st.text(max_size=20)), min_size=1, max_size=3))
+def test_cursor_round_trips(values):
+    assert decode_cursor(encode_cursor(values), arity=len(values)) == values
+
+
+def test_malformed_cursor_is_a_field_error():
+    with pytest.raises(InvalidInput) as exc:
+        decode_cursor("not-base64!!", arity=1)
+    assert exc.value.errors[0].field == "cursor"
+
+
+@given(st.dates(min_value=dt.date(1930, 1, 1), max_value=dt.date(2020, 12, 31)),
+       st.dates(min_value=dt.date(2021, 1, 1), max_value=dt.date(2040, 12, 31)),
+       st.booleans())
+def test_next_birthday_is_today_or_within_fourteen_months(birthday, today, lunar):
+    nxt = next_birthday(birthday, lunar=lunar, today=today)
+    assert today <= nxt <= today + dt.timedelta(days=420)
+
+
+def test_lunar_birthday_follows_the_lunar_calendar():
+    # 1990-02-09 is lunar 1/14; in 2027 lunar 1/14 falls on 2027-02-20 or thereabouts
+    nxt = next_birthday(dt.date(1990, 2, 9), lunar=True, today=dt.date(2027, 1, 1))
+    assert nxt.month == 2 and nxt != dt.date(2027, 2, 9)
+
+
+@pytest.mark.parametrize("value", ["=SUM(A1)", "+1", "-2", "@cmd", "\tx"])
+def test_formula_cells_are_neutralised(value):
+    assert safe_cell(value).startswith("'")
+    assert safe_cell("张伟") == "张伟"

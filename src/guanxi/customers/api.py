@@ -1,0 +1,182 @@
+"""REST endpoints for customers, identities, consent, tags, orders and events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+from ninja.errors import HttpError
+
+from guanxi.accounts.selectors import staff_get
+from guanxi.customers import selectors, services
+from guanxi.customers.schemas import (
+    ConsentIn, ConsentOut, Customer360Out, CustomerIn, CustomerOut, CustomerPage, CustomerPatch,
+    EventBulkIn, EventBulkOut, EventOut, EventPage, IdentityIn, IdentityOut, InteractionIn,
+    OrderIn, OrderOut, OrderPage, OrderStatusIn, TagIn,
+)
+
+router = Router(tags=["customers"])
+
+
+class CustomerFilters(Schema):
+    q: str = ""
+    tag: str = ""
+    owner_id: int | None = None
+    region: str = ""
+    cursor: str | None = None
+    limit: int = 25
+
+
+@router.get("/customers", response=CustomerPage, summary="Search and list customers")
+def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> Any:
+    return selectors.customer_search(actor=request.user, **filters.dict())
+
+
+@router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
+def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
+    data = payload.dict()
+    owner_id = data.pop("owner_id")
+    identities = [services.IdentityInput(**i) for i in data.pop("identities")]
+    owner = staff_get(user_id=owner_id) if owner_id else None
+    customer = services.customer_create(actor=request.user, owner=owner,
+                                        identities=identities, **data)
+    return 201, selectors.customer_get(actor=request.user, customer_id=customer.pk)
+
+
+@router.get("/customers/{customer_id}", response=Customer360Out,
+            summary="The 360° view of a customer")
+def customers_get(request: HttpRequest, customer_id: int) -> Any:
+    return selectors.customer_360(actor=request.user, customer_id=customer_id)
+
+
+@router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer")
+def customers_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
+    changes = payload.dict(exclude_unset=True)
+    if "owner_id" in changes:
+        owner_id = changes.pop("owner_id")
+        changes["owner"] = staff_get(user_id=owner_id) if owner_id else None
+    services.customer_update(actor=request.user, customer=customer, **changes)
+    return selectors.customer_get(actor=request.user, customer_id=customer_id)
+
+
+@router.delete("/customers/{customer_id}", response={204: None}, summary="Delete a customer")
+def customers_delete(request: HttpRequest, customer_id: int) -> Any:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
+    services.customer_delete(actor=request.user, customer=customer)
+    return 204, None
+
+
+@router.get("/customers/{customer_id}/identities", response=list[IdentityOut])
+def identities_list(request: HttpRequest, customer_id: int) -> Any:
+    return list(selectors.customer_get(actor=request.user,
+                                       customer_id=customer_id).identities.all())
+
+
+@router.post("/customers/{customer_id}/identities", response={201: IdentityOut})
+def identities_add(request: HttpRequest, customer_id: int, payload: IdentityIn) -> Any:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
+    return 201, services.identity_add(actor=request.user, customer=customer, **payload.dict())
+
+
+@router.delete("/customers/{customer_id}/identities/{identity_id}", response={204: None})
+def identities_remove(request: HttpRequest, customer_id: int, identity_id: int) -> Any:
+    identity = selectors.identity_get(actor=request.user, customer_id=customer_id,
+                                      identity_id=identity_id)
+    services.identity_remove(actor=request.user, identity=identity)
+    return 204, None
+
+
+@router.get("/customers/{customer_id}/consents", response=list[ConsentOut])
+def consents_list(request: HttpRequest, customer_id: int) -> Any:
+    return selectors.customer_360(actor=request.user, customer_id=customer_id,
+                                  timeline_limit=1).consents
+
+
+@router.put("/customers/{customer_id}/consents", response=ConsentOut,
+            summary="Record a consent answer for one channel and purpose")
+def consents_set(request: HttpRequest, customer_id: int, payload: ConsentIn) -> Any:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
+    consent = services.consent_set(actor=request.user, customer=customer, **payload.dict())
+    return {"channel": consent.channel, "purpose": consent.purpose, "granted": consent.granted,
+            "explicit": True, "changed_at": consent.changed_at, "source": consent.source}
+
+
+@router.get("/customers/{customer_id}/tags", response=list[str])
+def tags_list(request: HttpRequest, customer_id: int) -> Any:
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    return [link.tag.name for link in customer.tag_links.all()]
+
+
+@router.post("/customers/{customer_id}/tags", response={201: list[str]})
+def tags_add(request: HttpRequest, customer_id: int, payload: TagIn) -> Any:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
+    services.tag_add(actor=request.user, customer=customer, name=payload.name)
+    return 201, tags_list(request, customer_id)
+
+
+@router.delete("/customers/{customer_id}/tags/{name}", response={204: None})
+def tags_remove(request: HttpRequest, customer_id: int, name: str) -> Any:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
+    services.tag_remove(actor=request.user, customer=customer, name=name)
+    return 204, None
+
+
+@router.get("/customers/{customer_id}/events", response=EventPage, summary="The timeline")
+def events_list(request: HttpRequest, customer_id: int, cursor: str | None = None,
+                limit: int = 50, kind: str = "") -> Any:
+    return selectors.timeline(actor=request.user, customer_id=customer_id, cursor=cursor,
+                              limit=limit, kind=kind)
+
+
+@router.post("/customers/{customer_id}/interactions", response={201: EventOut},
+             summary="Log a call, visit or note")
+def interactions_log(request: HttpRequest, customer_id: int, payload: InteractionIn) -> Any:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
+    return 201, services.interaction_log(actor=request.user, customer=customer,
+                                         **payload.dict())
+
+
+@router.post("/events/bulk", response=EventBulkOut, tags=["events"],
+             summary="Ingest up to 1,000 events; repeated idempotency keys add nothing")
+def events_bulk(request: HttpRequest, payload: EventBulkIn) -> Any:
+    events = []
+    for e in payload.events:
+        data = e.dict()
+        ident = data.pop("identity")
+        events.append(services.EventInput(
+            identity=services.IdentityInput(**ident) if ident else None, **data))
+    return services.events_ingest(actor=request.user, events=events)
+
+
+@router.get("/orders", response=OrderPage, tags=["orders"])
+def orders_list(request: HttpRequest, customer_id: int | None = None,
+                cursor: str | None = None, limit: int = 50) -> Any:
+    return selectors.orders_list(actor=request.user, customer_id=customer_id, cursor=cursor,
+                                 limit=limit)
+
+
+@router.post("/orders", response={201: OrderOut}, tags=["orders"])
+def orders_create(request: HttpRequest, payload: OrderIn) -> Any:
+    data = payload.dict()
+    customer = selectors.customer_for_change(actor=request.user,
+                                             customer_id=data.pop("customer_id"))
+    lines = [services.OrderLineInput(**line) for line in data.pop("lines")]
+    order = services.order_create(actor=request.user, customer=customer, lines=lines, **data)
+    return 201, selectors.order_get(actor=request.user, order_id=order.pk)
+
+
+@router.get("/orders/{order_id}", response=OrderOut, tags=["orders"])
+def orders_get(request: HttpRequest, order_id: int) -> Any:
+    return selectors.order_get(actor=request.user, order_id=order_id)
+
+
+@router.post("/orders/{order_id}/status", response=OrderOut, tags=["orders"])
+def orders_status(request: HttpRequest, order_id: int, payload: OrderStatusIn) -> Any:
+    order = selectors.order_get(actor=request.user, order_id=order_id)
+    services.order_set_status(actor=request.user, order=order, status=payload.status)
+    return selectors.order_get(actor=request.user, order_id=order_id)
+
+
+__all__ = ["HttpError", "router"]

@@ -1,0 +1,79 @@
+"""Personal names: Chinese surname-first and Western given-first, and their pinyin keys."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from pypinyin import Style, lazy_pinyin
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+COMPOUND_SURNAMES = frozenset(
+    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 "
+    "万俟 澹台 公冶 宗政 濮阳 淳于 单于 太叔 申屠 闻人 赫连 呼延 百里 南宫 西门 独孤".split()
+)
+
+# Surnames whose reading differs from the character's everyday reading.
+SURNAME_READINGS = {
+    "单": "shan", "曾": "zeng", "区": "ou", "仇": "qiu", "解": "xie", "朴": "piao",
+    "查": "zha", "盖": "ge", "乐": "yue", "翟": "zhai", "覃": "qin", "缪": "miao",
+    "召": "shao", "黑": "he", "种": "chong", "秘": "bi", "员": "yun", "重": "chong",
+    "冼": "xian", "洗": "xian", "万俟": "moqi", "尉迟": "yuchi", "长孙": "zhangsun",
+    "车": "che", "沈": "shen", "任": "ren", "华": "hua", "纪": "ji", "葛": "ge",
+    "繁": "po", "过": "guo", "句": "gou", "隗": "wei", "厍": "she", "尉": "yu",
+    "宓": "mi", "单于": "chanyu", "曲": "qu", "角": "jue", "蕃": "pi",
+}
+
+
+def has_cjk(value: str) -> bool:
+    return bool(_CJK.search(value or ""))
+
+
+def split_chinese_name(full_name: str) -> tuple[str, str]:
+    """'欧阳娜娜' -> ('欧阳', '娜娜'); '张伟' -> ('张', '伟')."""
+    name = re.sub(r"\s+", "", full_name)
+    if len(name) >= 3 and name[:2] in COMPOUND_SURNAMES:
+        return name[:2], name[2:]
+    return name[:1], name[1:]
+
+
+def display_name(family_name: str, given_name: str) -> str:
+    """Chinese names surname-first without a space; Western names given-first."""
+    family, given = (family_name or "").strip(), (given_name or "").strip()
+    if has_cjk(family) or has_cjk(given):
+        return f"{family}{given}"
+    return " ".join(part for part in (given, family) if part)
+
+
+@lru_cache(maxsize=65536)
+def surname_pinyin(surname: str) -> str:
+    if surname in SURNAME_READINGS:
+        return SURNAME_READINGS[surname]
+    return "".join(SURNAME_READINGS.get(ch) or lazy_pinyin(ch)[0] for ch in surname)
+
+
+@lru_cache(maxsize=65536)
+def _given_pinyin(given: str) -> tuple[str, ...]:
+    return tuple(lazy_pinyin(given, style=Style.NORMAL, errors="ignore"))
+
+
+def pinyin_keys(family_name: str, given_name: str) -> list[str]:
+    """Pinyin search keys for a Chinese name: full, given-first and initials."""
+    if not (has_cjk(family_name) or has_cjk(given_name)):
+        return []
+    fam = surname_pinyin(family_name) if family_name else ""
+    given = _given_pinyin(given_name) if given_name else ()
+    fam_initial = fam[:1]
+    full = fam + "".join(given)
+    initials = fam_initial + "".join(g[:1] for g in given)
+    keys = [full, "".join(given) + fam, initials]
+    if given:
+        keys.append("".join(given))
+    return [k for k in keys if k]
+
+
+def fold(value: str) -> str:
+    """The matching form of free text: NFKC, lower case, no spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or "").lower())

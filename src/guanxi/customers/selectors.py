@@ -1,0 +1,319 @@
+"""Reads of customer data. Every read goes through visible_customers(), which applies the
+actor's role: deny by default, team scope for sales, masked personal data for analysts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+
+from guanxi.core.cursors import Page, decode_cursor, encode_cursor
+from guanxi.core.errors import NotFound
+from guanxi.core.masking import mask_email, mask_phone, mask_text
+from guanxi.core.permissions import Action, is_team_scoped, require, sees_masked
+from guanxi.customers import search
+from guanxi.customers.models import (
+    Channel, Consent, ConsentPurpose, Customer, CustomerTag, Event, Identity, IdentityKind,
+    Order, OrderStatus, SearchTerm, Tag,
+)
+
+MAX_PAGE = 200
+
+
+def visible_customers(actor: Any) -> QuerySet[Customer]:
+    require(actor, Action.CUSTOMER_VIEW)
+    return Customer.objects.filter(_filters_q(actor, tag="", owner_id=None, region=""))
+
+
+def customer_is_visible(actor: Any, customer: Customer) -> bool:
+    if actor is None:  # system jobs
+        return True
+    if not is_team_scoped(actor):
+        return True
+    if customer.owner_id == actor.pk:
+        return True
+    return bool(actor.team_id) and customer.owner_id is not None and (
+        customer.owner.team_id == actor.team_id)
+
+
+def _mask_identity(identity: Identity) -> None:
+    identity._masked = True  # type: ignore[attr-defined]
+    if identity.kind == IdentityKind.PHONE:
+        identity.value = mask_phone(identity.value)
+    elif identity.kind == IdentityKind.EMAIL:
+        identity.value = mask_email(identity.value)
+    else:
+        identity.value = mask_text(identity.value)
+
+
+def mask_for(actor: Any, customers: Iterable[Customer]) -> None:
+    """Replace personal data in loaded instances for roles that see it masked."""
+    if not sees_masked(actor):
+        return
+    for customer in customers:
+        customer._masked = True  # type: ignore[attr-defined]
+        customer.birthday = None
+        if "identities" in getattr(customer, "_prefetched_objects_cache", {}):
+            for identity in customer.identities.all():
+                _mask_identity(identity)
+        if "addresses" in getattr(customer, "_prefetched_objects_cache", {}):
+            for address in customer.addresses.all():
+                address.street = mask_text(address.street)
+                address._masked = True  # type: ignore[attr-defined]
+
+
+def _list_prefetch(qs: QuerySet[Customer]) -> QuerySet[Customer]:
+    return qs.select_related("owner").prefetch_related(
+        Prefetch("identities", queryset=Identity.objects.order_by("kind", "-is_primary", "id")),
+        Prefetch("tag_links", queryset=CustomerTag.objects.select_related("tag")))
+
+
+def _filters_q(actor: Any, *, tag: str, owner_id: int | None, region: str,
+               prefix: str = "") -> Q:
+    """The scope and filters as a Q, relative to Customer or through a relation prefix."""
+    def p(name: str) -> str:
+        return prefix + name
+
+    q = Q()
+    if is_team_scoped(actor):
+        scope = Q(**{p("owner_id"): actor.pk})
+        if actor.team_id:
+            scope |= Q(**{p("owner__team_id"): actor.team_id})
+        q &= scope
+    if tag:
+        q &= Q(**{p("tag_links__tag__name"): tag})
+    if owner_id:
+        q &= Q(**{p("owner_id"): owner_id})
+    if region:
+        q &= Q(**{p("region__startswith"): region})
+    return q
+
+
+def customer_search(*, actor: Any, q: str = "", tag: str = "", owner_id: int | None = None,
+                    region: str = "", cursor: str | None = None,
+                    limit: int = 25) -> Page[Customer]:
+    """Instant search and filters. With a query, results come from the search-term index
+    in term order; without one, newest first with a keyset cursor."""
+    require(actor, Action.CUSTOMER_VIEW)
+    limit = max(1, min(limit, MAX_PAGE))
+    prefixes = search.query_prefixes(q)
+    if q.strip() and not prefixes:
+        return Page(items=[])
+    if prefixes:
+        term_q = Q()
+        for prefix in prefixes:
+            lo, hi = search.prefix_range(prefix)
+            term_q |= Q(term__gte=lo, term__lt=hi)
+        filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
+                             prefix="customer__")
+        after = decode_cursor(cursor, arity=1)
+        offset = int(after[0]) if after else 0
+        rows = (SearchTerm.objects.filter(term_q).filter(filters).order_by("term")
+                .values_list("customer_id", flat=True)[offset:offset + limit * 8])
+        # Walk the index in term order, de-duplicating customers, until the page is full.
+        ids: list[int] = []
+        next_cursor = None
+        for position, cid in enumerate(rows):
+            if cid in ids:
+                continue
+            if len(ids) == limit:
+                next_cursor = encode_cursor([offset + position])
+                break
+            ids.append(cid)
+        by_id = {c.pk: c for c in _list_prefetch(Customer.objects.filter(pk__in=ids))}
+        items = [by_id[i] for i in ids if i in by_id]
+    else:
+        qs = Customer.objects.filter(
+            _filters_q(actor, tag=tag, owner_id=owner_id, region=region))
+        after = decode_cursor(cursor, arity=1)
+        if after:
+            qs = qs.filter(pk__lt=int(after[0]))
+        items = list(_list_prefetch(qs.order_by("-pk"))[:limit + 1])
+        next_cursor = encode_cursor([items[limit - 1].pk]) if len(items) > limit else None
+        items = items[:limit]
+    mask_for(actor, items)
+    return Page(items=items, next_cursor=next_cursor)
+
+
+def customer_get(*, actor: Any, customer_id: int) -> Customer:
+    """One customer for reading (masked where the role requires)."""
+    customer = (_list_prefetch(visible_customers(actor)).select_related("company")
+                .prefetch_related("addresses").filter(pk=customer_id).first())
+    if customer is None:
+        raise NotFound("Customer not found")
+    mask_for(actor, [customer])
+    return customer
+
+
+def customer_for_change(*, actor: Any, customer_id: int) -> Customer:
+    """One customer, unmasked, for passing to a service (which checks the action)."""
+    customer = visible_customers(actor).select_related("owner").filter(pk=customer_id).first()
+    if customer is None:
+        raise NotFound("Customer not found")
+    return customer
+
+
+@dataclass
+class SpendSummary:
+    orders: int = 0
+    paid_orders: int = 0
+    totals: dict[str, Decimal] = field(default_factory=dict)
+    first_order_at: dt.datetime | None = None
+    last_order_at: dt.datetime | None = None
+
+    @property
+    def average(self) -> dict[str, Decimal]:
+        if not self.paid_orders:
+            return {}
+        return {cur: (amount / self.paid_orders).quantize(Decimal("0.01"))
+                for cur, amount in self.totals.items()}
+
+
+@dataclass
+class ConsentState:
+    channel: str
+    channel_label: str
+    purpose: str
+    purpose_label: str
+    granted: bool
+    explicit: bool
+    changed_at: dt.datetime | None
+    source: str
+
+
+@dataclass
+class Customer360:
+    customer: Customer
+    identities: list[Identity]
+    consents: list[ConsentState]
+    tags: list[Tag]
+    spend: SpendSummary
+    recent_orders: list[Order]
+    timeline: Page[Event]
+
+
+def consent_default(purpose: str) -> bool:
+    """Without a recorded answer, only service messages are allowed; marketing is off."""
+    return purpose == ConsentPurpose.SERVICE
+
+
+def consent_allows(customer: Customer, channel: str, purpose: str) -> bool:
+    row = Consent.objects.filter(customer=customer, channel=channel, purpose=purpose).first()
+    return row.granted if row else consent_default(purpose)
+
+
+def spend_summary(customer_id: int) -> SpendSummary:
+    summary = SpendSummary()
+    rows = (Order.objects.filter(customer_id=customer_id).values("currency", "status")
+            .annotate(n=Count("id"), total=Sum("total"), first=Min("placed_at"),
+                      last=Max("placed_at")))
+    for row in rows:
+        summary.orders += row["n"]
+        if row["status"] == OrderStatus.PAID:
+            summary.paid_orders += row["n"]
+            summary.totals[row["currency"]] = summary.totals.get(
+                row["currency"], Decimal("0")) + row["total"]
+        if summary.first_order_at is None or row["first"] < summary.first_order_at:
+            summary.first_order_at = row["first"]
+        if summary.last_order_at is None or row["last"] > summary.last_order_at:
+            summary.last_order_at = row["last"]
+    return summary
+
+
+def timeline(*, actor: Any, customer_id: int, cursor: str | None = None, limit: int = 20,
+             kind: str = "") -> Page[Event]:
+    if not visible_customers(actor).filter(pk=customer_id).exists():
+        raise NotFound("Customer not found")
+    return _timeline(actor, customer_id, cursor, limit, kind)
+
+
+def _timeline(actor: Any, customer_id: int, cursor: str | None, limit: int,
+              kind: str = "") -> Page[Event]:
+    limit = max(1, min(limit, MAX_PAGE))
+    qs = Event.objects.filter(customer_id=customer_id).select_related("actor")
+    if kind:
+        qs = qs.filter(kind=kind)
+    after = decode_cursor(cursor, arity=2)
+    if after:
+        at = dt.datetime.fromisoformat(after[0])
+        qs = qs.filter(Q(occurred_at__lt=at) | Q(occurred_at=at, pk__lt=int(after[1])))
+    events = list(qs.order_by("-occurred_at", "-pk")[:limit + 1])
+    next_cursor = None
+    if len(events) > limit:
+        last = events[limit - 1]
+        next_cursor = encode_cursor([last.occurred_at.isoformat(), last.pk])
+        events = events[:limit]
+    if sees_masked(actor):
+        for event in events:
+            event.data = {}
+            event._masked = True  # type: ignore[attr-defined]
+    return Page(items=events, next_cursor=next_cursor)
+
+
+def customer_360(*, actor: Any, customer_id: int, timeline_limit: int = 20) -> Customer360:
+    customer = customer_get(actor=actor, customer_id=customer_id)
+    recorded = {(c.channel, c.purpose): c for c in customer.consents.all()}
+    consents = []
+    for channel, channel_label in Channel.choices:
+        for purpose, purpose_label in ConsentPurpose.choices:
+            row = recorded.get((channel, purpose))
+            consents.append(ConsentState(
+                channel=channel, channel_label=str(channel_label), purpose=purpose,
+                purpose_label=str(purpose_label),
+                granted=row.granted if row else consent_default(purpose),
+                explicit=row is not None, changed_at=row.changed_at if row else None,
+                source=row.source if row else ""))
+    return Customer360(
+        customer=customer,
+        identities=list(customer.identities.all()),
+        consents=consents,
+        tags=[link.tag for link in customer.tag_links.all()],
+        spend=spend_summary(customer.pk),
+        recent_orders=list(Order.objects.filter(customer_id=customer.pk)
+                           .order_by("-placed_at")[:10]),
+        timeline=_timeline(actor, customer.pk, None, timeline_limit),
+    )
+
+
+def orders_list(*, actor: Any, customer_id: int | None = None, cursor: str | None = None,
+                limit: int = 50) -> Page[Order]:
+    limit = max(1, min(limit, MAX_PAGE))
+    qs = Order.objects.filter(customer__in=visible_customers(actor)).prefetch_related("lines")
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    after = decode_cursor(cursor, arity=1)
+    if after:
+        qs = qs.filter(pk__lt=int(after[0]))
+    orders = list(qs.order_by("-pk")[:limit + 1])
+    next_cursor = encode_cursor([orders[limit - 1].pk]) if len(orders) > limit else None
+    return Page(items=orders[:limit], next_cursor=next_cursor)
+
+
+def order_get(*, actor: Any, order_id: int) -> Order:
+    order = (Order.objects.filter(customer__in=visible_customers(actor), pk=order_id)
+             .select_related("customer", "customer__owner").prefetch_related("lines").first())
+    if order is None:
+        raise NotFound("Order not found")
+    return order
+
+
+def identity_get(*, actor: Any, customer_id: int, identity_id: int) -> Identity:
+    identity = (Identity.objects.filter(customer__in=visible_customers(actor),
+                                        customer_id=customer_id, pk=identity_id)
+                .select_related("customer", "customer__owner").first())
+    if identity is None:
+        raise NotFound("Identity not found")
+    return identity
+
+
+def tag_list() -> QuerySet[Tag]:
+    return Tag.objects.order_by("name")
+
+
+def region_list(*, actor: Any) -> list[str]:
+    return list(visible_customers(actor).exclude(region="").order_by("region")
+                .values_list("region", flat=True).distinct()[:200])

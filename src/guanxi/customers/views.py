@@ -1,0 +1,204 @@
+"""Staff pages for customers: thin views over selectors and services."""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from guanxi.accounts.selectors import staff_list
+from guanxi.core.errors import DomainError
+from guanxi.core.htmx import is_htmx
+from guanxi.core.permissions import Action, can, is_team_scoped, require
+from guanxi.customers import selectors, services
+from guanxi.customers.forms import (
+    CustomerCreateForm, CustomerForm, InteractionForm, TagForm, apply_errors,
+)
+from guanxi.customers.selectors import tag_list
+
+
+def _filters(request: HttpRequest) -> dict:
+    owner = request.GET.get("owner", "")
+    return {"q": request.GET.get("q", "").strip(), "tag": request.GET.get("tag", ""),
+            "owner_id": int(owner) if owner.isdigit() else None,
+            "region": request.GET.get("region", "")}
+
+
+@login_required
+@require_GET
+def customer_list(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    page = selectors.customer_search(actor=request.user, cursor=request.GET.get("cursor"),
+                                     **filters)
+    context = {"page": page, "filters": filters}
+    if is_htmx(request) and request.headers.get("HX-Target") == "results":
+        return render(request, "customers/_results.html", context)
+    context.update(tags=tag_list(), owners=staff_list(actor=request.user),
+                   regions=selectors.region_list(actor=request.user))
+    return render(request, "customers/list.html", context)
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+@login_required
+@require_GET
+def customer_export(request: HttpRequest) -> StreamingHttpResponse:
+    require(request.user, Action.CUSTOMER_EXPORT)
+    writer = csv.writer(_Echo())
+    rows: list[str] = []
+    services.customers_export(actor=request.user,
+                              write_row=lambda r: rows.append(writer.writerow(r)),
+                              **_filters(request))
+    response = StreamingHttpResponse(["\ufeff", *rows], content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    return response
+
+
+def _detail_context(request: HttpRequest, pk: int) -> dict:
+    view = selectors.customer_360(actor=request.user, customer_id=pk)
+    user = request.user
+    return {
+        "view": view, "customer": view.customer,
+        "interaction_form": InteractionForm(), "tag_form": TagForm(),
+        "can_change": can(user, Action.CUSTOMER_CHANGE),
+        "can_log": can(user, Action.INTERACTION_LOG),
+        "can_tag": can(user, Action.TAG_ASSIGN),
+        "can_consent": can(user, Action.CONSENT_CHANGE),
+    }
+
+
+@login_required
+@require_GET
+def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render(request, "customers/detail.html", _detail_context(request, pk))
+
+
+@login_required
+@require_GET
+def customer_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+    page = selectors.timeline(actor=request.user, customer_id=pk,
+                              cursor=request.GET.get("cursor"))
+    return render(request, "customers/_timeline_rows.html",
+                  {"timeline": page, "customer_id": pk})
+
+
+@login_required
+@require_POST
+def customer_interaction(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
+    form = InteractionForm(request.POST)
+    if form.is_valid():
+        try:
+            services.interaction_log(actor=request.user, customer=customer,
+                                     **form.cleaned_data)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            if not is_htmx(request):
+                return redirect("customers:detail", pk=pk)
+            context = _detail_context(request, pk)
+            return render(request, "customers/_activity.html", context)
+    context = _detail_context(request, pk)
+    context["interaction_form"] = form
+    status = 200 if is_htmx(request) else 422
+    template = "customers/_activity.html" if is_htmx(request) else "customers/detail.html"
+    return render(request, template, context, status=status)
+
+
+@login_required
+@require_POST
+def customer_tag_add(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
+    form = TagForm(request.POST)
+    if form.is_valid():
+        try:
+            services.tag_add(actor=request.user, customer=customer,
+                             name=form.cleaned_data["name"])
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            form = TagForm()
+    context = _detail_context(request, pk)
+    context["tag_form"] = form
+    if not is_htmx(request):
+        return redirect("customers:detail", pk=pk)
+    return render(request, "customers/_tags.html", context)
+
+
+@login_required
+@require_POST
+def customer_tag_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
+    services.tag_remove(actor=request.user, customer=customer, name=request.POST.get("name", ""))
+    if not is_htmx(request):
+        return redirect("customers:detail", pk=pk)
+    return render(request, "customers/_tags.html", _detail_context(request, pk))
+
+
+@login_required
+@require_POST
+def customer_consent(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
+    services.consent_set(actor=request.user, customer=customer,
+                         channel=request.POST.get("channel", ""),
+                         purpose=request.POST.get("purpose", ""),
+                         granted=request.POST.get("granted") == "1",
+                         source=_("Staff UI"), proof=request.POST.get("proof", ""))
+    if not is_htmx(request):
+        return redirect("customers:detail", pk=pk)
+    return render(request, "customers/_consents.html", _detail_context(request, pk))
+
+
+@login_required
+def customer_create(request: HttpRequest) -> HttpResponse:
+    require(request.user, Action.CUSTOMER_CREATE)
+    owners = staff_list(actor=request.user)
+    form = CustomerCreateForm(request.POST or None, owners=owners,
+                              initial={"owner": request.user.pk})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            customer = services.customer_create(
+                actor=request.user, emails=[data["email"]] if data["email"] else [],
+                phones=[data["phone"]] if data["phone"] else [], tags=form.tag_names(),
+                **form.profile())
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            return redirect("customers:detail", pk=customer.pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "customers/form.html", {"form": form, "creating": True},
+                  status=status)
+
+
+@login_required
+def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
+    if not can(request.user, Action.CUSTOMER_CHANGE):
+        raise PermissionDenied
+    owners = staff_list(actor=request.user)
+    initial = {f: getattr(customer, f) for f in CustomerForm.base_fields if f != "owner"}
+    initial["owner"] = customer.owner_id
+    form = CustomerForm(request.POST or None, owners=owners, initial=initial)
+    if is_team_scoped(request.user):
+        del form.fields["owner"]  # only managers reassign customers
+    if request.method == "POST" and form.is_valid():
+        changes = {k: v for k, v in form.profile().items() if initial.get(k) != v
+                   and not (k == "owner" and getattr(v, "pk", None) == initial["owner"])}
+        try:
+            services.customer_update(actor=request.user, customer=customer, **changes)
+        except DomainError as exc:
+            apply_errors(form, exc)
+        else:
+            return redirect("customers:detail", pk=pk)
+    status = 422 if request.method == "POST" else 200
+    return render(request, "customers/form.html",
+                  {"form": form, "creating": False, "customer": customer}, status=status)

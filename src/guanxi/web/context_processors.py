@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from guanxi.core.permissions import Action, can, effective_role
+
+
+def navigation(request: HttpRequest) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    return {
+        "role": effective_role(user),
+        "can_create_customer": can(user, Action.CUSTOMER_CREATE),
+        "can_export": can(user, Action.CUSTOMER_EXPORT),
+    }
