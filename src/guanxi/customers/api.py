@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Query, Router, Schema
-from ninja.errors import HttpError
+from ninja.responses import Status
 
 from guanxi.accounts.selectors import staff_get
 from guanxi.customers import selectors, services
@@ -41,7 +41,7 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
     owner = staff_get(user_id=owner_id) if owner_id else None
     customer = services.customer_create(actor=request.user, owner=owner,
                                         identities=identities, **data)
-    return 201, selectors.customer_get(actor=request.user, customer_id=customer.pk)
+    return Status(201, selectors.customer_get(actor=request.user, customer_id=customer.pk))
 
 
 @router.get("/customers/{customer_id}", response=Customer360Out,
@@ -65,7 +65,7 @@ def customers_update(request: HttpRequest, customer_id: int, payload: CustomerPa
 def customers_delete(request: HttpRequest, customer_id: int) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     services.customer_delete(actor=request.user, customer=customer)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/identities", response=list[IdentityOut])
@@ -77,7 +77,8 @@ def identities_list(request: HttpRequest, customer_id: int) -> Any:
 @router.post("/customers/{customer_id}/identities", response={201: IdentityOut})
 def identities_add(request: HttpRequest, customer_id: int, payload: IdentityIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
-    return 201, services.identity_add(actor=request.user, customer=customer, **payload.dict())
+    identity = services.identity_add(actor=request.user, customer=customer, **payload.dict())
+    return Status(201, identity)
 
 
 @router.delete("/customers/{customer_id}/identities/{identity_id}", response={204: None})
@@ -85,7 +86,7 @@ def identities_remove(request: HttpRequest, customer_id: int, identity_id: int) 
     identity = selectors.identity_get(actor=request.user, customer_id=customer_id,
                                       identity_id=identity_id)
     services.identity_remove(actor=request.user, identity=identity)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/consents", response=list[ConsentOut])
@@ -113,14 +114,14 @@ def tags_list(request: HttpRequest, customer_id: int) -> Any:
 def tags_add(request: HttpRequest, customer_id: int, payload: TagIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     services.tag_add(actor=request.user, customer=customer, name=payload.name)
-    return 201, tags_list(request, customer_id)
+    return Status(201, tags_list(request, customer_id))
 
 
 @router.delete("/customers/{customer_id}/tags/{name}", response={204: None})
 def tags_remove(request: HttpRequest, customer_id: int, name: str) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     services.tag_remove(actor=request.user, customer=customer, name=name)
-    return 204, None
+    return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/events", response=EventPage, summary="The timeline")
@@ -134,8 +135,8 @@ def events_list(request: HttpRequest, customer_id: int, cursor: str | None = Non
              summary="Log a call, visit or note")
 def interactions_log(request: HttpRequest, customer_id: int, payload: InteractionIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
-    return 201, services.interaction_log(actor=request.user, customer=customer,
-                                         **payload.dict())
+    event = services.interaction_log(actor=request.user, customer=customer, **payload.dict())
+    return Status(201, event)
 
 
 @router.post("/events/bulk", response=EventBulkOut, tags=["events"],
@@ -164,7 +165,7 @@ def orders_create(request: HttpRequest, payload: OrderIn) -> Any:
                                              customer_id=data.pop("customer_id"))
     lines = [services.OrderLineInput(**line) for line in data.pop("lines")]
     order = services.order_create(actor=request.user, customer=customer, lines=lines, **data)
-    return 201, selectors.order_get(actor=request.user, order_id=order.pk)
+    return Status(201, selectors.order_get(actor=request.user, order_id=order.pk))
 
 
 @router.get("/orders/{order_id}", response=OrderOut, tags=["orders"])
@@ -178,5 +179,3 @@ def orders_status(request: HttpRequest, order_id: int, payload: OrderStatusIn) -
     services.order_set_status(actor=request.user, order=order, status=payload.status)
     return selectors.order_get(actor=request.user, order_id=order_id)
 
-
-__all__ = ["HttpError", "router"]
