@@ -15,7 +15,7 @@ from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput
 from guanxi.core.permissions import Action, Role, require
 
-TOKEN_PREFIX = "gx"
+TOKEN_PREFIX = "gx"  # noqa: S105 - a public marker, not a secret
 
 
 def _hash(secret: str) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -28,7 +27,7 @@ def row_counts() -> dict[str, int]:
     counts = {}
     with connection.cursor() as cursor:
         for table in tables:
-            cursor.execute(f'SELECT COUNT(*) FROM "{table}"')  # noqa: S608
+            cursor.execute(f'SELECT COUNT(*) FROM "{table}"')
             counts[table] = int(cursor.fetchone()[0])
     return counts
 

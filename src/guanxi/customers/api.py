@@ -11,9 +11,25 @@ from ninja.responses import Status
 from guanxi.accounts.selectors import staff_get
 from guanxi.customers import selectors, services
 from guanxi.customers.schemas import (
-    ConsentIn, ConsentOut, Customer360Out, CustomerIn, CustomerOut, CustomerPage, CustomerPatch,
-    EventBulkIn, EventBulkOut, EventOut, EventPage, IdentityIn, IdentityOut, InteractionIn,
-    OrderIn, OrderOut, OrderPage, OrderStatusIn, TagIn,
+    ConsentIn,
+    ConsentOut,
+    Customer360Out,
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    EventBulkIn,
+    EventBulkOut,
+    EventOut,
+    EventPage,
+    IdentityIn,
+    IdentityOut,
+    InteractionIn,
+    OrderIn,
+    OrderOut,
+    OrderPage,
+    OrderStatusIn,
+    TagIn,
 )
 
 router = Router(tags=["customers"])

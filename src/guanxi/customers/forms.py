@@ -6,7 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.errors import DomainError
-from guanxi.customers.events import INTERACTION_KINDS, EVENT_KINDS
+from guanxi.customers.events import EVENT_KINDS, INTERACTION_KINDS
 from guanxi.customers.models import Channel, Gender, Language, Source
 
 # Service error paths -> form field names

@@ -191,6 +191,9 @@ class CustomerTag(models.Model):
                                                name="customertag_unique")]
         indexes = [models.Index(fields=["tag", "customer"])]
 
+    def __str__(self) -> str:
+        return f"{self.customer_id}:{self.tag_id}"
+
 
 class ConsentPurpose(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
@@ -217,6 +220,9 @@ class Consent(models.Model):
         constraints = [models.UniqueConstraint(fields=["customer", "channel", "purpose"],
                                                name="consent_unique")]
 
+    def __str__(self) -> str:
+        return f"{self.channel}/{self.purpose}: {'yes' if self.granted else 'no'}"
+
 
 class SearchTerm(models.Model):
     """One key under which a customer is found by the search box (see search.py)."""
@@ -228,6 +234,9 @@ class SearchTerm(models.Model):
         constraints = [models.UniqueConstraint(fields=["term", "customer"],
                                                name="searchterm_unique")]
         indexes = [models.Index(fields=["customer"], name="searchterm_customer")]
+
+    def __str__(self) -> str:
+        return self.term
 
 
 class Product(TimeStampedModel):
@@ -301,6 +310,9 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField(_("quantity"), default=1)
     unit_price = models.DecimalField(_("unit price"), max_digits=12, decimal_places=2)
     line_total = models.DecimalField(_("line total"), max_digits=14, decimal_places=2)
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × {self.sku}"
 
 
 class Event(models.Model):

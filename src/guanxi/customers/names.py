@@ -10,10 +10,11 @@ from pypinyin import Style, lazy_pinyin
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
-COMPOUND_SURNAMES = frozenset(
-    "欧阳 司马 上官 诸葛 东方 皇甫 尉迟 公孙 慕容 令狐 长孙 宇文 司徒 夏侯 轩辕 端木 "
-    "万俟 澹台 公冶 宗政 濮阳 淳于 单于 太叔 申屠 闻人 赫连 呼延 百里 南宫 西门 独孤".split()
-)
+COMPOUND_SURNAMES = frozenset({
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "长孙", "宇文",
+    "司徒", "夏侯", "轩辕", "端木", "万俟", "澹台", "公冶", "宗政", "濮阳", "淳于", "单于", "太叔",
+    "申屠", "闻人", "赫连", "呼延", "百里", "南宫", "西门", "独孤",
+})
 
 # Surnames whose reading differs from the character's everyday reading.
 SURNAME_READINGS = {

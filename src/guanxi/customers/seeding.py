@@ -19,14 +19,10 @@ from django.utils import timezone
 from guanxi.customers import search
 from guanxi.customers.names import display_name
 
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单区") + ["欧阳", "司马", "诸葛", "上官"]
+SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单区") + ["欧阳", "司马", "诸葛", "上官"]  # noqa: RUF005
 GIVEN_CHARS = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红建文辉力晶燕鹏宇浩凯欣怡婷雪琳颖晨佳慧俊峰志国海波斌梅兰琴云飞龙凤鑫瑶琪嘉子轩涵梓萱诗雨思博")
-WEST_GIVEN = ("Anna Lena Lukas Jonas Felix Maria Sophie Paul Leon Emma Mia Noah Ben Clara "
-              "Max Julia Laura David Daniel Sarah Thomas Michael Emily James Olivia Liam "
-              "Charlotte Henry Amelia Lucas").split()
-WEST_FAMILY = ("Müller Schmidt Schneider Fischer Weber Meyer Wagner Becker Schulz Hoffmann "
-               "Koch Richter Klein Wolf Neumann Smith Johnson Brown Taylor Wilson Davies Evans "
-               "Martin Bernard Dubois Rossi Garcia Silva").split()
+WEST_GIVEN = ["Anna", "Lena", "Lukas", "Jonas", "Felix", "Maria", "Sophie", "Paul", "Leon", "Emma", "Mia", "Noah", "Ben", "Clara", "Max", "Julia", "Laura", "David", "Daniel", "Sarah", "Thomas", "Michael", "Emily", "James", "Olivia", "Liam", "Charlotte", "Henry", "Amelia", "Lucas"]
+WEST_FAMILY = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann", "Koch", "Richter", "Klein", "Wolf", "Neumann", "Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Martin", "Bernard", "Dubois", "Rossi", "Garcia", "Silva"]
 CN_REGIONS = ["浙江省杭州市", "浙江省宁波市", "上海市", "北京市", "广东省深圳市", "广东省广州市",
               "江苏省南京市", "江苏省苏州市", "四川省成都市", "湖北省武汉市", "福建省厦门市",
               "山东省青岛市", "陕西省西安市", "重庆市", "天津市"]
@@ -70,7 +66,7 @@ class _Ids:
 
     def __init__(self, table: str) -> None:
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
             self.next = int(cursor.fetchone()[0]) + 1
 
     def take(self) -> int:
@@ -83,7 +79,7 @@ def _insert(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
     if not rows:
         return
     placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"  # noqa: S608
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
 
@@ -94,7 +90,7 @@ def _reset_sequences(tables: Sequence[str]) -> None:
     with connection.cursor() as cursor:
         for table in tables:
             cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"COALESCE((SELECT MAX(id) FROM {table}), 1))")
 
 

@@ -17,8 +17,18 @@ from guanxi.core.masking import mask_email, mask_phone, mask_text
 from guanxi.core.permissions import Action, is_team_scoped, require, sees_masked
 from guanxi.customers import search
 from guanxi.customers.models import (
-    Channel, Consent, ConsentPurpose, Customer, CustomerTag, Event, Identity, IdentityKind,
-    Order, OrderStatus, SearchTerm, Tag,
+    Channel,
+    Consent,
+    ConsentPurpose,
+    Customer,
+    CustomerTag,
+    Event,
+    Identity,
+    IdentityKind,
+    Order,
+    OrderStatus,
+    SearchTerm,
+    Tag,
 )
 
 MAX_PAGE = 200
@@ -36,8 +46,8 @@ def customer_is_visible(actor: Any, customer: Customer) -> bool:
         return True
     if customer.owner_id == actor.pk:
         return True
-    return bool(actor.team_id) and customer.owner_id is not None and (
-        customer.owner.team_id == actor.team_id)
+    owner = customer.owner
+    return bool(actor.team_id) and owner is not None and owner.team_id == actor.team_id
 
 
 def _mask_identity(identity: Identity) -> None:

@@ -21,9 +21,24 @@ from guanxi.core.permissions import Action, is_team_scoped, require
 from guanxi.customers import search
 from guanxi.customers.events import INTERACTION_KINDS, is_ingestible_kind
 from guanxi.customers.models import (
-    Channel, Consent, ConsentPurpose, Customer, CustomerTag, Event, Gender, Identity,
-    IdentityKind, Language, Order, OrderLine, OrderStatus, Product, SalesChannel, SearchTerm,
-    Source, Tag,
+    Channel,
+    Consent,
+    ConsentPurpose,
+    Customer,
+    CustomerTag,
+    Event,
+    Gender,
+    Identity,
+    IdentityKind,
+    Language,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Product,
+    SalesChannel,
+    SearchTerm,
+    Source,
+    Tag,
 )
 from guanxi.customers.names import display_name as compose_display_name
 from guanxi.customers.names import has_cjk, split_chinese_name
@@ -260,7 +275,8 @@ def customer_update(*, actor: Any, customer: Customer, **changes: Any) -> Custom
             refresh_search_terms(customer)
         event_record(customer=customer, kind="profile_updated", actor=actor,
                      summary=_("Changed: %(fields)s") % {"fields": ", ".join(
-                         str(Customer._meta.get_field(f).verbose_name) for f in changed)},
+                         str(getattr(Customer._meta.get_field(f), "verbose_name", f))
+                         for f in changed)},
                      data={"fields": sorted(changed)})
         log_action(actor=actor, action="customer.update", obj=customer, changes=changed)
     return customer
@@ -415,8 +431,9 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
                                      _("Unknown SKU: give a unit price"), line.sku))
             continue
         try:
-            price = _money(line.unit_price if line.unit_price is not None else product.price,
-                           f"lines.{i}.unit_price")
+            base = line.unit_price if line.unit_price is not None else (
+                product.price if product else None)
+            price = _money(base, f"lines.{i}.unit_price")
         except InvalidInput as exc:
             errors.extend(exc.errors)
             continue
@@ -435,8 +452,8 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
                                      channel=channel, store=store, currency=currency,
                                      status=status, total=total,
                                      placed_at=placed_at or timezone.now())
-        for line in built:
-            line.order = order
+        for built_line in built:
+            built_line.order = order
         OrderLine.objects.bulk_create(built)
         items = sum(ln.quantity for ln in built)
         event_record(customer=customer, kind="order_placed", actor=actor,
@@ -603,7 +620,7 @@ def customers_export(*, actor: Any, write_row: Any, q: str = "", tag: str = "",
             write_row([safe_cell(v) for v in (
                 c.pk, c.display_name, c.family_name, c.given_name, c.gender, c.birthday or "",
                 c.region, c.occupation, c.preferred_language, c.preferred_channel, c.source,
-                c.owner.username if c.owner_id else "",
+                c.owner.username if c.owner else "",
                 "|".join(link.tag.name for link in c.tag_links.all()),
                 "|".join(i.value for i in identities if i.kind == IdentityKind.EMAIL),
                 "|".join(i.value for i in identities if i.kind == IdentityKind.PHONE),

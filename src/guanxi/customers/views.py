@@ -17,7 +17,11 @@ from guanxi.core.htmx import is_htmx
 from guanxi.core.permissions import Action, can, is_team_scoped, require
 from guanxi.customers import selectors, services
 from guanxi.customers.forms import (
-    CustomerCreateForm, CustomerForm, InteractionForm, TagForm, apply_errors,
+    CustomerCreateForm,
+    CustomerForm,
+    InteractionForm,
+    TagForm,
+    apply_errors,
 )
 from guanxi.customers.selectors import tag_list
 

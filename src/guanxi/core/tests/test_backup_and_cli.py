@@ -47,8 +47,9 @@ def test_token_create_prints_a_working_token(personas):
 
 
 def test_seed_is_deterministic(db):
-    from guanxi.customers.seeding import generate
     from django.utils import timezone
+
+    from guanxi.customers.seeding import generate
 
     now = timezone.now().replace(microsecond=0)
     generate(customers=30, seed=7, now=now)

@@ -28,8 +28,8 @@ class Command(BaseCommand):
         if no_serve:
             return
         manage = [sys.executable, "-m", "guanxi"]
-        procs = [subprocess.Popen(gunicorn_argv(bind, 2, 4)),  # noqa: S603
-                 subprocess.Popen([*manage, "worker"])]  # noqa: S603
+        procs = [subprocess.Popen(gunicorn_argv(bind, 2, 4)),
+                 subprocess.Popen([*manage, "worker"])]
         self.stdout.write(self.style.SUCCESS(f"Guanxi is running on http://{bind}/ "
                                              "(web + worker). Ctrl-C stops both."))
 
