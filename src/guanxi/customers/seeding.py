@@ -26,7 +26,7 @@ WEST_FAMILY = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "
 CN_REGIONS = ["浙江省杭州市", "浙江省宁波市", "上海市", "北京市", "广东省深圳市", "广东省广州市",
               "江苏省南京市", "江苏省苏州市", "四川省成都市", "湖北省武汉市", "福建省厦门市",
               "山东省青岛市", "陕西省西安市", "重庆市", "天津市"]
-WEST_REGIONS = ["Berlin", "Hamburg", "München", "Frankfurt am Main", "London", "Paris"]
+WEST_REGIONS = ["Berlin", "Hamburg", "München", "Frankfurt am Main", "Köln", "Leipzig"]
 CN_MOBILE = ["133", "135", "136", "137", "138", "139", "150", "151", "158", "159", "177", "180",
              "186", "187", "188", "189"]
 CN_MAIL = ["qq.com", "163.com", "126.com", "foxmail.com", "sina.com", "outlook.com"]
@@ -110,14 +110,13 @@ def _person(rng: random.Random, index: int) -> dict:
         given = "".join(rng.choice(GIVEN_CHARS) for _ in range(rng.choice((1, 2, 2, 2))))
         region = rng.choice(CN_REGIONS)
         pinyin = _first_pinyin(family, given)
-        phone = f"+86{rng.choice(CN_MOBILE)}{rng.randrange(10**8):08d}"
+        phone = f"+86{rng.choice(CN_MOBILE)}{_unique_digits(index)}"
         email = f"{pinyin}{index}@{rng.choice(CN_MAIL)}"
         language = "zh-hans"
     else:
         family, given = rng.choice(WEST_FAMILY), rng.choice(WEST_GIVEN)
         region = rng.choice(WEST_REGIONS)
-        phone = f"+49151{rng.randrange(10**8):08d}" if region != "London" else \
-            f"+4477009{rng.randrange(10**5):05d}"
+        phone = f"+49151{_unique_digits(index)}"
         email = f"{given.lower()}.{family.lower().replace('ü', 'ue')}{index}@{rng.choice(WEST_MAIL)}"
         language = "en"
     birthday = None
@@ -125,6 +124,11 @@ def _person(rng: random.Random, index: int) -> dict:
         birthday = dt.date(1955, 1, 1) + dt.timedelta(days=rng.randrange(365 * 50))
     return {"family": family, "given": given, "region": region, "phone": phone,
             "email": email, "language": language, "birthday": birthday, "chinese": chinese}
+
+
+def _unique_digits(index: int) -> str:
+    """Eight digits that differ for every customer id (7919 is coprime with 10**8)."""
+    return f"{(index * 7919 + 1234567) % 10**8:08d}"
 
 
 def _first_pinyin(family: str, given: str) -> str:
@@ -180,8 +184,8 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
             rows.clear()
 
     for n in range(customers):
-        p = _person(rng, n)
         cid = ids["customer"].take()
+        p = _person(rng, cid)
         joined = start + dt.timedelta(seconds=rng.randrange(int((now - start).total_seconds())))
         joined_s = adapt(joined)
         gender = rng.choice(("female", "male", "female", "male", "unknown"))

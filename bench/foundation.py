@@ -1,0 +1,202 @@
+"""Foundation benchmark: seed a large SQLite database, start the real server, and measure
+through HTTP (one client, sequential requests, after a warm-up):
+
+  search latency        GET /customers/?q=...   (the htmx instant-search partial)
+  360 page latency      GET /customers/<id>/
+  360 API latency       GET /api/v1/customers/<id>
+  bulk ingest rate      POST /api/v1/events/bulk, 1,000 events per call
+
+Prints one JSON object per figure. Targets (issue 2, 2-core machine, SQLite):
+search p95 <= 50 ms, 360 page p95 <= 80 ms, ingest >= 20,000 events/s.
+
+    python bench/foundation.py [--customers 1000000] [--seed-budget 900] [--requests 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+GUANXI = [sys.executable, "-m", "guanxi"]
+PASSWORD = "bench-password-1"
+
+
+def emit(name: str, value: float, unit: str, **extra: object) -> None:
+    print(json.dumps({"name": name, "value": round(value, 3), "unit": unit, **extra}),
+          flush=True)
+
+
+def run(args: list[str], env: dict[str, str]) -> str:
+    return subprocess.run([*GUANXI, *args], env=env, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def count(db: Path, table: str) -> int:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]  # noqa: S608
+
+
+def seed(env: dict[str, str], db: Path, target: int, budget: float, chunk: int) -> None:
+    run(["migrate", "--verbosity", "0"], env)
+    run(["createadmin"], env)
+    have = count(db, "customers_customer")
+    started = time.perf_counter()
+    seeded = 0
+    while have < target and time.perf_counter() - started < budget:
+        n = min(chunk, target - have)
+        run(["seed", "--customers", str(n), "--seed", str(have + 1), "--batch", "5000"], env)
+        have += n
+        seeded += n
+        print(f"# seeded {have:,} customers ({time.perf_counter() - started:.0f}s)",
+              file=sys.stderr, flush=True)
+    elapsed = time.perf_counter() - started
+    if seeded:
+        emit("seed_rate", seeded / elapsed, "customers/s", seconds=round(elapsed, 1))
+    emit("db_customers", have, "rows", target=target)
+    emit("db_events", count(db, "customers_event"), "rows")
+    emit("db_orders", count(db, "customers_order"), "rows")
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def timed(client: httpx.Client, urls: list[str], headers: dict[str, str]) -> list[float]:
+    out = []
+    for url in urls:
+        t = time.perf_counter()
+        r = client.get(url, headers=headers)
+        out.append((time.perf_counter() - t) * 1000)
+        if r.status_code != 200:
+            raise SystemExit(f"{url}: HTTP {r.status_code}: {r.text[:300]}")
+    return out
+
+
+def report(name: str, values: list[float]) -> None:
+    emit(f"{name}_p50", statistics.median(values), "ms", n=len(values))
+    emit(f"{name}_p95", percentile(values, 95), "ms", n=len(values))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--customers", type=int, default=1_000_000)
+    ap.add_argument("--seed-budget", type=float, default=900.0, help="seconds")
+    ap.add_argument("--requests", type=int, default=500)
+    ap.add_argument("--ingest-calls", type=int, default=60)
+    ap.add_argument("--chunk", type=int, default=100_000)
+    ap.add_argument("--var", type=Path, default=ROOT / "var" / "bench")
+    ap.add_argument("--port", type=int, default=8765)
+    args = ap.parse_args()
+
+    args.var.mkdir(parents=True, exist_ok=True)
+    db = args.var / "guanxi.sqlite3"
+    env = {**os.environ, "GUANXI_VAR_DIR": str(args.var), "GUANXI_ADMIN_PASSWORD": PASSWORD,
+           "GUANXI_API_RATE": "1000000/m", "DATABASE_URL": f"sqlite:///{db}",
+           "GUANXI_ALLOWED_HOSTS": "127.0.0.1"}
+    seed(env, db, args.customers, args.seed_budget, args.chunk)
+    token = run(["token", "create", "--user", "admin", "--name", "bench"], env).strip()
+
+    rng = random.Random(42)
+    with sqlite3.connect(db) as conn:
+        max_id = conn.execute("SELECT MAX(id) FROM customers_customer").fetchone()[0]
+        sample = conn.execute(
+            "SELECT c.family_name, c.given_name, c.display_name, i.value FROM "
+            "customers_customer c JOIN customers_identity i ON i.customer_id = c.id "
+            "AND i.kind = 'phone' WHERE c.id IN (%s)" % ",".join(  # noqa: S608
+                str(rng.randint(1, max_id)) for _ in range(2000))).fetchall()
+    queries = []
+    from guanxi.customers.names import pinyin_keys  # noqa: PLC0415 (after env is known)
+
+    for family, given, display, phone in sample:
+        kind = rng.random()
+        keys = pinyin_keys(family, given)
+        if kind < 0.3:
+            queries.append(phone[-4:])
+        elif kind < 0.5:
+            queries.append(phone[3:10])
+        elif kind < 0.75 and keys:
+            queries.append(keys[0][: rng.randint(3, len(keys[0]))])
+        else:
+            queries.append(display[: max(2, len(display) - 1)])
+    ids = [rng.randint(1, max_id) for _ in range(args.requests + 50)]
+
+    server = subprocess.Popen([*GUANXI, "serve", "--bind", f"127.0.0.1:{args.port}",  # noqa: S603
+                               "--workers", "2", "--threads", "2"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{args.port}"
+    try:
+        with httpx.Client(base_url=base, timeout=60) as client:
+            for _ in range(100):
+                try:
+                    client.get("/healthz")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            client.get("/accounts/login/")
+            r = client.post("/accounts/login/", data={
+                "username": "admin", "password": PASSWORD,
+                "csrfmiddlewaretoken": client.cookies["csrftoken"]},
+                headers={"Referer": base + "/accounts/login/"})
+            if "sessionid" not in client.cookies:
+                raise SystemExit(f"login failed: HTTP {r.status_code}")
+            htmx = {"HX-Request": "true", "HX-Target": "results"}
+            api = {"Authorization": f"Bearer {token}"}
+            n = args.requests
+            search_urls = [f"/customers/?q={httpx.QueryParams({'q': q})['q']}"
+                           for q in queries[: n + 50]]
+            timed(client, search_urls[:50], htmx)  # warm-up
+            report("search", timed(client, search_urls[50:50 + n], htmx))
+            page_urls = [f"/customers/{i}/" for i in ids]
+            timed(client, page_urls[:50], {})
+            report("page360", timed(client, page_urls[50:50 + n], {}))
+            api_urls = [f"/api/v1/customers/{i}" for i in ids]
+            timed(client, api_urls[:50], api)
+            report("api360", timed(client, api_urls[50:50 + n], api))
+
+            run_id = f"{time.time_ns()}"
+            bodies = []
+            for call in range(args.ingest_calls):
+                events = [{"customer_id": rng.randint(1, max_id), "kind": "page_viewed",
+                           "occurred_at": "2026-11-01T10:00:00+08:00", "channel": "web",
+                           "data": {"path": f"/p/{k % 50}"},
+                           "idempotency_key": f"bench-{run_id}-{call}-{k}"}
+                          for k in range(1000)]
+                bodies.append(json.dumps({"events": events}))
+            headers = {**api, "Content-Type": "application/json"}
+            client.post("/api/v1/events/bulk", content=bodies[0], headers=headers)  # warm-up
+            started = time.perf_counter()
+            created = 0
+            per_call = []
+            for body in bodies[1:]:
+                t = time.perf_counter()
+                r = client.post("/api/v1/events/bulk", content=body, headers=headers)
+                per_call.append((time.perf_counter() - t) * 1000)
+                if r.status_code != 200:
+                    raise SystemExit(f"ingest: HTTP {r.status_code}: {r.text[:300]}")
+                created += r.json()["created"]
+            elapsed = time.perf_counter() - started
+            emit("ingest_rate", created / elapsed, "events/s", calls=len(bodies) - 1,
+                 batch=1000)
+            emit("ingest_call_p50", statistics.median(per_call), "ms")
+            r = client.post("/api/v1/events/bulk", content=bodies[1], headers=headers)
+            emit("ingest_repeat_created", r.json()["created"], "events",
+                 note="a repeated batch must add nothing")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()
