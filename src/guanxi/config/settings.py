@@ -106,6 +106,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA temp_store=MEMORY;"
             "PRAGMA cache_size=-65536;"
             "PRAGMA mmap_size=268435456;"
+            # Checkpoint every ~64 MB of WAL instead of 4 MB: fewer fsyncs under bulk ingest.
+            "PRAGMA wal_autocheckpoint=16384;"
         ),
     }
     DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GUANXI_TEST_SQLITE") or None}

@@ -160,7 +160,7 @@ def interactions_log(request: HttpRequest, customer_id: int, payload: Interactio
 def events_bulk(request: HttpRequest, payload: EventBulkIn) -> Any:
     events = []
     for e in payload.events:
-        data = e.dict()
+        data = e.model_dump()
         ident = data.pop("identity")
         events.append(services.EventInput(
             identity=services.IdentityInput(**ident) if ident else None, **data))

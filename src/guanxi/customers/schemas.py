@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from ninja import Schema
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 
 class IdentityIn(Schema):
@@ -150,13 +150,15 @@ class InteractionIn(Schema):
     occurred_at: AwareDatetime | None = None
 
 
-class IdentityRef(Schema):
+# Bulk-ingest inputs are plain pydantic models: ninja's Schema adds a per-object ORM
+# getter validator that costs ~70 ms on a 1,000-event batch and is not needed for JSON input.
+class IdentityRef(BaseModel):
     kind: str
     value: str = Field(min_length=1, max_length=200)
     system: str = Field("", max_length=40)
 
 
-class EventIn(Schema):
+class EventIn(BaseModel):
     customer_id: int | None = None
     identity: IdentityRef | None = None
     kind: str = Field(max_length=64)
@@ -168,7 +170,7 @@ class EventIn(Schema):
     idempotency_key: str | None = Field(None, min_length=1, max_length=100)
 
 
-class EventBulkIn(Schema):
+class EventBulkIn(BaseModel):
     events: list[EventIn] = Field(min_length=1, max_length=1000)
 
 

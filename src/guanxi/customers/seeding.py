@@ -16,6 +16,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from guanxi.core.bulk import insert_rows
 from guanxi.customers import search
 from guanxi.customers.names import display_name
 
@@ -73,15 +74,6 @@ class _Ids:
         value = self.next
         self.next += 1
         return value
-
-
-def _insert(table: str, columns: Sequence[str], rows: list[tuple]) -> None:
-    if not rows:
-        return
-    placeholders = ", ".join(["%s"] * len(columns))
-    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders})"
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
 
 
 def _reset_sequences(tables: Sequence[str]) -> None:
@@ -158,32 +150,32 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
 
     def flush() -> None:
         with transaction.atomic():
-            _insert("customers_customer", (
+            insert_rows("customers_customer", (
                 "id", "family_name", "given_name", "display_name", "gender", "birthday",
                 "lunar_birthday", "region", "occupation", "preferred_language",
                 "preferred_channel", "owner_id", "company_id", "source", "attributes",
                 "created_at", "updated_at"), buffers["customer"])
-            _insert("customers_identity", ("id", "customer_id", "kind", "system", "value",
+            insert_rows("customers_identity", ("id", "customer_id", "kind", "system", "value",
                                            "verified", "is_primary", "created_at"),
                     buffers["identity"])
-            _insert("customers_searchterm", ("id", "customer_id", "term"), buffers["term"])
-            _insert("customers_consent", ("id", "customer_id", "channel", "purpose", "granted",
+            insert_rows("customers_searchterm", ("id", "customer_id", "term"), buffers["term"])
+            insert_rows("customers_consent", ("id", "customer_id", "channel", "purpose", "granted",
                                           "changed_at", "source", "proof", "recorded_by_id"),
                     buffers["consent"])
-            _insert("customers_order", ("id", "customer_id", "external_id", "channel", "store",
+            insert_rows("customers_order", ("id", "customer_id", "external_id", "channel", "store",
                                         "currency", "status", "total", "placed_at",
                                         "created_at", "updated_at"), buffers["order"])
-            _insert("customers_orderline", ("id", "order_id", "product_id", "sku", "name",
+            insert_rows("customers_orderline", ("id", "order_id", "product_id", "sku", "name",
                                             "quantity", "unit_price", "line_total"),
                     buffers["line"])
-            _insert("customers_event", ("id", "customer_id", "kind", "occurred_at",
+            insert_rows("customers_event", ("id", "customer_id", "kind", "occurred_at",
                                         "recorded_at", "channel", "source", "actor_id",
                                         "summary", "data", "order_id", "idempotency_key"),
                     buffers["event"])
         for rows in buffers.values():
             rows.clear()
 
-    for n in range(customers):
+    for _ in range(customers):
         cid = ids["customer"].take()
         p = _person(rng, cid)
         joined = start + dt.timedelta(seconds=rng.randrange(int((now - start).total_seconds())))

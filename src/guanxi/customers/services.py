@@ -4,6 +4,7 @@ actor's permission, runs in a transaction, writes the timeline event and the aud
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -11,11 +12,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.db import IntegrityError, transaction
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action
+from guanxi.core.bulk import insert_rows
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from guanxi.core.permissions import Action, is_team_scoped, require
 from guanxi.customers import search
@@ -578,19 +581,23 @@ def events_ingest(*, actor: Any, events: Sequence[EventInput]) -> dict[str, int]
                    .values_list("idempotency_key", flat=True)) if keys else set()
     seen: set[str] = set()
     rows = []
-    actor_ref = actor if getattr(actor, "pk", None) else None
+    adapt = connection.ops.adapt_datetimefield_value
+    now_db = adapt(now)
+    actor_id = getattr(actor, "pk", None)
     for i, e in enumerate(events):
         if e.idempotency_key:
             if e.idempotency_key in existing or e.idempotency_key in seen:
                 continue
             seen.add(e.idempotency_key)
-        rows.append(Event(customer_id=resolved[i], kind=e.kind, occurred_at=e.occurred_at,
-                          recorded_at=now, channel=e.channel[:20], source=e.source[:40],
-                          summary=e.summary[:500], data=e.data, actor=actor_ref,
-                          idempotency_key=e.idempotency_key or None))
+        rows.append((resolved[i], e.kind, adapt(e.occurred_at), now_db, e.channel[:20],
+                     e.source[:40], actor_id, e.summary[:500],
+                     json.dumps(e.data, ensure_ascii=False, cls=DjangoJSONEncoder),
+                     e.idempotency_key or None))
     with transaction.atomic():
-        # ignore_conflicts covers a concurrent call racing with the same keys
-        Event.objects.bulk_create(rows, batch_size=500, ignore_conflicts=bool(keys))
+        # ON CONFLICT DO NOTHING covers a concurrent call racing with the same keys.
+        insert_rows("customers_event", ("customer_id", "kind", "occurred_at", "recorded_at",
+                                        "channel", "source", "actor_id", "summary", "data",
+                                        "idempotency_key"), rows, ignore_conflicts=True)
         log_action(actor=actor, action="events.ingest", object_type="customers.event",
                    extra={"received": len(events), "created": len(rows),
                           "customers": len(set(resolved.values()))})
