@@ -55,6 +55,17 @@ def surname_pinyin(surname: str) -> str:
     return "".join(SURNAME_READINGS.get(ch) or lazy_pinyin(ch)[0] for ch in surname)
 
 
+COMPOUND_INITIALS = {"万俟": "mq", "尉迟": "yc", "长孙": "zs", "单于": "cy"}
+
+
+@lru_cache(maxsize=4096)
+def surname_initials(surname: str) -> str:
+    """One letter per character, as people abbreviate: 欧阳 -> 'oy', 单 -> 's'."""
+    if surname in COMPOUND_INITIALS:
+        return COMPOUND_INITIALS[surname]
+    return "".join((SURNAME_READINGS.get(ch) or lazy_pinyin(ch)[0] or "?")[0] for ch in surname)
+
+
 @lru_cache(maxsize=65536)
 def _given_pinyin(given: str) -> tuple[str, ...]:
     return tuple(lazy_pinyin(given, style=Style.NORMAL, errors="ignore"))
@@ -66,9 +77,9 @@ def pinyin_keys(family_name: str, given_name: str) -> list[str]:
         return []
     fam = surname_pinyin(family_name) if family_name else ""
     given = _given_pinyin(given_name) if given_name else ()
-    fam_initial = fam[:1]
     full = fam + "".join(given)
-    initials = fam_initial + "".join(g[:1] for g in given)
+    initials = (surname_initials(family_name) if family_name else "") + "".join(
+        g[:1] for g in given)
     keys = [full, "".join(given) + fam, initials]
     if given:
         keys.append("".join(given))

@@ -79,3 +79,9 @@ def test_lunar_birthday_follows_the_lunar_calendar():
 def test_formula_cells_are_neutralised(value):
     assert safe_cell(value).startswith("'")
     assert safe_cell("张伟") == "张伟"
+
+
+def test_initials_take_one_letter_per_character_of_compound_surnames():
+    assert "oynn" in pinyin_keys("欧阳", "娜娜")
+    assert "sw" in pinyin_keys("单", "伟")
+    assert "ycg" in pinyin_keys("尉迟", "恭")

@@ -8,3 +8,14 @@ register = template.Library()
 @register.filter
 def event_label(kind: str) -> str:
     return kind_label(kind)
+
+
+@register.filter
+def contact(identity) -> str:
+    """An identity's value as people write it: 138 0013 8000, +49 1512 3456789."""
+    from guanxi.customers.normalize import format_phone
+
+    value = identity.value
+    if identity.kind == "phone" and "*" not in value:
+        return format_phone(value)
+    return value
