@@ -107,8 +107,8 @@ def identities_remove(request: HttpRequest, customer_id: int, identity_id: int) 
 
 @router.get("/customers/{customer_id}/consents", response=list[ConsentOut])
 def consents_list(request: HttpRequest, customer_id: int) -> Any:
-    return selectors.customer_360(actor=request.user, customer_id=customer_id,
-                                  timeline_limit=1).consents
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    return selectors.consent_states(customer)
 
 
 @router.put("/customers/{customer_id}/consents", response=ConsentOut,

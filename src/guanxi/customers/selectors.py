@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
 
 from guanxi.core.cursors import Page, decode_cursor, encode_cursor
@@ -216,6 +217,22 @@ def consent_allows(customer: Customer, channel: str, purpose: str) -> bool:
     return row.granted if row else consent_default(purpose)
 
 
+def consent_states(customer: Customer) -> list[ConsentState]:
+    """Every channel × purpose, with the recorded answer or the default."""
+    recorded = {(c.channel, c.purpose): c for c in customer.consents.all()}
+    states = []
+    for channel, channel_label in Channel.choices:
+        for purpose, purpose_label in ConsentPurpose.choices:
+            row = recorded.get((channel, purpose))
+            states.append(ConsentState(
+                channel=channel, channel_label=str(channel_label), purpose=purpose,
+                purpose_label=str(purpose_label),
+                granted=row.granted if row else consent_default(purpose),
+                explicit=row is not None, changed_at=row.changed_at if row else None,
+                source=row.source if row else ""))
+    return states
+
+
 def spend_summary(customer_id: int) -> SpendSummary:
     summary = SpendSummary()
     rows = (Order.objects.filter(customer_id=customer_id).values("currency", "status")
@@ -266,21 +283,10 @@ def _timeline(actor: Any, customer_id: int, cursor: str | None, limit: int,
 
 def customer_360(*, actor: Any, customer_id: int, timeline_limit: int = 20) -> Customer360:
     customer = customer_get(actor=actor, customer_id=customer_id)
-    recorded = {(c.channel, c.purpose): c for c in customer.consents.all()}
-    consents = []
-    for channel, channel_label in Channel.choices:
-        for purpose, purpose_label in ConsentPurpose.choices:
-            row = recorded.get((channel, purpose))
-            consents.append(ConsentState(
-                channel=channel, channel_label=str(channel_label), purpose=purpose,
-                purpose_label=str(purpose_label),
-                granted=row.granted if row else consent_default(purpose),
-                explicit=row is not None, changed_at=row.changed_at if row else None,
-                source=row.source if row else ""))
     return Customer360(
         customer=customer,
         identities=list(customer.identities.all()),
-        consents=consents,
+        consents=consent_states(customer),
         tags=[link.tag for link in customer.tag_links.all()],
         spend=spend_summary(customer.pk),
         recent_orders=list(Order.objects.filter(customer_id=customer.pk)
@@ -325,5 +331,12 @@ def tag_list() -> QuerySet[Tag]:
 
 
 def region_list(*, actor: Any) -> list[str]:
-    return list(visible_customers(actor).exclude(region="").order_by("region")
-                .values_list("region", flat=True).distinct()[:200])
+    """Regions for the filter menu; cached a few minutes, as it reads every customer."""
+    key = f"regions:{actor.pk if is_team_scoped(actor) else 'all'}"
+
+    def load() -> list[str]:
+        return list(visible_customers(actor).exclude(region="").order_by("region")
+                    .values_list("region", flat=True).distinct()[:200])
+
+    regions: list[str] = cache.get_or_set(key, load, 300) or []
+    return regions

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -21,6 +21,7 @@ from guanxi.audit.services import diff, log_action
 from guanxi.core.bulk import insert_rows
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from guanxi.core.permissions import Action, is_team_scoped, require
+from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
 from guanxi.customers.events import INTERACTION_KINDS, is_ingestible_kind
 from guanxi.customers.models import (
@@ -46,7 +47,7 @@ from guanxi.customers.models import (
 from guanxi.customers.names import display_name as compose_display_name
 from guanxi.customers.names import has_cjk, split_chinese_name
 from guanxi.customers.normalize import normalize_email, normalize_phone
-from guanxi.customers.selectors import customer_is_visible, visible_customers
+from guanxi.customers.selectors import customer_is_visible, customer_search, visible_customers
 
 PROFILE_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
                   "lunar_birthday", "region", "occupation", "preferred_language",
@@ -609,34 +610,29 @@ EXPORT_COLUMNS = ("id", "display_name", "family_name", "given_name", "gender", "
                   "owner", "tags", "emails", "phones", "created_at")
 
 
-def customers_export(*, actor: Any, write_row: Any, q: str = "", tag: str = "",
-                     owner_id: int | None = None, region: str = "") -> int:
-    """Stream the filtered customers as rows (masked for analysts) and audit the export."""
-    from guanxi.core.spreadsheet import safe_cell
-    from guanxi.customers.selectors import customer_search
-
+def customers_export(*, actor: Any, q: str = "", tag: str = "", owner_id: int | None = None,
+                     region: str = "") -> Iterator[list[str]]:
+    """Rows of the filtered customers (masked for analysts), header first, fetched a page at
+    a time so memory stays flat. The export is audited before the first row leaves."""
     require(actor, Action.CUSTOMER_EXPORT)
-    write_row([str(c) for c in EXPORT_COLUMNS])
+    filters = {"q": q, "tag": tag, "owner_id": owner_id, "region": region}
+    log_action(actor=actor, action="customer.export", object_type="customers.customer",
+               extra={"filters": filters})
+    yield list(EXPORT_COLUMNS)
     cursor: str | None = None
-    count = 0
     while True:
         page = customer_search(actor=actor, q=q, tag=tag, owner_id=owner_id, region=region,
                                cursor=cursor, limit=200)
         for c in page.items:
             identities = list(c.identities.all())
-            write_row([safe_cell(v) for v in (
+            yield [safe_cell(v) for v in (
                 c.pk, c.display_name, c.family_name, c.given_name, c.gender, c.birthday or "",
                 c.region, c.occupation, c.preferred_language, c.preferred_channel, c.source,
                 c.owner.username if c.owner else "",
                 "|".join(link.tag.name for link in c.tag_links.all()),
                 "|".join(i.value for i in identities if i.kind == IdentityKind.EMAIL),
                 "|".join(i.value for i in identities if i.kind == IdentityKind.PHONE),
-                c.created_at.isoformat())])
-            count += 1
+                c.created_at.isoformat())]
         if not page.next_cursor:
-            break
+            return
         cursor = page.next_cursor
-    log_action(actor=actor, action="customer.export", object_type="customers.customer",
-               extra={"rows": count, "filters": {"q": q, "tag": tag, "owner_id": owner_id,
-                                                 "region": region}})
-    return count

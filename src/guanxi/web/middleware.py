@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
+from django.shortcuts import render
 
-from guanxi.core.errors import NotFound
+from guanxi.core.errors import DomainError, NotFound
 
 
 class DomainErrorMiddleware:
-    """Turn a service's NotFound into the ordinary 404 page."""
+    """Turn a service's NotFound into the 404 page and other domain errors into 4xx pages."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -17,4 +18,6 @@ class DomainErrorMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception):
         if isinstance(exception, NotFound):
             raise Http404(str(exception))
+        if isinstance(exception, DomainError):
+            return render(request, "400.html", {"error": exception}, status=exception.status)
         return None

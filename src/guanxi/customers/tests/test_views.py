@@ -99,3 +99,19 @@ def test_language_switch(client, personas):
     assert '<html lang="zh-hans">' in html and "新建客户" in html
     r = client.post("/i18n/setlang/", {"language": "en", "next": "/customers/"}, follow=True)
     assert "New customer" in r.content.decode()
+
+
+def test_a_bad_cursor_on_a_page_is_a_clear_4xx_not_a_crash(client, personas):
+    client.force_login(personas.admin)
+    r = client.get("/customers/?cursor=%%%")
+    assert r.status_code == 422 and "Malformed cursor" in r.content.decode()
+
+
+def test_export_is_audited_and_neutralises_formulas(client, personas):
+    from guanxi.audit.models import AuditEntry
+
+    make_customer(personas.admin, full_name="=HYPERLINK(1)")
+    client.force_login(personas.marketing)
+    body = b"".join(client.get("/customers/export.csv").streaming_content).decode()
+    assert "'=HYPERLINK(1)" in body
+    assert AuditEntry.objects.filter(action="customer.export", actor_label="marketing").exists()
