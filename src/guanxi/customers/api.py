@@ -11,6 +11,8 @@ from ninja.responses import Status
 from guanxi.accounts.selectors import staff_get
 from guanxi.customers import selectors, services
 from guanxi.customers.schemas import (
+    AddressIn,
+    AddressOut,
     ConsentIn,
     ConsentOut,
     Customer360Out,
@@ -29,6 +31,8 @@ from guanxi.customers.schemas import (
     OrderOut,
     OrderPage,
     OrderStatusIn,
+    ProductIn,
+    ProductOut,
     TagIn,
 )
 
@@ -54,6 +58,7 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
     data = payload.dict()
     owner_id = data.pop("owner_id")
     identities = [services.IdentityInput(**i) for i in data.pop("identities")]
+    data["addresses"] = [services.AddressInput(**a) for a in data.pop("addresses")]
     owner = staff_get(user_id=owner_id) if owner_id else None
     customer = services.customer_create(actor=request.user, owner=owner,
                                         identities=identities, **data)
@@ -103,6 +108,33 @@ def identities_remove(request: HttpRequest, customer_id: int, identity_id: int) 
                                       identity_id=identity_id)
     services.identity_remove(actor=request.user, identity=identity)
     return Status(204, None)
+
+
+@router.post("/customers/{customer_id}/addresses", response={201: AddressOut})
+def addresses_add(request: HttpRequest, customer_id: int, payload: AddressIn) -> Any:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
+    address = services.address_add(actor=request.user, customer=customer,
+                                   address=services.AddressInput(**payload.dict()))
+    return Status(201, address)
+
+
+@router.delete("/customers/{customer_id}/addresses/{address_id}", response={204: None})
+def addresses_remove(request: HttpRequest, customer_id: int, address_id: int) -> Any:
+    address = selectors.address_get(actor=request.user, customer_id=customer_id,
+                                    address_id=address_id)
+    services.address_remove(actor=request.user, address=address)
+    return Status(204, None)
+
+
+@router.get("/products", response=list[ProductOut], tags=["orders"])
+def products_list(request: HttpRequest) -> Any:
+    return list(selectors.product_list(actor=request.user)[:1000])
+
+
+@router.put("/products", response=ProductOut, tags=["orders"],
+            summary="Create or update a product by SKU")
+def products_upsert(request: HttpRequest, payload: ProductIn) -> Any:
+    return services.product_upsert(actor=request.user, **payload.dict())
 
 
 @router.get("/customers/{customer_id}/consents", response=list[ConsentOut])

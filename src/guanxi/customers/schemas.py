@@ -26,6 +26,21 @@ class IdentityOut(Schema):
     is_primary: bool
 
 
+class AddressIn(Schema):
+    kind: str = "home"
+    country: str = Field("CN", description="ISO 3166 alpha-2")
+    province: str = Field("", max_length=60)
+    city: str = Field("", max_length=60)
+    district: str = Field("", max_length=60)
+    street: str = Field("", max_length=200)
+    postcode: str = Field("", max_length=20)
+    is_primary: bool = False
+
+
+class AddressOut(AddressIn):
+    id: int
+
+
 class CustomerIn(Schema):
     full_name: str = Field("", max_length=200, description="split into family/given names")
     family_name: str = Field("", max_length=100)
@@ -45,6 +60,8 @@ class CustomerIn(Schema):
     phones: list[str] = Field(default_factory=list, max_length=20)
     identities: list[IdentityIn] = Field(default_factory=list, max_length=50)
     tags: list[str] = Field(default_factory=list, max_length=50)
+    addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
+    company_name: str = Field("", max_length=200)
 
 
 class CustomerPatch(Schema):
@@ -80,6 +97,7 @@ class CustomerOut(Schema):
     owner: str | None
     tags: list[str]
     identities: list[IdentityOut]
+    company: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -94,6 +112,10 @@ class CustomerOut(Schema):
     @staticmethod
     def resolve_identities(obj: Any) -> list[Any]:
         return list(obj.identities.all())
+
+    @staticmethod
+    def resolve_company(obj: Any) -> str | None:
+        return obj.company.name if obj.company_id else None
 
 
 class CustomerPage(Schema):
@@ -241,8 +263,26 @@ class SpendOut(Schema):
     last_order_at: dt.datetime | None
 
 
+class ProductIn(Schema):
+    sku: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    category: str = Field("", max_length=100)
+    price: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    currency: str = ""
+
+
+class ProductOut(Schema):
+    id: int
+    sku: str
+    name: str
+    category: str
+    price: Decimal
+    currency: str
+
+
 class Customer360Out(Schema):
     customer: CustomerOut
+    addresses: list[AddressOut]
     consents: list[ConsentOut]
     spend: SpendOut
     recent_orders: list[OrderOut]

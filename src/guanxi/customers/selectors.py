@@ -18,6 +18,7 @@ from guanxi.core.masking import mask_email, mask_phone, mask_text
 from guanxi.core.permissions import Action, is_team_scoped, require, sees_masked
 from guanxi.customers import search
 from guanxi.customers.models import (
+    Address,
     Channel,
     Consent,
     ConsentPurpose,
@@ -28,6 +29,7 @@ from guanxi.customers.models import (
     IdentityKind,
     Order,
     OrderStatus,
+    Product,
     SearchTerm,
     Tag,
 )
@@ -200,6 +202,7 @@ class ConsentState:
 class Customer360:
     customer: Customer
     identities: list[Identity]
+    addresses: list[Address]
     consents: list[ConsentState]
     tags: list[Tag]
     spend: SpendSummary
@@ -286,6 +289,7 @@ def customer_360(*, actor: Any, customer_id: int, timeline_limit: int = 20) -> C
     return Customer360(
         customer=customer,
         identities=list(customer.identities.all()),
+        addresses=list(customer.addresses.all()),
         consents=consent_states(customer),
         tags=[link.tag for link in customer.tag_links.all()],
         spend=spend_summary(customer.pk),
@@ -324,6 +328,20 @@ def identity_get(*, actor: Any, customer_id: int, identity_id: int) -> Identity:
     if identity is None:
         raise NotFound("Identity not found")
     return identity
+
+
+def product_list(*, actor: Any) -> QuerySet[Product]:
+    require(actor, Action.CUSTOMER_VIEW)
+    return Product.objects.order_by("sku")
+
+
+def address_get(*, actor: Any, customer_id: int, address_id: int) -> Address:
+    address = (Address.objects.filter(customer__in=visible_customers(actor),
+                                      customer_id=customer_id, pk=address_id)
+               .select_related("customer", "customer__owner").first())
+    if address is None:
+        raise NotFound("Address not found")
+    return address
 
 
 def tag_list() -> QuerySet[Tag]:

@@ -25,7 +25,9 @@ from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
 from guanxi.customers.events import INTERACTION_KINDS, is_ingestible_kind
 from guanxi.customers.models import (
+    Address,
     Channel,
+    Company,
     Consent,
     ConsentPurpose,
     Customer,
@@ -174,6 +176,7 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
                     given_name: str = "", display_name: str = "",
                     emails: Sequence[str] = (), phones: Sequence[str] = (),
                     identities: Sequence[IdentityInput] = (), tags: Sequence[str] = (),
+                    addresses: Sequence[AddressInput] = (), company_name: str = "",
                     owner: Any = None, **profile: Any) -> Customer:
     require(actor, Action.CUSTOMER_CREATE)
     unknown = set(profile) - set(PROFILE_FIELDS)
@@ -207,6 +210,8 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
                            ident.verified, path))
         except InvalidInput as exc:
             errors.extend(exc.errors)
+    for i, address in enumerate(addresses):
+        errors.extend(_address_errors(address, f"addresses.{i}."))
     if errors:
         raise InvalidInput(errors)
     seen: set[tuple[str, str, str]] = set()
@@ -225,7 +230,11 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
         owner=owner, **profile)
     try:
         with transaction.atomic():
+            if company_name.strip():
+                customer.company = company_get_or_create(actor=actor, name=company_name)
             customer.save()
+            for address in addresses:
+                _address_create(actor, customer, address)
             kinds_seen: set[str] = set()
             for kind, system, value, verified, _path in wanted:
                 Identity.objects.create(customer=customer, kind=kind, system=system,
@@ -329,6 +338,98 @@ def identity_remove(*, actor: Any, identity: Identity) -> None:
         refresh_search_terms(customer)
         event_record(customer=customer, kind="identity_removed", actor=actor,
                      summary=identity.get_kind_display(), data={"kind": identity.kind})
+
+
+@dataclass
+class AddressInput:
+    kind: str = "home"
+    country: str = "CN"
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    street: str = ""
+    postcode: str = ""
+    is_primary: bool = False
+
+
+def _address_errors(a: AddressInput, prefix: str = "") -> list[FieldError]:
+    errors = []
+    if a.kind not in Address.Kind.values:
+        errors.append(FieldError(f"{prefix}kind", _("Choose one of: %(choices)s")
+                                 % {"choices": ", ".join(Address.Kind.values)}, a.kind))
+    country = a.country.strip()
+    if len(country) != 2 or not country.isalpha():
+        errors.append(FieldError(f"{prefix}country", _("Use a two-letter ISO 3166 code"),
+                                 a.country))
+    if not any(v.strip() for v in (a.province, a.city, a.district, a.street)):
+        errors.append(FieldError(f"{prefix}street",
+                                 _("An address needs at least a city or street")))
+    return errors
+
+
+def _address_create(actor: Any, customer: Customer, a: AddressInput) -> Address:
+    is_primary = a.is_primary or not customer.addresses.exists()
+    if is_primary:
+        customer.addresses.update(is_primary=False)
+    address = Address.objects.create(
+        customer=customer, kind=a.kind, country=a.country.strip().upper(),
+        province=a.province.strip(), city=a.city.strip(), district=a.district.strip(),
+        street=a.street.strip(), postcode=a.postcode.strip(), is_primary=is_primary)
+    log_action(actor=actor, action="address.add", obj=address, customer_id=customer.pk,
+               changes={"address": [None, str(address)]})
+    return address
+
+
+def address_add(*, actor: Any, customer: Customer, address: AddressInput) -> Address:
+    _check(actor, Action.CUSTOMER_CHANGE, customer)
+    if errors := _address_errors(address):
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        return _address_create(actor, customer, address)
+
+
+def address_remove(*, actor: Any, address: Address) -> None:
+    _check(actor, Action.CUSTOMER_CHANGE, address.customer)
+    with transaction.atomic():
+        log_action(actor=actor, action="address.remove", obj=address,
+                   customer_id=address.customer_id, changes={"address": [str(address), None]})
+        address.delete()
+
+
+def company_get_or_create(*, actor: Any, name: str) -> Company:
+    clean = " ".join(name.split())[:200]
+    if not clean:
+        raise InvalidInput.single("company", _("A company needs a name"), name)
+    company, created = Company.objects.get_or_create(name=clean)
+    if created:
+        log_action(actor=actor, action="company.create", obj=company,
+                   changes={"name": [None, clean]})
+    return company
+
+
+def product_upsert(*, actor: Any, sku: str, name: str, price: Decimal, category: str = "",
+                   currency: str = "") -> Product:
+    require(actor, Action.ORDER_CREATE)
+    sku = sku.strip()
+    if not sku:
+        raise InvalidInput.single("sku", _("This field cannot be empty"), sku)
+    price = _money(price, "price")
+    currency = (currency or settings.GUANXI_DEFAULT_CURRENCY).upper()
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(sku=sku).first()
+        old = {"name": product.name, "price": product.price, "category": product.category,
+               "currency": product.currency} if product else {}
+        new = {"name": name.strip(), "price": price, "category": category.strip(),
+               "currency": currency}
+        if product is None:
+            product = Product.objects.create(sku=sku, **new)
+        else:
+            for field_name, value in new.items():
+                setattr(product, field_name, value)
+            product.save(update_fields=[*new, "updated_at"])
+        if changed := diff(old, new):
+            log_action(actor=actor, action="product.upsert", obj=product, changes=changed)
+    return product
 
 
 def _tag_link(actor: Any, customer: Customer, name: str) -> tuple[Tag, bool]:

@@ -141,3 +141,32 @@ def test_rate_limit_returns_429_with_retry_after(client, personas):
 def test_openapi_docs_are_served(client):
     assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Guanxi API"
     assert client.get("/api/docs").status_code == 302
+
+
+def test_addresses_company_and_products(client, personas):
+    r = call(client, "post", "/api/v1/customers", personas.admin, {
+        "full_name": "Lena Müller", "company_name": "Müller Design GmbH",
+        "addresses": [{"country": "de", "city": "Berlin", "street": "Torstraße 1"}]})
+    assert r.status_code == 201 and r.json()["company"] == "Müller Design GmbH"
+    cid = r.json()["id"]
+    r = call(client, "post", f"/api/v1/customers/{cid}/addresses", personas.admin,
+             {"kind": "shipping", "province": "浙江省", "city": "杭州市", "district": "西湖区",
+              "is_primary": True})
+    assert r.status_code == 201
+    view = call(client, "get", f"/api/v1/customers/{cid}", personas.admin).json()
+    assert [(a["country"], a["is_primary"]) for a in view["addresses"]] == [
+        ("DE", False), ("CN", True)]
+    r = call(client, "post", f"/api/v1/customers/{cid}/addresses", personas.admin,
+             {"country": "Germany"})
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"country", "street"}
+    r = call(client, "put", "/api/v1/products", personas.manager,
+             {"sku": "TEA-1", "name": "龙井", "price": "268.00", "category": "茶叶"})
+    assert r.status_code == 200 and r.json()["currency"] == "CNY"
+    assert call(client, "put", "/api/v1/products", personas.analyst,
+                {"sku": "X", "name": "x", "price": "1"}).status_code == 403
+    r = call(client, "post", "/api/v1/orders", personas.admin,
+             {"customer_id": cid, "lines": [{"sku": "TEA-1", "quantity": 2}]})
+    assert r.json()["total"] == "536.00" and r.json()["lines"][0]["name"] == "龙井"
+    assert [p["sku"] for p in call(client, "get", "/api/v1/products",
+                                   personas.analyst).json()] == ["TEA-1"]
