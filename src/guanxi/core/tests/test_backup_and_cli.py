@@ -74,3 +74,22 @@ def test_demo_loads_once(db, settings):
 
 def test_no_missing_migrations(db):
     call_command("makemigrations", "--check", "--dry-run", verbosity=0)
+
+
+def test_seed_command_with_as_of_is_reproducible(db):
+    import hashlib
+
+    from guanxi.customers.models import Event, Order
+
+    def fingerprint() -> str:
+        rows = list(Order.objects.order_by("pk").values_list("total", "placed_at", "channel"))
+        rows += list(Event.objects.order_by("pk").values_list("kind", "occurred_at"))
+        return hashlib.sha256(repr(rows).encode()).hexdigest()
+
+    call_command("seed", "--customers", "25", "--seed", "3", "--as-of", "2026-06-30",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    first = fingerprint()
+    Customer.objects.all().delete()
+    call_command("seed", "--customers", "25", "--seed", "3", "--as-of", "2026-06-30",
+                 stdout=io.StringIO(), stderr=io.StringIO())
+    assert fingerprint() == first
