@@ -7,10 +7,10 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Max, Min, Model, Prefetch, Q, QuerySet, Sum
 
 from guanxi.core.cursors import Page, decode_cursor, encode_cursor
 from guanxi.core.errors import NotFound
@@ -35,6 +35,7 @@ from guanxi.customers.models import (
 )
 
 MAX_PAGE = 200
+M = TypeVar("M", bound=Model)
 
 
 def visible_customers(actor: Any) -> QuerySet[Customer]:
@@ -321,13 +322,18 @@ def order_get(*, actor: Any, order_id: int) -> Order:
     return order
 
 
+def _customer_child_get(model: type[M], *, actor: Any, customer_id: int, pk: int) -> M:
+    """A row that belongs to a customer the actor can see, or NotFound."""
+    row = (model.objects.filter(customer__in=visible_customers(actor),  # type: ignore[attr-defined]
+                                customer_id=customer_id, pk=pk)
+           .select_related("customer", "customer__owner").first())
+    if row is None:
+        raise NotFound(f"{model._meta.verbose_name} not found")
+    return row
+
+
 def identity_get(*, actor: Any, customer_id: int, identity_id: int) -> Identity:
-    identity = (Identity.objects.filter(customer__in=visible_customers(actor),
-                                        customer_id=customer_id, pk=identity_id)
-                .select_related("customer", "customer__owner").first())
-    if identity is None:
-        raise NotFound("Identity not found")
-    return identity
+    return _customer_child_get(Identity, actor=actor, customer_id=customer_id, pk=identity_id)
 
 
 def product_list(*, actor: Any) -> QuerySet[Product]:
@@ -336,12 +342,7 @@ def product_list(*, actor: Any) -> QuerySet[Product]:
 
 
 def address_get(*, actor: Any, customer_id: int, address_id: int) -> Address:
-    address = (Address.objects.filter(customer__in=visible_customers(actor),
-                                      customer_id=customer_id, pk=address_id)
-               .select_related("customer", "customer__owner").first())
-    if address is None:
-        raise NotFound("Address not found")
-    return address
+    return _customer_child_get(Address, actor=actor, customer_id=customer_id, pk=address_id)
 
 
 def tag_list() -> QuerySet[Tag]:
