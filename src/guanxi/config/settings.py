@@ -104,8 +104,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "PRAGMA journal_mode=WAL;"
             "PRAGMA synchronous=NORMAL;"
             "PRAGMA temp_store=MEMORY;"
-            "PRAGMA cache_size=-65536;"
-            "PRAGMA mmap_size=268435456;"
+            f"PRAGMA cache_size=-{int(os.environ.get('GUANXI_SQLITE_CACHE_MB', '64')) * 1024};"
+            f"PRAGMA mmap_size={int(os.environ.get('GUANXI_SQLITE_MMAP_MB', '256')) * 2**20};"
             # Checkpoint every ~64 MB of WAL instead of 4 MB: fewer fsyncs under bulk ingest.
             "PRAGMA wal_autocheckpoint=16384;"
         ),

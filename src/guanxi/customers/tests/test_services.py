@@ -86,6 +86,7 @@ def test_sales_cannot_reassign_or_touch_other_teams_customers(personas):
     with pytest.raises(PermissionDenied):
         services.customer_update(actor=personas.sales, customer=own, owner=personas.outsider)
     services.customer_update(actor=personas.teammate, customer=own, region="北京市")
+    services.customer_update(actor=personas.sales, customer=own, owner=personas.sales)
 
 
 def test_tags_and_consent_write_events_and_marketing_is_off_by_default(personas):
