@@ -93,8 +93,10 @@ TEMPLATES = [
 SQLITE_PATH = VAR_DIR / "guanxi.sqlite3"
 DATABASE_URL = os.environ.get("DATABASE_URL", f"sqlite:///{SQLITE_PATH}")
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=600)}
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Persistent connections keep SQLite's page cache warm between requests; a new
+    # connection per request starts cold and re-runs the PRAGMAs below.
     DATABASES["default"]["OPTIONS"] = {
         # WAL lets readers and one writer work at once; IMMEDIATE takes the write
         # lock at BEGIN so two writers queue instead of failing with "locked".

@@ -9,10 +9,11 @@ from django.db import connection
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
-                ignore_conflicts: bool = False) -> None:
-    """Values must already be adapted (connection.ops.adapt_*); JSON as text."""
+                ignore_conflicts: bool = False) -> int:
+    """Insert and return how many rows were added (conflicting rows are not counted).
+    Values must already be adapted (connection.ops.adapt_*); JSON as text."""
     if not rows:
-        return
+        return 0
     placeholders = ", ".join(["%s"] * len(columns))
     # ON CONFLICT DO NOTHING is understood by SQLite >= 3.24 and PostgreSQL alike.
     suffix = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
@@ -20,3 +21,4 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[obje
            f"VALUES ({placeholders}){suffix}")
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
+        return cursor.rowcount
