@@ -6,6 +6,7 @@ import unicodedata
 
 import phonenumbers
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 from email_validator import EmailNotValidError, validate_email
 
@@ -22,8 +23,10 @@ def normalize_email(value: str, *, field: str = "email") -> str:
     try:
         result = validate_email(raw, check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidInput.single(field, _("Not a valid email address: %(reason)s")
-                                  % {"reason": exc}, value) from exc
+        message = _("Not a valid email address")
+        if (translation.get_language() or "en").startswith("en"):
+            message = f"{message}: {exc}"  # the library explains in English only
+        raise InvalidInput.single(field, message, value) from exc
     # The domain is case-insensitive; the local part is kept but lowered for matching,
     # as every mainstream provider treats it case-insensitively.
     return result.normalized.lower()
