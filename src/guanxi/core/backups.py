@@ -8,6 +8,7 @@ import json
 import os
 import sqlite3
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,21 @@ def _pg_env() -> tuple[list[str], dict[str, str]]:
     return args, env
 
 
-def backup_create(*, path: Path, actor: Any = None) -> dict[str, Any]:
+Progress = Callable[[int, int], None]  # (pages done, pages in all)
+
+
+def _sqlite_copy(source: sqlite3.Connection, target: sqlite3.Connection,
+                 progress: Progress | None) -> None:
+    def report(status: int, remaining: int, total: int) -> None:
+        if progress:
+            progress(total - remaining, total)
+
+    # Copy in steps so a large database shows progress and lets writers in between.
+    source.backup(target, pages=4096, progress=report)
+
+
+def backup_create(*, path: Path, actor: Any = None,
+                  progress: Progress | None = None) -> dict[str, Any]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     # Audit first so the backup contains the record of itself being taken.
@@ -57,7 +72,7 @@ def backup_create(*, path: Path, actor: Any = None) -> dict[str, Any]:
         connection.ensure_connection()
         target = sqlite3.connect(path)
         try:
-            connection.connection.backup(target)
+            _sqlite_copy(connection.connection, target, progress)
         finally:
             target.close()
     elif connection.vendor == "postgresql":
@@ -71,7 +86,7 @@ def backup_create(*, path: Path, actor: Any = None) -> dict[str, Any]:
     return manifest
 
 
-def backup_restore(*, path: Path) -> dict[str, Any]:
+def backup_restore(*, path: Path, progress: Progress | None = None) -> dict[str, Any]:
     path = Path(path)
     manifest_file = _manifest_path(path)
     if not path.exists():
@@ -88,7 +103,7 @@ def backup_restore(*, path: Path) -> dict[str, Any]:
             if status != "ok":
                 raise RestoreError(f"backup file is damaged: {status}")
             connection.ensure_connection()
-            source.backup(connection.connection)
+            _sqlite_copy(source, connection.connection, progress)
         finally:
             source.close()
     else:

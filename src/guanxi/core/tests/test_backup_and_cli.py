@@ -93,3 +93,17 @@ def test_seed_command_with_as_of_is_reproducible(db):
     call_command("seed", "--customers", "25", "--seed", "3", "--as-of", "2026-06-30",
                  stdout=io.StringIO(), stderr=io.StringIO())
     assert fingerprint() == first
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backup_and_restore_commands_report_and_verify(personas, tmp_path):
+    if os.environ.get("DATABASE_URL", "").startswith("postgres") and not shutil.which("pg_dump"):
+        pytest.fail("pg_dump is needed for PostgreSQL backups")
+    make_customer(personas.admin, full_name="张伟")
+    path = tmp_path / "cli.backup"
+    out = io.StringIO()
+    call_command("backup", str(path), stdout=out, stderr=io.StringIO())
+    assert "Backed up" in out.getvalue()
+    out = io.StringIO()
+    call_command("restore", str(path), "--yes", stdout=out, stderr=io.StringIO())
+    assert "Restored and verified" in out.getvalue()

@@ -3,6 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from guanxi.core.backups import RestoreError, backup_restore
+from guanxi.core.management.commands.backup import PageBar
 
 
 class Command(BaseCommand):
@@ -16,10 +17,13 @@ class Command(BaseCommand):
         if not yes and input("This replaces ALL current data. Type 'restore' to go on: ") \
                 != "restore":
             raise CommandError("Not restored.")
+        bar = PageBar("restore")
         try:
-            manifest = backup_restore(path=path)
+            manifest = backup_restore(path=path, progress=bar)
         except RestoreError as exc:
             raise CommandError(f"Restore failed: {exc}") from exc
+        finally:
+            bar.close()
         total = sum(manifest["counts"].values())
         self.stdout.write(self.style.SUCCESS(
             f"Restored and verified {total} rows in {len(manifest['counts'])} tables."))
