@@ -37,8 +37,3 @@ def _require_postgres(django_db_setup, django_db_blocker):
 def personas(db) -> Personas:
     return make_personas()
 
-
-@pytest.fixture
-def api(client):
-    """Django's test client speaking JSON."""
-    return client

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
-from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from ninja.security import HttpBearer, django_auth
 from ninja.throttling import AuthRateThrottle
 
 from guanxi.accounts.services import token_authenticate
@@ -24,18 +24,6 @@ class TokenAuth(HttpBearer):
             return None
         request.user = api_token.user
         return api_token
-
-
-class SessionAuth(APIKeyHeader):
-    """Signed-in staff using the API from the browser (CSRF-checked for writes)."""
-
-    param_name = "X-CSRFToken"
-
-    def __call__(self, request: HttpRequest) -> Any:
-        return django_auth(request)
-
-    def authenticate(self, request: HttpRequest, key: str | None) -> Any:  # pragma: no cover
-        return None
 
 
 class TokenRateThrottle(AuthRateThrottle):
@@ -55,7 +43,7 @@ api = NinjaAPI(
     description="REST API v1 of Guanxi, the self-hosted CRM. Authenticate with "
                 "`Authorization: Bearer <token>` (create one with `guanxi token create`).",
     urls_namespace="api",
-    auth=[TokenAuth(), SessionAuth()],
+    auth=[TokenAuth(), django_auth],  # signed-in browsers; CSRF-checked
     throttle=[TokenRateThrottle(settings.GUANXI_API_RATE)],
     docs_url="/docs",
     openapi_url="/openapi.json",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from guanxi.core.errors import InvalidInput
@@ -35,4 +35,3 @@ def decode_cursor(cursor: str | None, *, arity: int, field_name: str = "cursor")
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None = None
-    extra: dict[str, object] = field(default_factory=dict)

@@ -155,7 +155,7 @@ def consents_set(request: HttpRequest, customer_id: int, payload: ConsentIn) -> 
 @router.get("/customers/{customer_id}/tags", response=list[str])
 def tags_list(request: HttpRequest, customer_id: int) -> Any:
     customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
-    return [link.tag.name for link in customer.tag_links.all()]
+    return [tag.name for tag in selectors.customer_tags(customer)]
 
 
 @router.post("/customers/{customer_id}/tags", response={201: list[str]})

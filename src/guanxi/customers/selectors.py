@@ -221,6 +221,10 @@ def consent_allows(customer: Customer, channel: str, purpose: str) -> bool:
     return row.granted if row else consent_default(purpose)
 
 
+def customer_tags(customer: Customer) -> list[Tag]:
+    return [link.tag for link in customer.tag_links.all()]
+
+
 def consent_states(customer: Customer) -> list[ConsentState]:
     """Every channel × purpose, with the recorded answer or the default."""
     recorded = {(c.channel, c.purpose): c for c in customer.consents.all()}
@@ -292,7 +296,7 @@ def customer_360(*, actor: Any, customer_id: int, timeline_limit: int = 20) -> C
         identities=list(customer.identities.all()),
         addresses=list(customer.addresses.all()),
         consents=consent_states(customer),
-        tags=[link.tag for link in customer.tag_links.all()],
+        tags=customer_tags(customer),
         spend=spend_summary(customer.pk),
         recent_orders=list(Order.objects.filter(customer_id=customer.pk)
                            .order_by("-placed_at")[:10]),

@@ -57,26 +57,39 @@ class _Echo:
 @require_GET
 def customer_export(request: HttpRequest) -> StreamingHttpResponse:
     rows = services.customers_export(actor=request.user, **_filters(request))
-    next(rows)  # checks the permission and audits before the response starts
     writer = csv.writer(_Echo())
-    header = writer.writerow(services.EXPORT_COLUMNS)
+    # The first row (the header) is produced only after the permission check and the
+    # audit entry, so both happen before the response starts.
+    header = writer.writerow(next(rows))
     body = itertools.chain(["\ufeff", header], (writer.writerow(r) for r in rows))
     response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="customers.csv"'
     return response
 
 
-def _detail_context(request: HttpRequest, pk: int) -> dict:
-    view = selectors.customer_360(actor=request.user, customer_id=pk)
-    user = request.user
+def _abilities(user) -> dict[str, bool]:
     return {
-        "view": view, "customer": view.customer,
-        "interaction_form": InteractionForm(), "tag_form": TagForm(),
         "can_change": can(user, Action.CUSTOMER_CHANGE),
         "can_log": can(user, Action.INTERACTION_LOG),
         "can_tag": can(user, Action.TAG_ASSIGN),
         "can_consent": can(user, Action.CONSENT_CHANGE),
     }
+
+
+def _detail_context(request: HttpRequest, pk: int) -> dict:
+    view = selectors.customer_360(actor=request.user, customer_id=pk)
+    return {"view": view, "customer": view.customer, "interaction_form": InteractionForm(),
+            "tag_form": TagForm(), **_abilities(request.user)}
+
+
+def _panel_context(request: HttpRequest, pk: int, *, tags: bool = False,
+                   consents: bool = False) -> dict:
+    """What the tag or consent panel shows, without the rest of the 360 view."""
+    customer = selectors.customer_get(actor=request.user, customer_id=pk)
+    view = {"tags": selectors.customer_tags(customer) if tags else [],
+            "consents": selectors.consent_states(customer) if consents else []}
+    return {"view": view, "customer": customer, "tag_form": TagForm(),
+            **_abilities(request.user)}
 
 
 @login_required
@@ -130,10 +143,10 @@ def customer_tag_add(request: HttpRequest, pk: int) -> HttpResponse:
             apply_errors(form, exc)
         else:
             form = TagForm()
-    context = _detail_context(request, pk)
-    context["tag_form"] = form
     if not is_htmx(request):
         return redirect("customers:detail", pk=pk)
+    context = _panel_context(request, pk, tags=True)
+    context["tag_form"] = form
     return render(request, "customers/_tags.html", context)
 
 
@@ -144,7 +157,7 @@ def customer_tag_remove(request: HttpRequest, pk: int) -> HttpResponse:
     services.tag_remove(actor=request.user, customer=customer, name=request.POST.get("name", ""))
     if not is_htmx(request):
         return redirect("customers:detail", pk=pk)
-    return render(request, "customers/_tags.html", _detail_context(request, pk))
+    return render(request, "customers/_tags.html", _panel_context(request, pk, tags=True))
 
 
 @login_required
@@ -158,7 +171,8 @@ def customer_consent(request: HttpRequest, pk: int) -> HttpResponse:
                          source=_("Staff UI"), proof=request.POST.get("proof", ""))
     if not is_htmx(request):
         return redirect("customers:detail", pk=pk)
-    return render(request, "customers/_consents.html", _detail_context(request, pk))
+    return render(request, "customers/_consents.html",
+                  _panel_context(request, pk, consents=True))
 
 
 @login_required

@@ -170,3 +170,20 @@ def test_addresses_company_and_products(client, personas):
     assert r.json()["total"] == "536.00" and r.json()["lines"][0]["name"] == "龙井"
     assert [p["sku"] for p in call(client, "get", "/api/v1/products",
                                    personas.analyst).json()] == ["TEA-1"]
+
+
+def test_browser_session_writes_need_the_csrf_token(personas):
+    from django.test import Client
+
+    c = make_customer(personas.admin, full_name="张伟")
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(personas.admin)
+    assert browser.get("/api/v1/me").status_code == 200
+    url = f"/api/v1/customers/{c.pk}/tags"
+    r = browser.post(url, data=json.dumps({"name": "VIP"}), content_type="application/json")
+    assert r.status_code == 403
+    browser.get("/customers/")  # the page sets the CSRF cookie
+    token = browser.cookies["csrftoken"].value
+    r = browser.post(url, data=json.dumps({"name": "VIP"}), content_type="application/json",
+                     headers={"X-CSRFToken": token})
+    assert r.status_code == 201
