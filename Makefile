@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(DEPS): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	rm -f $(VENV)/.deps-* && touch $@
 
 install: $(DEPS)
@@ -37,6 +37,7 @@ test-pg: install
 	elif [ $$rc -ne 3 ]; then exit $$rc; fi
 
 bench: install
+	$(BIN)/python bench/dedupe.py
 	$(BIN)/python bench/foundation.py
 
 messages: install

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "guanxi.accounts",
     "guanxi.audit",
     "guanxi.customers",
+    "guanxi.dataquality",
     "guanxi.web",
 ]
 
@@ -173,6 +174,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Guanxi's own settings
 GUANXI_DEFAULT_REGION = os.environ.get("GUANXI_DEFAULT_REGION", "CN")
+# Survivorship when merging duplicates: a value from an earlier source wins a tie.
+GUANXI_SOURCE_PRIORITY = ("pos", "shop", "app", "wechat", "web", "phone", "api", "import",
+                          "referral", "other")
 GUANXI_DEFAULT_CURRENCY = os.environ.get("GUANXI_DEFAULT_CURRENCY", "CNY")
 GUANXI_API_RATE = os.environ.get("GUANXI_API_RATE", "1200/m")  # per token: N/s, N/m, N/h, N/d
 GUANXI_API_MAX_BULK = 1000

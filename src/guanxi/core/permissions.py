@@ -28,6 +28,8 @@ class Action(StrEnum):
     CUSTOMER_CHANGE = "customer.change"
     CUSTOMER_DELETE = "customer.delete"
     CUSTOMER_EXPORT = "customer.export"
+    CUSTOMER_MERGE = "customer.merge"
+    DATA_IMPORT = "data.import"
     IDENTITY_CHANGE = "identity.change"
     CONSENT_CHANGE = "consent.change"
     TAG_ASSIGN = "tag.assign"

@@ -19,9 +19,9 @@ from django.utils import timezone
 from guanxi.audit.services import log_action
 from guanxi.core.bulk import insert_rows
 from guanxi.customers import search
+from guanxi.customers.names import COMMON_SURNAMES as SURNAMES
 from guanxi.customers.names import display_name, pinyin_keys
 
-SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单区") + ["欧阳", "司马", "诸葛", "上官"]  # noqa: RUF005
 GIVEN_CHARS = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红建文辉力晶燕鹏宇浩凯欣怡婷雪琳颖晨佳慧俊峰志国海波斌梅兰琴云飞龙凤鑫瑶琪嘉子轩涵梓萱诗雨思博")
 WEST_GIVEN = ["Anna", "Lena", "Lukas", "Jonas", "Felix", "Maria", "Sophie", "Paul", "Leon", "Emma", "Mia", "Noah", "Ben", "Clara", "Max", "Julia", "Laura", "David", "Daniel", "Sarah", "Thomas", "Michael", "Emily", "James", "Olivia", "Liam", "Charlotte", "Henry", "Amelia", "Lucas"]
 WEST_FAMILY = ["Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker", "Schulz", "Hoffmann", "Koch", "Richter", "Klein", "Wolf", "Neumann", "Smith", "Johnson", "Brown", "Taylor", "Wilson", "Davies", "Evans", "Martin", "Bernard", "Dubois", "Rossi", "Garcia", "Silva"]

@@ -1,0 +1,109 @@
+"""Reads of the data-quality app, restricted to what the acting user may see."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from django.db.models import Q, QuerySet
+
+from guanxi.core.errors import NotFound
+from guanxi.core.permissions import Action, require
+from guanxi.customers.models import Address, Customer, Identity, IdentityKind, SearchTerm
+from guanxi.customers.selectors import visible_customers
+from guanxi.dataquality.models import MatchCandidate, MatchStatus, Merge
+
+
+def customer_match_records(batch: int = 50_000) -> pd.DataFrame:
+    """Every customer as one row of matching fields (system job: no actor scope)."""
+    columns: dict[str, list[Any]] = {k: [] for k in (
+        "id", "family_name", "given_name", "birthday", "region")}
+    for row in Customer.objects.order_by("pk").values_list(
+            "pk", "family_name", "given_name", "birthday", "region").iterator(batch):
+        for key, value in zip(columns, row, strict=True):
+            columns[key].append(value)
+    frame = pd.DataFrame(columns)
+    frame["birthday"] = frame["birthday"].map(lambda d: d.isoformat() if d else None)
+    for kind, name in ((IdentityKind.EMAIL, "email"), (IdentityKind.PHONE, "phone"),
+                       (IdentityKind.EXTERNAL, "external_id")):
+        first: dict[int, str] = {}
+        for customer_id, value in Identity.objects.filter(kind=kind).order_by(
+                "-is_primary", "-verified", "pk").values_list("customer_id", "value"
+                                                              ).iterator(batch):
+            first.setdefault(customer_id, value)
+        frame[name] = frame["id"].map(first)
+    addresses: dict[int, tuple[str, str, str, str]] = {}
+    for customer_id, *parts in Address.objects.order_by("-is_primary", "pk").values_list(
+            "customer_id", "street", "city", "postcode", "province").iterator(batch):
+        addresses.setdefault(customer_id, tuple(parts))  # type: ignore[arg-type]
+    for i, name in enumerate(("street", "city", "postcode", "province")):
+        frame[name] = frame["id"].map(lambda pk, i=i: (addresses.get(pk) or ("",) * 4)[i])
+    frame["region"] = frame["province"].where(frame["province"].astype(bool),
+                                              frame["region"])
+    return frame.drop(columns=["province"])
+
+
+def candidate_list(*, actor: Any, status: str = MatchStatus.PENDING
+                   ) -> QuerySet[MatchCandidate]:
+    require(actor, Action.CUSTOMER_MERGE)
+    visible = visible_customers(actor)
+    return (MatchCandidate.objects.filter(status=status, left__in=visible, right__in=visible)
+            .select_related("left", "right").order_by("-probability", "pk"))
+
+
+def candidate_get(*, actor: Any, candidate_id: int) -> MatchCandidate:
+    require(actor, Action.CUSTOMER_MERGE)
+    visible = visible_customers(actor)
+    candidate = (MatchCandidate.objects.filter(pk=candidate_id, left__in=visible,
+                                               right__in=visible)
+                 .select_related("left", "right").first())
+    if candidate is None:
+        raise NotFound("Pair not found")
+    return candidate
+
+
+def merge_list(*, actor: Any, customer_id: int | None = None) -> QuerySet[Merge]:
+    require(actor, Action.CUSTOMER_MERGE)
+    merges = Merge.objects.select_related("merged_by", "undone_by").order_by("-merged_at")
+    if customer_id is not None:
+        merges = merges.filter(Q(survivor_number=customer_id) | Q(absorbed_number=customer_id))
+    return merges
+
+
+def merge_get(*, actor: Any, merge_id: int) -> Merge:
+    merge = merge_list(actor=actor).filter(pk=merge_id).first()
+    if merge is None:
+        raise NotFound("Merge not found")
+    return merge
+
+
+def possible_duplicates(*, actor: Any, family_name: str = "", given_name: str = "",
+                        full_name: str = "", emails: tuple[str, ...] = (),
+                        phones: tuple[str, ...] = (), birthday: Any = None,
+                        limit: int = 5) -> list[Customer]:
+    """Existing customers a new record may duplicate: the same email or phone, or the
+    same name (any spelling: characters, traditional, pinyin either way round) with no
+    conflicting birthday. Shown before a customer is created."""
+    from guanxi.dataquality.matching import email_key, phone_key
+    from guanxi.dataquality.standardize import person_name
+
+    visible = visible_customers(actor)
+    found: dict[int, Customer] = {}
+    values = [v for v in (email_key(e) for e in emails) if v]
+    digits = [p for p in (phone_key(p) for p in phones) if p]
+    identity_q = Q(kind=IdentityKind.EMAIL, value__in=values) | Q(
+        kind=IdentityKind.PHONE, value__in=["+" + d for d in digits])
+    if values or digits:
+        for c in visible.filter(pk__in=Identity.objects.filter(identity_q).values(
+                "customer_id"))[:limit]:
+            found[c.pk] = c
+    name = person_name(full_name, family_name, given_name)
+    if name.family_key and name.given_key and len(found) < limit:
+        keys = {name.family_key + name.given_key, name.given_key + name.family_key}
+        by_name = visible.filter(pk__in=SearchTerm.objects.filter(
+            term__in=[f"n:{k}" for k in keys]).values("customer_id"))
+        if birthday:
+            by_name = by_name.filter(Q(birthday__isnull=True) | Q(birthday=birthday))
+        for c in by_name.order_by("-pk")[:limit]:
+            found.setdefault(c.pk, c)
+    return list(found.values())[:limit]

@@ -1,0 +1,313 @@
+"""Writes of the data-quality app: merging customers, undoing a merge, deciding review
+pairs, and running identity resolution over the customer table."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.core import serializers
+from django.db import models, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.services import log_action
+from guanxi.core.errors import Conflict, InvalidInput, NotFound
+from guanxi.core.permissions import Action, require
+from guanxi.customers.models import Consent, Customer, CustomerTag, Identity, SearchTerm
+from guanxi.customers.selectors import customer_is_visible
+from guanxi.customers.services import event_record, refresh_search_terms
+from guanxi.dataquality.models import MatchCandidate, MatchStatus, Merge
+
+# Profile fields that survivorship fills; the first non-empty value in rank order wins.
+SURVIVING_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
+                    "lunar_birthday", "region", "occupation", "preferred_language",
+                    "preferred_channel", "owner_id", "company_id", "source")
+EMPTY = (None, "", "unknown", {}, False)
+# Rows with one of these unique keys per customer cannot both move; the newer one wins.
+PER_CUSTOMER_UNIQUE = {Consent: ("channel", "purpose"), CustomerTag: ("tag_id",)}
+
+
+def _rows(model: type[models.Model], **filters: Any) -> list[dict[str, Any]]:
+    return json.loads(serializers.serialize("json", model._default_manager.filter(**filters)))
+
+
+def _restore(rows: list[dict[str, Any]]) -> None:
+    for obj in serializers.deserialize("json", json.dumps(rows)):
+        obj.save()
+
+
+def _customer_relations() -> list[models.ForeignKey]:
+    """Every foreign key to Customer in every installed app, so modules added later
+    (tickets, points, messages) follow a merge without being listed here."""
+    out = []
+    for rel in Customer._meta.related_objects:
+        field = rel.field
+        if isinstance(field, models.ForeignKey) and rel.related_model is not Merge:
+            out.append(field)
+    return out
+
+
+def _source_rank(source: str) -> int:
+    order = list(getattr(settings, "GUANXI_SOURCE_PRIORITY", ()))
+    return len(order) - order.index(source) if source in order else 0
+
+
+def _rank(customer: Customer) -> tuple[int, int, int, Any]:
+    """Survivorship: verified identities, then completeness, source priority, recency."""
+    verified = customer.identities.filter(verified=True).count()
+    filled = sum(1 for f in SURVIVING_FIELDS if getattr(customer, f) not in EMPTY)
+    return (verified, filled, _source_rank(customer.source), customer.updated_at)
+
+
+def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
+                    probability: float | None = None, automatic: bool = False) -> Merge:
+    """Fold `absorbed` into `survivor`: every identity, address, order, event, tag and
+    consent is kept; profile gaps are filled by survivorship rules; undo restores all."""
+    require(actor, Action.CUSTOMER_MERGE)
+    if survivor.pk == absorbed.pk:
+        raise InvalidInput.single("customer", _("A customer cannot be merged with itself"))
+    for c in (survivor, absorbed):
+        if not customer_is_visible(actor, c):
+            raise NotFound(_("Customer not found"))
+    with transaction.atomic():
+        survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
+        absorbed = Customer.objects.select_for_update().get(pk=absorbed.pk)
+        snapshot: dict[str, Any] = {
+            "survivor": _rows(Customer, pk=survivor.pk)[0],
+            "absorbed": _rows(Customer, pk=absorbed.pk)[0],
+            "moved": {}, "removed": [],
+        }
+        # Survivorship: fill the kept record field by field from the better-ranked one.
+        ranked = sorted([survivor, absorbed], key=_rank, reverse=True)
+        changed: dict[str, list[Any]] = {}
+        for name in SURVIVING_FIELDS:
+            best = next((getattr(c, name) for c in ranked if getattr(c, name) not in EMPTY),
+                        getattr(survivor, name))
+            if best != getattr(survivor, name):
+                changed[name] = [getattr(survivor, name), best]
+                setattr(survivor, name, best)
+        if absorbed.attributes:
+            attributes = {**absorbed.attributes, **survivor.attributes}
+            if attributes != survivor.attributes:
+                changed["attributes"] = [survivor.attributes, attributes]
+                survivor.attributes = attributes
+        # Children: conflicting per-customer rows keep the newer, the rest move.
+        for model, key in PER_CUSTOMER_UNIQUE.items():
+            time_field = "changed_at" if model is Consent else "added_at"
+            mine = {tuple(getattr(r, k) for k in key): r
+                    for r in model._default_manager.filter(customer=survivor)}
+            for row in model._default_manager.filter(customer=absorbed):
+                other = mine.get(tuple(getattr(row, k) for k in key))
+                if other is None:
+                    continue
+                loser = other if getattr(row, time_field) > getattr(other, time_field) else row
+                snapshot["removed"].extend(_rows(model, pk=loser.pk))
+                loser.delete()
+        SearchTerm.objects.filter(customer=absorbed).delete()
+        for fk in _customer_relations():
+            model = fk.model
+            if model is SearchTerm or model is MatchCandidate:
+                continue
+            ids = list(model._default_manager.filter(**{fk.name: absorbed})
+                       .values_list("pk", flat=True))
+            if ids:
+                model._default_manager.filter(pk__in=ids).update(**{fk.name: survivor})
+                snapshot["moved"][f"{model._meta.label}.{fk.name}"] = ids
+        candidate = MatchCandidate.objects.filter(
+            left_id=min(survivor.pk, absorbed.pk), right_id=max(survivor.pk, absorbed.pk)
+        ).first()
+        if candidate is not None:
+            snapshot["candidate"] = _rows(MatchCandidate, pk=candidate.pk)[0]
+        merge = Merge.objects.create(
+            survivor=survivor, survivor_number=survivor.pk, absorbed_number=absorbed.pk,
+            absorbed_name=absorbed.display_name, probability=probability,
+            automatic=automatic, snapshot=snapshot,
+            merged_by=actor if getattr(actor, "pk", None) else None)
+        absorbed_pk, absorbed_name = absorbed.pk, absorbed.display_name
+        absorbed.delete()  # only its match candidates remain to cascade
+        survivor.save()
+        refresh_search_terms(survivor)
+        event_record(customer=survivor, kind="customer.merged", actor=actor,
+                     summary=_("Merged with #%(id)s %(name)s") % {"id": absorbed_pk,
+                                                                  "name": absorbed_name},
+                     data={"merge_id": merge.pk, "absorbed": absorbed_pk,
+                           "automatic": automatic, "fields": sorted(changed)})
+        log_action(actor=actor, action="customer.merge", obj=survivor,
+                   changes=changed, extra={"merge_id": merge.pk, "absorbed": absorbed_pk,
+                                           "automatic": automatic,
+                                           "probability": probability,
+                                           "moved": {k: len(v) for k, v in
+                                                     snapshot["moved"].items()}})
+    return merge
+
+
+def merge_undo(*, actor: Any, merge: Merge) -> Customer:
+    """Unmerge: the absorbed customer comes back with its own number, fields and rows;
+    the kept customer's fields return to what they were before the merge."""
+    require(actor, Action.CUSTOMER_MERGE)
+    with transaction.atomic():
+        merge = Merge.objects.select_for_update().get(pk=merge.pk)
+        if merge.undone_at is not None:
+            raise Conflict(_("This merge was already undone"))
+        if merge.survivor_id is None:
+            raise Conflict(_("The kept customer was deleted since; the merge cannot be "
+                             "undone"))
+        if Customer.objects.filter(pk=merge.absorbed_number).exists():
+            raise Conflict(_("Customer #%(id)s exists again") % {"id": merge.absorbed_number})
+        snap = merge.snapshot
+        _restore([snap["absorbed"]])
+        restored = Customer.objects.get(pk=merge.absorbed_number)
+        for label, ids in snap["moved"].items():
+            model_label, field_name = label.rsplit(".", 1)
+            from django.apps import apps
+
+            model = apps.get_model(model_label)
+            model._default_manager.filter(pk__in=ids).update(**{field_name: restored})
+        _restore(snap["removed"])
+        survivor = Customer.objects.get(pk=merge.survivor_id)
+        before = snap["survivor"]["fields"]
+        changed = {}
+        for name in (*SURVIVING_FIELDS, "attributes"):
+            field = name[:-3] if name.endswith("_id") else name
+            old_value = before.get(field)
+            current = getattr(survivor, name)
+            if name == "birthday" and current is not None:
+                current = current.isoformat()
+            if current != old_value:
+                changed[name] = [current, old_value]
+        if changed:
+            # Deserialising the stored row restores the old values with their types.
+            old = next(serializers.deserialize("json", json.dumps([snap["survivor"]])))
+            for name in changed:
+                setattr(survivor, name, getattr(old.object, name))
+            survivor.save(update_fields=[*changed, "updated_at"])
+        if "candidate" in snap:
+            candidate = snap["candidate"]
+            candidate["fields"]["status"] = MatchStatus.DISTINCT
+            candidate["fields"]["decided_at"] = timezone.now().isoformat()
+            candidate["fields"]["decided_by"] = getattr(actor, "pk", None)
+            _restore([candidate])
+        merge.undone_at = timezone.now()
+        merge.undone_by = actor if getattr(actor, "pk", None) else None
+        merge.save(update_fields=["undone_at", "undone_by"])
+        refresh_search_terms(survivor)
+        refresh_search_terms(restored)
+        for customer, other in ((survivor, restored), (restored, survivor)):
+            event_record(customer=customer, kind="customer.unmerged", actor=actor,
+                         summary=_("Merge with #%(id)s %(name)s undone") % {
+                             "id": other.pk, "name": other.display_name},
+                         data={"merge_id": merge.pk})
+        log_action(actor=actor, action="customer.unmerge", obj=restored,
+                   changes=changed, extra={"merge_id": merge.pk, "survivor": survivor.pk})
+    return restored
+
+
+def candidate_decide(*, actor: Any, candidate: MatchCandidate, same_person: bool,
+                     survivor_id: int | None = None) -> Merge | None:
+    """A reviewer's answer: merge the pair, or remember they are different people."""
+    require(actor, Action.CUSTOMER_MERGE)
+    if candidate.status != MatchStatus.PENDING:
+        raise Conflict(_("This pair was already decided"))
+    if not same_person:
+        with transaction.atomic():
+            candidate.status = MatchStatus.DISTINCT
+            candidate.decided_at = timezone.now()
+            candidate.decided_by = actor
+            candidate.save(update_fields=["status", "decided_at", "decided_by"])
+            log_action(actor=actor, action="customer.not_duplicate", obj=candidate,
+                       customer_id=candidate.left_id,
+                       extra={"left": candidate.left_id, "right": candidate.right_id})
+        return None
+    left, right = candidate.left, candidate.right
+    if survivor_id not in (None, left.pk, right.pk):
+        raise InvalidInput.single("survivor", _("Keep one of the two customers"), survivor_id)
+    survivor, absorbed = (right, left) if survivor_id == right.pk else (left, right)
+    with transaction.atomic():
+        candidate.status = MatchStatus.MERGED
+        candidate.decided_at = timezone.now()
+        candidate.decided_by = actor
+        candidate.save(update_fields=["status", "decided_at", "decided_by"])
+        return customers_merge(actor=actor, survivor=survivor, absorbed=absorbed,
+                               probability=candidate.probability)
+
+
+# --- identity resolution over the customer table -------------------------------------
+
+def _explanation(row: Any, fields: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for name in fields:
+        weight = row.get(f"mw_{name}")
+        if weight is None or (isinstance(weight, float) and math.isnan(weight)):
+            continue
+        tf = row.get(f"mw_tf_adj_{name}") or 0.0
+        if isinstance(tf, float) and math.isnan(tf):
+            tf = 0.0
+        out.append({"field": name, "gamma": int(row.get(f"gamma_{name}", -1)),
+                    "weight": round(float(weight) + float(tf), 2)})
+    return out
+
+
+def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: None
+                   ) -> dict[str, int]:
+    """Compare every customer with every plausible other (Splink), merge the pairs above
+    the automatic threshold and queue the ones between the thresholds for review."""
+    from guanxi.dataquality.matching import AUTO_THRESHOLD, REVIEW_THRESHOLD, find_matches
+    from guanxi.dataquality.selectors import customer_match_records
+
+    require(actor, Action.CUSTOMER_MERGE)
+    progress("read")
+    frame = customer_match_records()
+    summary = {"customers": len(frame), "merged": 0, "queued": 0, "skipped": 0}
+    if len(frame) < 2:
+        return summary
+    progress("standardise")
+    from guanxi.dataquality.matching import standardize_records
+
+    records = standardize_records(frame, region=settings.GUANXI_DEFAULT_REGION)
+    result = find_matches(records, threshold=REVIEW_THRESHOLD,
+                          cluster_threshold=AUTO_THRESHOLD, progress=progress)
+    progress("write")
+    pairs = result.pairs.sort_values("match_probability", ascending=False)
+    decided = {(a, b) for a, b in MatchCandidate.objects.exclude(
+        status=MatchStatus.PENDING).values_list("left_id", "right_id")}
+    merged_into: dict[int, int] = {}
+
+    def current(pk: int) -> int:
+        while pk in merged_into:
+            pk = merged_into[pk]
+        return pk
+
+    for row in pairs.to_dict("records"):
+        a, b = int(row["unique_id_l"]), int(row["unique_id_r"])
+        left, right = min(a, b), max(a, b)
+        if (left, right) in decided:
+            summary["skipped"] += 1
+            continue
+        probability = float(row["match_probability"])
+        weight = float(row["match_weight"]) if math.isfinite(row["match_weight"]) else 99.0
+        if probability >= AUTO_THRESHOLD:
+            keep, gone = current(left), current(right)
+            if keep == gone:
+                continue
+            keep, gone = min(keep, gone), max(keep, gone)
+            customers_merge(actor=actor, survivor=Customer.objects.get(pk=keep),
+                            absorbed=Customer.objects.get(pk=gone),
+                            probability=probability, automatic=True)
+            merged_into[gone] = keep
+            summary["merged"] += 1
+            continue
+        if left in merged_into or right in merged_into:
+            continue
+        _obj, created = MatchCandidate.objects.update_or_create(
+            left_id=left, right_id=right,
+            defaults={"probability": probability, "weight": weight,
+                      "explanation": _explanation(row, result.fields),
+                      "status": MatchStatus.PENDING})
+        summary["queued"] += 1
+    log_action(actor=actor, action="dataquality.resolution_run", object_type="dataquality",
+               extra=summary)
+    return summary

@@ -1,0 +1,263 @@
+"""Validation and standardisation of customer values: the one module import, API and
+forms use. Each function takes what a person or a spreadsheet typed and returns the
+stored form, or raises InvalidInput naming the field, the value and the reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from guanxi.core.errors import InvalidInput
+from guanxi.customers.names import (
+    COMMON_SURNAMES,
+    display_name,
+    fold,
+    has_cjk,
+    pinyin_keys,
+    split_chinese_name,
+    surname_pinyin,
+)
+from guanxi.customers.normalize import normalize_email, normalize_phone, to_halfwidth
+
+__all__ = [
+    "MissingPolicy", "PersonName", "apply_missing_policy", "normalize_email",
+    "normalize_phone", "parse_address", "parse_date", "parse_gender", "person_name",
+    "to_halfwidth", "to_simplified",
+]
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc  # loaded on first use: its dictionaries take a moment
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=200_000)
+def to_simplified(value: str) -> str:
+    """Traditional to simplified characters, for matching keys (display keeps the original)."""
+    if not value or not has_cjk(value):
+        return value
+    return str(_t2s().convert(value))
+
+
+# --- names -------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _pinyin_surname_rank() -> dict[str, int]:
+    """Pinyin spellings of common surnames by frequency rank, to tell 'Zhang Wei' from
+    'Wei Zhang'."""
+    ranks: dict[str, int] = {}
+    for rank, surname in enumerate(COMMON_SURNAMES):
+        ranks.setdefault(surname_pinyin(surname), rank)
+    return ranks
+
+
+def _pinyin_surname_first(first: str, second: str) -> bool | None:
+    """Whether a two-word pinyin name is written surname first; None if neither word is
+    a known surname. When both are (Zhang Wei: 魏 is a surname too), the commoner wins."""
+    ranks = _pinyin_surname_rank()
+    a, b = ranks.get(_latin_key(first)), ranks.get(_latin_key(second))
+    if a is None and b is None:
+        return None
+    if b is None:
+        return True
+    if a is None:
+        return False
+    return a <= b
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A name as entered plus its matching keys."""
+
+    family: str
+    given: str
+    display: str
+    chinese: bool
+    family_key: str  # pinyin for Chinese names, folded Latin otherwise
+    given_key: str
+    hanzi_key: str  # simplified characters, empty for Latin names
+
+    @property
+    def full_key(self) -> str:
+        return self.family_key + self.given_key
+
+
+def _latin_key(value: str) -> str:
+    return re.sub(r"[^a-z]", "", fold(value))
+
+
+@lru_cache(maxsize=200_000)
+def person_name(full_name: str = "", family: str = "", given: str = "") -> PersonName:
+    """Chinese names surname-first (欧阳 and other compound surnames, 单/曾/区 read as
+    surnames), Western names given-first; pinyin spellings of Chinese names in either
+    order ('Zhang Wei', 'WEI Zhang', 'zhang, wei') are recognised by the surname."""
+    full_name, family, given = (to_halfwidth(v or "").strip() for v in (full_name, family,
+                                                                         given))
+    if full_name and not (family or given):
+        if has_cjk(full_name):
+            family, given = split_chinese_name(full_name)
+        elif "," in full_name:  # 'Family, Given' as many exports write it
+            family, _sep, given = (p.strip() for p in full_name.partition(","))
+        else:
+            parts = full_name.split()
+            if len(parts) == 1:
+                family, given = "", parts[0]
+            elif len(parts) == 2 and _pinyin_surname_first(parts[0], parts[1]):
+                family, given = parts[0], parts[1]
+            else:
+                family, given = parts[-1], " ".join(parts[:-1])
+    chinese = has_cjk(family) or has_cjk(given)
+    if chinese:
+        fam_s, giv_s = to_simplified(family), to_simplified(given)
+        keys = pinyin_keys(fam_s, giv_s)
+        family_key = surname_pinyin(fam_s) if fam_s else ""
+        given_key = keys[-1] if giv_s and keys else ""
+        hanzi_key = fam_s + giv_s
+    else:
+        family_key, given_key, hanzi_key = _latin_key(family), _latin_key(given), ""
+    shown = " ".join(full_name.split()) if full_name else display_name(family, given)
+    return PersonName(family=family, given=given, display=shown,
+                      chinese=chinese, family_key=family_key, given_key=given_key,
+                      hanzi_key=hanzi_key)
+
+
+# --- dates -------------------------------------------------------------------------
+
+_DATE_PATTERNS = [
+    (re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"), "ymd"),
+    (re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"), "ymd"),
+    (re.compile(r"^(\d{4})(\d{2})(\d{2})$"), "ymd"),
+    (re.compile(r"^(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})$"), "dmy_or_mdy"),
+]
+_EXCEL_EPOCH = dt.date(1899, 12, 30)
+
+
+def parse_date(value: Any, *, field: str = "date", day_first: bool = True) -> dt.date:
+    """ISO, 1990/1/2, 1990.1.2, 19900102, 1990年1月2日, 02/01/1990 (day first unless told
+    otherwise; unambiguous when the day is above 12), Excel serial numbers, date objects."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if 1 <= value < 80000:
+            return _EXCEL_EPOCH + dt.timedelta(days=int(value))
+        raise InvalidInput.single(field, _("Not a date"), value)
+    text = to_halfwidth(str(value)).strip()
+    for pattern, order in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if not m:
+            continue
+        a, b, c = (int(g) for g in m.groups())
+        if order == "ymd":
+            y, mo, d = a, b, c
+        elif a > 12 or (day_first and b <= 12):
+            d, mo, y = a, b, c
+        else:
+            mo, d, y = a, b, c
+        try:
+            return dt.date(y, mo, d)
+        except ValueError as exc:
+            raise InvalidInput.single(field, _("No such date"), value) from exc
+    raise InvalidInput.single(
+        field, _("Not a date; write it as YYYY-MM-DD, YYYY/M/D, DD/MM/YYYY or 1990年1月2日"),
+        value)
+
+
+# --- gender ------------------------------------------------------------------------
+
+# Keys are Customer.gender values (customers.models.Gender), kept literal so this module
+# works without Django's app registry (the file-only `guanxi dedupe`).
+_GENDERS = {
+    "female": {"f", "female", "woman", "w", "女", "女士", "小姐", "ms", "mrs", "miss", "2",
+                    "weiblich", "frau"},
+    "male": {"m", "male", "man", "男", "先生", "mr", "1", "männlich", "herr"},
+    "other": {"other", "diverse", "d", "其他", "x", "nonbinary", "non-binary"},
+    "unknown": {"", "unknown", "u", "未知", "保密", "n/a", "na", "-", "0"},
+}
+_GENDER_LOOKUP = {alias: g for g, aliases in _GENDERS.items() for alias in aliases}
+
+
+def parse_gender(value: Any, *, field: str = "gender") -> str:
+    key = to_halfwidth(str(value or "")).strip().lower().rstrip(".")
+    try:
+        return _GENDER_LOOKUP[key]
+    except KeyError:
+        raise InvalidInput.single(
+            field, _("Unknown gender; use female/male/other/unknown or 女/男"), value) from None
+
+
+# --- addresses ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    """A Chinese address split into its administrative parts."""
+
+    province: str
+    city: str
+    district: str
+    street: str
+    adcode: str = ""
+
+
+def parse_address(value: str) -> ParsedAddress:
+    """'广东省广州市天河区体育西路1号' -> 广东省 / 广州市 / 天河区 / 体育西路1号; also
+    works without the province ('杭州市西湖区文三路') and with traditional characters."""
+    return parse_addresses([value])[0]
+
+
+def parse_addresses(values: list[str]) -> list[ParsedAddress]:
+    """parse_address for many values at once (the parser is much faster in batches)."""
+    texts = [to_simplified(to_halfwidth(v or "").strip()) for v in values]
+    chinese = [i for i, t in enumerate(texts) if has_cjk(t)]
+    out = [ParsedAddress("", "", "", t) for t in texts]
+    if not chinese:
+        return out
+    import cpca  # its lookup tables load on first use
+
+    table = cpca.transform([texts[i] for i in chinese])
+    for i, row in zip(chinese, table.itertuples(index=False), strict=True):
+        province, city, district, rest, adcode = (str(x or "") for x in row[:5])
+        if city == "市辖区":  # the four municipalities: the city is the province
+            city = province
+        out[i] = ParsedAddress(province, city, district, rest, adcode)
+    return out
+
+
+# --- missing values ----------------------------------------------------------------
+
+class MissingPolicy(enum.StrEnum):
+    """What an empty cell means for a field."""
+
+    REJECT = "reject"
+    EMPTY = "empty"
+    DEFAULT = "default"
+
+
+MISSING_TOKENS = frozenset({"", "null", "none", "n/a", "na", "nan", "-", "—", "无", "空"})
+
+
+def is_missing(value: Any) -> bool:
+    if value is None:
+        return True
+    return isinstance(value, str) and to_halfwidth(value).strip().lower() in MISSING_TOKENS
+
+
+def apply_missing_policy(value: Any, *, field: str, policy: MissingPolicy,
+                         default: Any = None) -> Any:
+    """None when the field stays empty, the default, or InvalidInput for 'reject'."""
+    if not is_missing(value):
+        return value
+    if policy is MissingPolicy.REJECT:
+        raise InvalidInput.single(field, _("This field is required"), value)
+    if policy is MissingPolicy.DEFAULT:
+        return default
+    return None
