@@ -32,6 +32,9 @@ EVENT_KINDS = {
     "complaint": _("Complaint"),
     "feedback": _("Feedback"),
     "points_earned": _("Points earned"),
+    "customer_merged": _("Duplicate merged in"),
+    "customer_unmerged": _("Merge undone"),
+    "tags_automatic": _("Automatic tags"),
 }
 
 INTERACTION_KINDS = ("call", "visit", "note")
@@ -40,7 +43,7 @@ INTERACTION_KINDS = ("call", "visit", "note")
 INTERNAL_KINDS = frozenset({
     "customer_created", "profile_updated", "identity_added", "identity_removed",
     "consent_changed", "tag_added", "tag_removed", "order_placed", "order_refunded",
-    "order_cancelled",
+    "order_cancelled", "customer_merged", "customer_unmerged", "tags_automatic",
 })
 
 _CUSTOM = re.compile(r"^custom\.[a-z][a-z0-9_]{0,56}$")

@@ -24,6 +24,7 @@ from guanxi.core.permissions import Action, is_team_scoped, require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
 from guanxi.customers.events import INTERACTION_KINDS, is_ingestible_kind
+from guanxi.customers.hooks import run_after_change
 from guanxi.customers.models import (
     Address,
     Channel,
@@ -244,6 +245,7 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
             refresh_search_terms(customer)
             for name in tags:
                 _tag_link(actor, customer, name)
+            run_after_change(customer)
             event_record(customer=customer, kind="customer_created", actor=actor,
                          summary=_("Customer created (source: %(source)s)")
                          % {"source": customer.get_source_display()},
@@ -292,6 +294,7 @@ def customer_update(*, actor: Any, customer: Customer, **changes: Any) -> Custom
                          str(getattr(Customer._meta.get_field(f), "verbose_name", f))
                          for f in changed)},
                      data={"fields": sorted(changed)})
+        run_after_change(customer)
         log_action(actor=actor, action="customer.update", obj=customer, changes=changed)
     return customer
 
@@ -318,6 +321,7 @@ def identity_add(*, actor: Any, customer: Customer, kind: str, value: str, syste
                                                value=normalized, verified=verified,
                                                is_primary=is_first)
             refresh_search_terms(customer)
+            run_after_change(customer)
             event_record(customer=customer, kind="identity_added", actor=actor,
                          summary=f"{identity.get_kind_display()}: {normalized}",
                          data={"kind": kind, "system": system})
@@ -337,6 +341,7 @@ def identity_remove(*, actor: Any, identity: Identity) -> None:
                    customer_id=customer.pk, changes={"value": [identity.value, None]})
         identity.delete()
         refresh_search_terms(customer)
+        run_after_change(customer)
         event_record(customer=customer, kind="identity_removed", actor=actor,
                      summary=identity.get_kind_display(), data={"kind": identity.kind})
 
@@ -386,7 +391,9 @@ def address_add(*, actor: Any, customer: Customer, address: AddressInput) -> Add
     if errors := _address_errors(address):
         raise InvalidInput(errors)
     with transaction.atomic():
-        return _address_create(actor, customer, address)
+        created = _address_create(actor, customer, address)
+        run_after_change(customer)
+        return created
 
 
 def address_remove(*, actor: Any, address: Address) -> None:
@@ -395,6 +402,7 @@ def address_remove(*, actor: Any, address: Address) -> None:
         log_action(actor=actor, action="address.remove", obj=address,
                    customer_id=address.customer_id, changes={"address": [str(address), None]})
         address.delete()
+        run_after_change(address.customer)
 
 
 def company_get_or_create(*, actor: Any, name: str) -> Company:

@@ -6,3 +6,9 @@ class DataQualityConfig(AppConfig):
     name = "guanxi.dataquality"
     label = "dataquality"
     verbose_name = _("Data quality")
+
+    def ready(self) -> None:
+        from guanxi.customers.hooks import register_after_change
+        from guanxi.dataquality.autotags import autotags_apply
+
+        register_after_change(autotags_apply)

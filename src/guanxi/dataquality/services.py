@@ -18,9 +18,16 @@ from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
 from guanxi.core.permissions import Action, require
 from guanxi.customers.models import Consent, Customer, CustomerTag, Identity, SearchTerm
+from guanxi.customers.hooks import run_after_change
 from guanxi.customers.selectors import customer_is_visible
 from guanxi.customers.services import event_record, refresh_search_terms
-from guanxi.dataquality.models import MatchCandidate, MatchStatus, Merge
+from guanxi.dataquality.models import (
+    JobStatus,
+    MatchCandidate,
+    MatchStatus,
+    Merge,
+    ResolutionRun,
+)
 
 # Profile fields that survivorship fills; the first non-empty value in rank order wins.
 SURVIVING_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
@@ -131,7 +138,8 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
         absorbed.delete()  # only its match candidates remain to cascade
         survivor.save()
         refresh_search_terms(survivor)
-        event_record(customer=survivor, kind="customer.merged", actor=actor,
+        run_after_change(survivor)
+        event_record(customer=survivor, kind="customer_merged", actor=actor,
                      summary=_("Merged with #%(id)s %(name)s") % {"id": absorbed_pk,
                                                                   "name": absorbed_name},
                      data={"merge_id": merge.pk, "absorbed": absorbed_pk,
@@ -194,10 +202,11 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
         merge.undone_at = timezone.now()
         merge.undone_by = actor if getattr(actor, "pk", None) else None
         merge.save(update_fields=["undone_at", "undone_by"])
-        refresh_search_terms(survivor)
-        refresh_search_terms(restored)
+        for customer in (survivor, restored):
+            refresh_search_terms(customer)
+            run_after_change(customer)
         for customer, other in ((survivor, restored), (restored, survivor)):
-            event_record(customer=customer, kind="customer.unmerged", actor=actor,
+            event_record(customer=customer, kind="customer_unmerged", actor=actor,
                          summary=_("Merge with #%(id)s %(name)s undone") % {
                              "id": other.pk, "name": other.display_name},
                          data={"merge_id": merge.pk})
@@ -311,3 +320,38 @@ def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: N
     log_action(actor=actor, action="dataquality.resolution_run", object_type="dataquality",
                extra=summary)
     return summary
+
+
+def resolution_start(*, actor: Any) -> ResolutionRun:
+    """Queue an identity-resolution pass in the worker; one at a time."""
+    require(actor, Action.CUSTOMER_MERGE)
+    if ResolutionRun.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
+        raise Conflict(_("A search for duplicates is already running"))
+    run = ResolutionRun.objects.create(created_by=actor)
+    from guanxi.dataquality.tasks import resolution_run_task
+
+    transaction.on_commit(lambda: resolution_run_task(run.pk))
+    return run
+
+
+def resolution_run_job(run_id: int) -> ResolutionRun:
+    """Worker side of resolution_start, recording each step for the progress display."""
+    if not ResolutionRun.objects.filter(pk=run_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.RUNNING):
+        return ResolutionRun.objects.get(pk=run_id)
+    run = ResolutionRun.objects.select_related("created_by").get(pk=run_id)
+
+    def progress(step: str) -> None:
+        ResolutionRun.objects.filter(pk=run_id).update(step=step)
+
+    try:
+        summary = resolution_run(actor=run.created_by, progress=progress)
+    except Exception as exc:
+        ResolutionRun.objects.filter(pk=run_id).update(
+            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now())
+        raise
+    ResolutionRun.objects.filter(pk=run_id).update(
+        status=JobStatus.DONE, summary=summary, step="", finished_at=timezone.now())
+    run.refresh_from_db()
+    return run

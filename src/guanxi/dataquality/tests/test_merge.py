@@ -41,7 +41,7 @@ def _state(*customer_ids: int) -> dict[str, object]:
         "tags": rows(CustomerTag, "tag_id"),
         "consents": rows(Consent, "channel", "purpose", "granted"),
         "events": sorted(Event.objects.filter(customer_id__in=customer_ids)
-                         .exclude(kind__in=["customer.merged", "customer.unmerged"])
+                         .exclude(kind__in=["customer_merged", "customer_unmerged"])
                          .values_list("pk", "customer_id", "kind")),
         "terms": sorted(SearchTerm.objects.filter(customer_id__in=customer_ids)
                         .values_list("customer_id", "term")),
@@ -82,7 +82,7 @@ def test_merge_keeps_every_row_and_fills_gaps(personas, pair):
     assert sorted(a.tag_links.values_list("tag__name", flat=True)) == ["VIP", "新客"]
     sms = a.consents.get(channel="sms", purpose="marketing")
     assert sms.granted is True  # the newer answer wins
-    assert a.events.filter(kind="customer.merged").exists()
+    assert a.events.filter(kind="customer_merged").exists()
     assert AuditEntry.objects.filter(action="customer.merge", customer_id=a.pk).exists()
     assert SearchTerm.objects.filter(customer=a, term="n:zw@example.com").exists()
     assert merge.absorbed_number == b.pk

@@ -1,0 +1,107 @@
+"""Automatic tags: rules on customer attributes, kept in sync on import and on change."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.customers.models import Customer, CustomerTag, IdentityKind, Tag
+from guanxi.customers.services import event_record
+from guanxi.dataquality.models import TagRule
+
+
+def customer_attribute(customer: Customer, name: str, *, today: dt.date | None = None
+                       ) -> Any:
+    """The value a rule looks at; None when the customer has none."""
+    today = today or timezone.localdate()
+    if name.startswith("attributes."):
+        return (customer.attributes or {}).get(name.split(".", 1)[1])
+    if name in ("age", "birth_year"):
+        if not customer.birthday:
+            return None
+        b = customer.birthday
+        if name == "birth_year":
+            return b.year
+        return today.year - b.year - ((today.month, today.day) < (b.month, b.day))
+    if name in ("city", "province"):
+        address = next(iter(sorted(customer.addresses.all(),
+                                   key=lambda a: (not a.is_primary, a.pk))), None)
+        return getattr(address, name, None) or None
+    if name == "email_domain":
+        for identity in customer.identities.all():
+            if identity.kind == IdentityKind.EMAIL:
+                return identity.value.rsplit("@", 1)[-1]
+        return None
+    if name == "company":
+        return customer.company.name if customer.company_id else None
+    if name in ("region", "gender", "source", "occupation", "preferred_channel",
+                "preferred_language"):
+        return getattr(customer, name) or None
+    raise ValueError(f"unknown attribute {name!r}")
+
+
+def _number(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def rule_matches(operator: str, expected: str, value: Any) -> bool:
+    """Pure: does `value` satisfy `operator expected`? Text compares case-insensitively."""
+    if operator == TagRule.Operator.PRESENT:
+        return value not in (None, "")
+    if operator == TagRule.Operator.EMPTY:
+        return value in (None, "")
+    if value in (None, ""):
+        return False
+    text, want = str(value).strip().lower(), expected.strip().lower()
+    if operator == TagRule.Operator.EQUALS:
+        return text == want
+    if operator == TagRule.Operator.CONTAINS:
+        return want in text
+    if operator == TagRule.Operator.IN:
+        return text in {w.strip() for w in want.split(",")}
+    a, b = _number(value), _number(expected)
+    if a is None or b is None:
+        return False
+    return a >= b if operator == TagRule.Operator.GTE else a <= b
+
+
+def autotags_apply(customer: Customer, rules: list[TagRule] | None = None
+                   ) -> tuple[list[str], list[str]]:
+    """Add the rule tags the customer now qualifies for and remove the ones they no longer
+    do (a tag with rules belongs to the rules). Returns (added, removed) tag names."""
+    rules = list(TagRule.objects.filter(active=True)) if rules is None else rules
+    if not rules:
+        return [], []
+    wanted: dict[str, bool] = {}
+    for rule in rules:
+        try:
+            value = customer_attribute(customer, rule.attribute)
+        except ValueError:
+            continue
+        # Several rules for one tag: any of them suffices.
+        wanted[rule.tag] = wanted.get(rule.tag, False) or rule_matches(
+            rule.operator, rule.value, value)
+    have = set(CustomerTag.objects.filter(customer=customer, tag__name__in=list(wanted))
+               .values_list("tag__name", flat=True))
+    added, removed = [], []
+    for name, qualifies in wanted.items():
+        if qualifies and name not in have:
+            tag, _created = Tag.objects.get_or_create(name=name)
+            CustomerTag.objects.get_or_create(customer=customer, tag=tag)
+            added.append(name)
+        elif not qualifies and name in have:
+            CustomerTag.objects.filter(customer=customer, tag__name=name).delete()
+            removed.append(name)
+    if added or removed:
+        event_record(customer=customer, kind="tags_automatic",
+                     summary=_("Automatic tags: %(changes)s") % {"changes": ", ".join(
+                         [f"+{n}" for n in added] + [f"−{n}" for n in removed])},
+                     data={"added": added, "removed": removed})
+    return added, removed

@@ -1,0 +1,477 @@
+"""Writes for imports (the import half of this app's services): upload, configure, run
+in the worker with a checkpoint after every chunk, resume, and the error report.
+
+Each row is written inside its own savepoint through the customer services, so a bad
+row leaves nothing behind and a good one gets its timeline event and audit entry like
+any other change. Rows are matched on the external id (then email, phone, WeChat
+UnionID), so importing the same file twice adds nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.services import log_action
+from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
+from guanxi.core.permissions import Action, require
+from guanxi.core.spreadsheet import safe_cell
+from guanxi.customers import services as cs
+from guanxi.customers.models import Address, Customer, Identity, IdentityKind, Order, Source
+from guanxi.dataquality.fields import field_names, suggest_mapping
+from guanxi.dataquality.models import (
+    ImportJob,
+    ImportKind,
+    ImportPreset,
+    ImportRowError,
+    JobStatus,
+)
+from guanxi.dataquality.readers import detect_format, read_columns, read_rows
+from guanxi.dataquality.rows import CustomerRow, OrderRow, RowInvalid, customer_row, order_row
+from guanxi.dataquality.standardize import MissingPolicy
+
+CHUNK = 200
+STALE_AFTER_S = 120  # a running job without a heartbeat this long may be resumed
+
+
+def max_bytes() -> int:
+    return int(getattr(settings, "GUANXI_IMPORT_MAX_BYTES", 500 * 1024 * 1024))
+
+
+def max_rows() -> int:
+    return int(getattr(settings, "GUANXI_IMPORT_MAX_ROWS", 2_000_000))
+
+
+def _import_dir() -> Path:
+    path = Path(settings.VAR_DIR) / "imports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def import_upload(*, actor: Any, name: str, chunks: Iterator[bytes], size: int,
+                  kind: str) -> ImportJob:
+    """Store an uploaded file and open a draft import with a suggested mapping."""
+    require(actor, Action.DATA_IMPORT)
+    if kind not in ImportKind.values:
+        raise InvalidInput.single("kind", _("Import customers or orders"), kind)
+    fmt = detect_format(name)
+    if size > max_bytes():
+        raise InvalidInput.single("file", _("The file is %(size)s MB; the limit is %(max)s MB")
+                                  % {"size": size // 2**20, "max": max_bytes() // 2**20}, name)
+    path = _import_dir() / f"{uuid.uuid4().hex}.{fmt}"
+    written = 0
+    with path.open("wb") as fh:
+        for chunk in chunks:
+            written += len(chunk)
+            if written > max_bytes():
+                fh.close()
+                path.unlink(missing_ok=True)
+                raise InvalidInput.single("file", _("The file is larger than the %(max)s MB "
+                                                    "limit") % {"max": max_bytes() // 2**20},
+                                          name)
+            fh.write(chunk)
+    try:
+        columns = read_columns(path, fmt)
+    except InvalidInput:
+        path.unlink(missing_ok=True)
+        raise
+    if not columns:
+        path.unlink(missing_ok=True)
+        raise InvalidInput.single("file", _("The file has no header row or no records"), name)
+    job = ImportJob.objects.create(
+        kind=kind, original_name=name[:255], stored_path=str(path), file_format=fmt,
+        size_bytes=written, mapping=suggest_mapping(kind, columns),
+        options={"source": Source.IMPORT, "system": "import", "columns": columns},
+        created_by=actor if getattr(actor, "pk", None) else None)
+    log_action(actor=actor, action="import.upload", obj=job,
+               extra={"file": name, "bytes": written, "kind": kind})
+    return job
+
+
+def _validate_mapping(job: ImportJob, mapping: dict[str, str]) -> list[FieldError]:
+    columns = job.options.get("columns", [])
+    allowed = set(field_names(job.kind))
+    errors = []
+    for column, target in mapping.items():
+        if column not in columns:
+            errors.append(FieldError(f"mapping.{column}", _("The file has no such column"),
+                                     column))
+        elif target not in allowed:
+            errors.append(FieldError(f"mapping.{column}", _("Unknown field"), target))
+    targets = set(mapping.values())
+    if job.kind == ImportKind.CUSTOMERS and not targets & {"full_name", "family_name",
+                                                           "given_name"}:
+        errors.append(FieldError("mapping", _("Map a column to the customer's name")))
+    if job.kind == ImportKind.ORDERS:
+        if "external_id" not in targets:
+            errors.append(FieldError("mapping", _("Map a column to the order number")))
+        if not targets & {"customer_external_id", "customer_email", "customer_phone"}:
+            errors.append(FieldError("mapping", _("Map a column that says whose order it "
+                                                  "is")))
+    return errors
+
+
+def import_configure(*, actor: Any, job: ImportJob, mapping: dict[str, str],
+                     options: dict[str, Any] | None = None, dry_run: bool = False,
+                     preset_name: str = "") -> ImportJob:
+    """Set the column mapping and options (optionally saved as a preset)."""
+    require(actor, Action.DATA_IMPORT)
+    if job.status != JobStatus.DRAFT:
+        raise Conflict(_("This import has already started"))
+    mapping = {c: f for c, f in mapping.items() if f}
+    errors = _validate_mapping(job, mapping)
+    options = {**job.options, **(options or {})}
+    for target, policy in options.get("missing", {}).items():
+        if policy not in MissingPolicy.__members__.values():
+            errors.append(FieldError(f"missing.{target}", _("Choose reject, empty or "
+                                                            "default"), policy))
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        job.mapping, job.options, job.dry_run = mapping, options, dry_run
+        job.save(update_fields=["mapping", "options", "dry_run"])
+        if preset_name.strip():
+            kept = {k: v for k, v in options.items() if k != "columns"}
+            ImportPreset.objects.update_or_create(
+                name=preset_name.strip()[:100],
+                defaults={"kind": job.kind, "mapping": mapping, "options": kept,
+                          "created_by": actor if getattr(actor, "pk", None) else None})
+    return job
+
+
+def preset_apply(*, actor: Any, job: ImportJob, preset: ImportPreset) -> ImportJob:
+    """Use a saved preset's mapping for the columns this file has."""
+    if preset.kind != job.kind:
+        raise InvalidInput.single("preset", _("This preset is for another kind of import"))
+    columns = set(job.options.get("columns", []))
+    mapping = {c: f for c, f in preset.mapping.items() if c in columns}
+    return import_configure(actor=actor, job=job, mapping=mapping,
+                            options=preset.options, dry_run=job.dry_run)
+
+
+# --- running ------------------------------------------------------------------------
+
+@dataclass
+class PreviewRow:
+    """One row of the preview: what each mapped value becomes, or why it cannot."""
+
+    number: int
+    cells: list[tuple[str, str, str]]  # column, raw value, field
+    result: dict[str, Any]
+    errors: list[FieldError]
+
+
+def import_preview(*, actor: Any, job: ImportJob, limit: int = 10) -> list[PreviewRow]:
+    require(actor, Action.DATA_IMPORT)
+    convert = customer_row if job.kind == ImportKind.CUSTOMERS else order_row
+    out = []
+    for i, (number, raw) in enumerate(read_rows(Path(job.stored_path), job.file_format)):
+        if i >= limit:
+            break
+        cells = [(c, raw.get(c, ""), f) for c, f in job.mapping.items()]
+        try:
+            result = _describe(convert(raw, job.mapping, job.options))
+            errors: list[FieldError] = []
+        except RowInvalid as exc:
+            result, errors = {}, exc.errors
+        out.append(PreviewRow(number, cells, result, errors))
+    return out
+
+
+def _describe(row: CustomerRow | OrderRow) -> dict[str, Any]:
+    if isinstance(row, CustomerRow):
+        return {"name": row.display_name, "family_name": row.family_name,
+                "given_name": row.given_name, "emails": ", ".join(row.emails),
+                "phones": ", ".join(row.phones), **{k: str(v) for k, v in row.profile.items()},
+                "address": " ".join(row.address.values()), "tags": ", ".join(row.tags),
+                "external_id": row.external_id}
+    return {k: str(v) for k, v in vars(row).items() if v not in ("", None)}
+
+
+def import_start(*, actor: Any, job: ImportJob) -> ImportJob:
+    require(actor, Action.DATA_IMPORT)
+    errors = _validate_mapping(job, job.mapping)
+    if errors:
+        raise InvalidInput(errors)
+    updated = ImportJob.objects.filter(pk=job.pk, status=JobStatus.DRAFT).update(
+        status=JobStatus.QUEUED)
+    if not updated:
+        raise Conflict(_("This import has already started"))
+    job.refresh_from_db()
+    log_action(actor=actor, action="import.start", obj=job,
+               extra={"mapping": job.mapping, "dry_run": job.dry_run})
+    from guanxi.dataquality.tasks import import_run_task
+
+    transaction.on_commit(lambda: import_run_task(job.pk))
+    return job
+
+
+def import_resume(*, actor: Any, job: ImportJob) -> ImportJob:
+    """Put a failed or stalled import back in the queue; it continues after the last
+    row it committed."""
+    require(actor, Action.DATA_IMPORT)
+    stale = timezone.now() - timezone.timedelta(seconds=STALE_AFTER_S)
+    resumable = ImportJob.objects.filter(pk=job.pk).filter(
+        status__in=[JobStatus.FAILED]) | ImportJob.objects.filter(
+        pk=job.pk, status=JobStatus.RUNNING, heartbeat_at__lt=stale)
+    if not resumable.update(status=JobStatus.QUEUED, error=""):
+        raise Conflict(_("Only a failed or stalled import can be resumed"))
+    job.refresh_from_db()
+    log_action(actor=actor, action="import.resume", obj=job, extra={"from_row": job.rows_done})
+    from guanxi.dataquality.tasks import import_run_task
+
+    transaction.on_commit(lambda: import_run_task(job.pk))
+    return job
+
+
+def _count_rows(job: ImportJob) -> int:
+    count = 0
+    for _row in read_rows(Path(job.stored_path), job.file_format):
+        count += 1
+        if count > max_rows():
+            raise InvalidInput.single("file", _("The file has more than %(max)s rows; split "
+                                                "it into smaller files")
+                                      % {"max": f"{max_rows():,}"}, job.original_name)
+    return count
+
+
+class _DryRun(Exception):
+    """Raised to roll a dry-run row back after it was fully checked."""
+
+
+def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = None) -> ImportJob:
+    """Process a queued import (the worker calls this). Claims the job atomically, so
+    two workers never run the same import; commits a checkpoint after every chunk."""
+    claimed = ImportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+        status=JobStatus.RUNNING, heartbeat_at=timezone.now())
+    job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    if not claimed:
+        return job  # another worker got there first, or it is not queued
+    actor = job.created_by
+    try:
+        if job.started_at is None:
+            job.started_at = timezone.now()
+        if job.total_rows is None:
+            job.total_rows = _count_rows(job)
+        job.save(update_fields=["started_at", "total_rows"])
+        _process(job, actor, progress)
+    except DomainError as exc:
+        _fail(job, str(exc.errors[0].message if exc.errors else exc.message))
+        return job
+    except Exception as exc:
+        _fail(job, f"{type(exc).__name__}: {exc}")
+        raise
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE,
+                                               finished_at=timezone.now())
+    job.refresh_from_db()
+    log_action(actor=actor, action="import.finish", obj=job, extra={
+        "created": job.created, "updated": job.updated, "unchanged": job.unchanged,
+        "failed": job.failed, "dry_run": job.dry_run})
+    return job
+
+
+def _fail(job: ImportJob, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=message[:2000],
+                                               finished_at=timezone.now())
+    job.refresh_from_db()
+
+
+def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | None) -> None:
+    writer = _customer_write if job.kind == ImportKind.CUSTOMERS else _order_write
+    convert = customer_row if job.kind == ImportKind.CUSTOMERS else order_row
+    column_of = {f: c for c, f in job.mapping.items()}
+    rows = read_rows(Path(job.stored_path), job.file_format)
+    done = job.rows_done
+    chunk: list[tuple[int, dict[str, str]]] = []
+
+    def flush() -> None:
+        nonlocal done
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        errors: list[ImportRowError] = []
+        with transaction.atomic():
+            for number, raw in chunk:
+                problems: list[FieldError] = []
+                if "__error__" in raw:
+                    problems = [FieldError("", raw["__error__"])]
+                else:
+                    try:
+                        row = convert(raw, job.mapping, job.options)
+                        with transaction.atomic():
+                            outcome = writer(actor, row, job.options)
+                            if job.dry_run:
+                                raise _DryRun(outcome)
+                    except _DryRun as dry:
+                        outcome = dry.args[0]
+                    except RowInvalid as exc:
+                        problems = exc.errors
+                    except DomainError as exc:
+                        problems = exc.errors or [FieldError("", exc.message)]
+                if problems:
+                    counts["failed"] += 1
+                    for p in problems:
+                        base = p.field.split(".", 1)[0]
+                        column = column_of.get(base) or column_of.get(
+                            {"emails": "email", "phones": "phone"}.get(base, base), "")
+                        errors.append(ImportRowError(
+                            job=job, row=number, column=column, field=base,
+                            value="" if p.value is None else str(p.value)[:1000],
+                            reason=str(p.message)))
+                else:
+                    counts[outcome] += 1
+            ImportRowError.objects.bulk_create(errors)
+            done += len(chunk)
+            ImportJob.objects.filter(pk=job.pk).update(
+                rows_done=done, heartbeat_at=timezone.now(),
+                **{k: F(k) + v for k, v in counts.items()})
+        chunk.clear()
+        if progress:
+            progress(done, job.total_rows or 0)
+
+    for index, item in enumerate(rows):
+        if index < job.rows_done:
+            continue  # committed by an earlier run of this job
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            flush()
+    if chunk:
+        flush()
+    job.refresh_from_db()
+
+
+# --- writing one row ----------------------------------------------------------------
+
+def _find_customer(row_keys: list[tuple[str, str, str, str]]) -> Customer | None:
+    """The one existing customer the row's ids point at; a conflict if they disagree."""
+    found: dict[int, str] = {}
+    for kind, system, value, field_name in row_keys:
+        identity = (Identity.objects.filter(kind=kind, system=system, value=value)
+                    .only("customer_id").first())
+        if identity is not None:
+            found.setdefault(identity.customer_id, field_name)
+    if len(found) > 1:
+        (a, fa), (b, fb) = list(found.items())[:2]
+        raise Conflict(_("%(f1)s belongs to customer #%(a)s but %(f2)s to customer #%(b)s")
+                       % {"f1": fa, "a": a, "f2": fb, "b": b}, field_name=fb)
+    if not found:
+        return None
+    return Customer.objects.get(pk=next(iter(found)))
+
+
+def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> str:
+    system = str(options.get("system") or "import")[:40]
+    keys = []
+    if row.external_id:
+        keys.append((IdentityKind.EXTERNAL, system, row.external_id, "external_id"))
+    keys += [(IdentityKind.EMAIL, "", e, "email") for e in row.emails]
+    keys += [(IdentityKind.PHONE, "", p, "phone") for p in row.phones]
+    if row.wechat_unionid:
+        keys.append((IdentityKind.WECHAT_UNIONID, "", row.wechat_unionid, "wechat_unionid"))
+    customer = _find_customer(keys)
+    address = cs.AddressInput(**row.address) if row.address else None
+    if customer is None:
+        identities = [cs.IdentityInput(kind=k, value=v, system=s)
+                      for k, s, v, _f in keys if k in (IdentityKind.EXTERNAL,
+                                                       IdentityKind.WECHAT_UNIONID)]
+        cs.customer_create(
+            actor=actor, family_name=row.family_name, given_name=row.given_name,
+            display_name=row.display_name, emails=row.emails, phones=row.phones,
+            identities=identities, tags=row.tags,
+            addresses=[address] if address else [], company_name=row.company,
+            source=options.get("source") or Source.IMPORT, **row.profile)
+        return "created"
+    changed = False
+    profile = {k: v for k, v in row.profile.items() if getattr(customer, k) != v}
+    if row.family_name and row.family_name != customer.family_name:
+        profile["family_name"] = row.family_name
+    if row.given_name and row.given_name != customer.given_name:
+        profile["given_name"] = row.given_name
+    if profile:
+        cs.customer_update(actor=actor, customer=customer, **profile)
+        changed = True
+    existing = set(customer.identities.values_list("kind", "system", "value"))
+    for kind, sys_, value, _f in keys:
+        if (kind, sys_, value) not in existing:
+            cs.identity_add(actor=actor, customer=customer, kind=kind, value=value,
+                            system=sys_)
+            changed = True
+    if address and not Address.objects.filter(customer=customer, **row.address).exists():
+        cs.address_add(actor=actor, customer=customer, address=address)
+        changed = True
+    have = set(customer.tag_links.values_list("tag__name", flat=True))
+    for tag in row.tags:
+        if tag not in have:
+            cs.tag_add(actor=actor, customer=customer, name=tag)
+            changed = True
+    return "updated" if changed else "unchanged"
+
+
+def _order_write(actor: Any, row: OrderRow, options: dict[str, Any]) -> str:
+    if Order.objects.filter(channel=row.channel, external_id=row.external_id).exists():
+        return "unchanged"
+    system = str(options.get("customer_system") or options.get("system") or "import")[:40]
+    keys = []
+    if row.customer_external_id:
+        keys.append((IdentityKind.EXTERNAL, system, row.customer_external_id,
+                     "customer_external_id"))
+    if row.customer_email:
+        keys.append((IdentityKind.EMAIL, "", row.customer_email, "customer_email"))
+    if row.customer_phone:
+        keys.append((IdentityKind.PHONE, "", row.customer_phone, "customer_phone"))
+    customer = _find_customer(keys)
+    if customer is None:
+        field_name = keys[0][3]
+        raise InvalidInput.single(field_name, _("No customer with this number, email or "
+                                                "phone; import the customers first"),
+                                  keys[0][2])
+    quantity = row.quantity or 1
+    unit_price = row.unit_price if row.unit_price is not None else (
+        (row.total / quantity).quantize(Decimal("0.01")) if row.total is not None else None)
+    line = cs.OrderLineInput(sku=row.sku or "IMPORTED", quantity=quantity,
+                             unit_price=unit_price,
+                             name=row.product_name or _("Imported order"))
+    cs.order_create(actor=actor, customer=customer, lines=[line], channel=row.channel,
+                    store=row.store, currency=row.currency, status=row.status,
+                    placed_at=row.placed_at, external_id=row.external_id)
+    return "created"
+
+
+# --- reports ------------------------------------------------------------------------
+
+def import_errors_rows(*, actor: Any, job: ImportJob) -> Iterator[list[str]]:
+    """The error report: header, then row, column, field, value, reason per problem."""
+    require(actor, Action.DATA_IMPORT)
+    yield [_("row"), _("column"), _("field"), _("value"), _("reason")]
+    for e in job.row_errors.order_by("row", "pk").iterator(2000):
+        yield [str(e.row), safe_cell(e.column), e.field, safe_cell(e.value),
+               safe_cell(e.reason)]
+
+
+def import_get(*, actor: Any, job_id: int) -> ImportJob:
+    require(actor, Action.DATA_IMPORT)
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(_("Import not found"))
+    return job
+
+
+def imports_requeue_stalled() -> int:
+    """System job: running imports with no heartbeat for a while go back to the queue."""
+    from guanxi.dataquality.tasks import import_run_task
+
+    stale = timezone.now() - timezone.timedelta(seconds=STALE_AFTER_S)
+    ids = list(ImportJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
+               .values_list("pk", flat=True))
+    for pk in ids:
+        if ImportJob.objects.filter(pk=pk, status=JobStatus.RUNNING,
+                                    heartbeat_at__lt=stale).update(status=JobStatus.QUEUED):
+            import_run_task(pk)
+    return len(ids)

@@ -1,0 +1,28 @@
+"""Worker jobs of the data-quality app: imports and identity-resolution runs."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+
+@db_task()
+def import_run_task(job_id: int) -> None:
+    from guanxi.dataquality.importing import import_run
+
+    import_run(job_id)
+
+
+@db_task()
+def resolution_run_task(run_id: int) -> None:
+    from guanxi.dataquality.services import resolution_run_job
+
+    resolution_run_job(run_id)
+
+
+@db_periodic_task(crontab(minute="*/5"))
+def import_watchdog_task() -> int:
+    """Requeue imports whose worker died mid-file; they resume at their checkpoint."""
+    from guanxi.dataquality.importing import imports_requeue_stalled
+
+    return imports_requeue_stalled()
