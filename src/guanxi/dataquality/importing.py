@@ -97,6 +97,17 @@ def import_upload(*, actor: Any, name: str, chunks: Iterator[bytes], size: int,
     return job
 
 
+def import_repeat(*, actor: Any, job: ImportJob) -> ImportJob:
+    """A new draft of the same file and settings (after a dry run, to run it for real)."""
+    require(actor, Action.DATA_IMPORT)
+    if not Path(job.stored_path).exists():
+        raise Conflict(_("The uploaded file is no longer kept; upload it again"))
+    return ImportJob.objects.create(
+        kind=job.kind, original_name=job.original_name, stored_path=job.stored_path,
+        file_format=job.file_format, size_bytes=job.size_bytes, mapping=job.mapping,
+        options=job.options, created_by=actor if getattr(actor, "pk", None) else None)
+
+
 def _validate_mapping(job: ImportJob, mapping: dict[str, str]) -> list[FieldError]:
     columns = job.options.get("columns", [])
     allowed = set(field_names(job.kind))

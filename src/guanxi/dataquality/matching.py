@@ -34,6 +34,7 @@ FIELDS = ("given_name", "family_name", "full_name", "email", "phone", "birthday"
 AUTO_THRESHOLD = 0.99
 REVIEW_THRESHOLD = 0.80
 CLUSTER_THRESHOLD = 0.90
+EM_MIN_RECORDS = 2000
 
 Progress = Callable[[str], None]
 
@@ -154,88 +155,78 @@ def _has(df: pd.DataFrame, column: str) -> bool:
 
 
 def _comparisons(df: pd.DataFrame) -> list[Any]:
+    """The comparisons for the columns the data has. Each level carries a prior m value
+    (how often a true duplicate looks like this, the last one for 'anything else'): EM
+    starts from it on large data, and small data, too little to train EM, keeps it."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    def hanzi(column: str) -> list[Any]:
+    def custom(name: str, null_column: str, levels: list[tuple[Any, float]],
+               else_m: float) -> Any:
+        kept = [(level, m) for level, m in levels if level is not None]
+        total = sum(m for _lv, m in kept) + else_m
+        return cl.CustomComparison(
+            output_column_name=name,
+            comparison_levels=[cll.NullLevel(null_column), *(lv for lv, _m in kept),
+                               cll.ElseLevel()],
+        ).configure(m_probabilities=[m / total for _lv, m in kept] + [else_m / total])
+
+    def hanzi(column: str) -> Any:
         # Same characters beat same pinyin (张伟 and 章伟 sound alike, are two people).
-        if _has(df, column):
-            return [cll.ExactMatchLevel(column, term_frequency_adjustments=True)]
-        return []
+        return cll.ExactMatchLevel(column, term_frequency_adjustments=True) if _has(
+            df, column) else None
 
     comparisons: list[Any] = []
     if _has(df, "family_key"):
-        comparisons.append(cl.CustomComparison(
-            output_column_name="family_name",
-            comparison_levels=[
-                cll.NullLevel("family_key"),
-                *hanzi("family_hanzi"),
-                cll.ExactMatchLevel("family_key", term_frequency_adjustments=True),
-                cll.ColumnsReversedLevel("family_key", "given_key"),
-                cll.JaroWinklerLevel("family_key", 0.92),
-                cll.JaroWinklerLevel("family_key", 0.80),
-                cll.ElseLevel(),
-            ]))
+        comparisons.append(custom("family_name", "family_key", [
+            (hanzi("family_hanzi"), 0.55),
+            (cll.ExactMatchLevel("family_key", term_frequency_adjustments=True), 0.35),
+            (cll.ColumnsReversedLevel("family_key", "given_key"), 0.03),
+            (cll.JaroWinklerLevel("family_key", 0.92), 0.03),
+            (cll.JaroWinklerLevel("family_key", 0.80), 0.02),
+        ], else_m=0.02))
     if _has(df, "given_key"):
-        comparisons.append(cl.CustomComparison(
-            output_column_name="given_name",
-            comparison_levels=[
-                cll.NullLevel("given_key"),
-                *hanzi("given_hanzi"),
-                cll.ExactMatchLevel("given_key", term_frequency_adjustments=True),
-                cll.JaroWinklerLevel("given_key", 0.92),
-                cll.JaroWinklerLevel("given_key", 0.80),
-                cll.ElseLevel(),
-            ]))
+        comparisons.append(custom("given_name", "given_key", [
+            (hanzi("given_hanzi"), 0.5),
+            (cll.ExactMatchLevel("given_key", term_frequency_adjustments=True), 0.38),
+            (cll.JaroWinklerLevel("given_key", 0.92), 0.05),
+            (cll.JaroWinklerLevel("given_key", 0.80), 0.03),
+        ], else_m=0.02))
     if _has(df, "birthday"):
+        # Levels: exact, one typo, within a month, a year, ten years, else.
         comparisons.append(cl.DateOfBirthComparison(
             "birthday", input_is_string=True, datetime_format="%Y-%m-%d",
-            datetime_thresholds=[1, 1, 10], datetime_metrics=["month", "year", "year"]))
+            datetime_thresholds=[1, 1, 10], datetime_metrics=["month", "year", "year"],
+        ).configure(m_probabilities=[0.86, 0.07, 0.02, 0.02, 0.02, 0.01]))
     if _has(df, "email"):
-        comparisons.append(cl.CustomComparison(
-            output_column_name="email",
-            comparison_levels=[
-                cll.NullLevel("email"),
-                cll.ExactMatchLevel("email", term_frequency_adjustments=True),
-                cll.CustomLevel("split_part(email_l, '@', 1) = split_part(email_r, '@', 1)",
-                                "same user name"),
-                cll.DamerauLevenshteinLevel("email", 2),
-                cll.ElseLevel(),
-            ]))
+        comparisons.append(custom("email", "email", [
+            (cll.ExactMatchLevel("email", term_frequency_adjustments=True), 0.8),
+            (cll.CustomLevel("split_part(email_l, '@', 1) = split_part(email_r, '@', 1)",
+                             "same user name"), 0.08),
+            (cll.DamerauLevenshteinLevel("email", 2), 0.06),
+        ], else_m=0.06))
     if _has(df, "phone"):
-        comparisons.append(cl.CustomComparison(
-            output_column_name="phone",
-            comparison_levels=[
-                cll.NullLevel("phone"),
-                cll.ExactMatchLevel("phone", term_frequency_adjustments=True),
-                cll.DamerauLevenshteinLevel("phone", 1),
-                cll.DamerauLevenshteinLevel("phone", 2),
-                cll.ElseLevel(),
-            ]))
+        comparisons.append(custom("phone", "phone", [
+            (cll.ExactMatchLevel("phone", term_frequency_adjustments=True), 0.8),
+            (cll.DamerauLevenshteinLevel("phone", 1), 0.08),
+            (cll.DamerauLevenshteinLevel("phone", 2), 0.03),
+        ], else_m=0.09))
     if _has(df, "external_id"):
-        comparisons.append(cl.CustomComparison(
-            output_column_name="external_id",
-            comparison_levels=[
-                cll.NullLevel("external_id"),
-                cll.ExactMatchLevel("external_id"),
-                cll.DamerauLevenshteinLevel("external_id", 1),
-                cll.DamerauLevenshteinLevel("external_id", 2),
-                cll.ElseLevel(),
-            ]))
+        comparisons.append(custom("external_id", "external_id", [
+            (cll.ExactMatchLevel("external_id"), 0.85),
+            (cll.DamerauLevenshteinLevel("external_id", 1), 0.06),
+            (cll.DamerauLevenshteinLevel("external_id", 2), 0.03),
+        ], else_m=0.06))
     if _has(df, "street"):
-        comparisons.append(cl.CustomComparison(
-            output_column_name="street",
-            comparison_levels=[
-                cll.NullLevel("street"),
-                cll.ExactMatchLevel("street", term_frequency_adjustments=True),
-                cll.JaroWinklerLevel("street", 0.90),
-                cll.JaroWinklerLevel("street", 0.75),
-                cll.ElseLevel(),
-            ]))
+        comparisons.append(custom("street", "street", [
+            (cll.ExactMatchLevel("street", term_frequency_adjustments=True), 0.65),
+            (cll.JaroWinklerLevel("street", 0.90), 0.1),
+            (cll.JaroWinklerLevel("street", 0.75), 0.05),
+        ], else_m=0.2))  # people move
     for column in ("postcode", "city", "region"):
         if _has(df, column):
             comparisons.append(cl.ExactMatch(column).configure(
-                term_frequency_adjustments=True))
+                term_frequency_adjustments=True, m_probabilities=[0.85, 0.15]))
     return comparisons
 
 
@@ -330,6 +321,7 @@ def find_matches(frames: pd.DataFrame | Sequence[pd.DataFrame], *,
 
     import duckdb
     from splink import DuckDBAPI, Linker, SettingsCreator
+    from splink.internals.exceptions import SplinkException
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -356,13 +348,27 @@ def find_matches(frames: pd.DataFrame | Sequence[pd.DataFrame], *,
     progress("train")
     linker.training.estimate_probability_two_random_records_match(
         _deterministic_rules(everything), recall=0.7)
+    prior = linker._settings_obj._probability_two_random_records_match
+    if not 0 < prior < 0.5:
+        # No sure matches to count (small or already clean data): assume one record in
+        # a hundred has a duplicate rather than none or all.
+        linker._settings_obj._probability_two_random_records_match = min(
+            0.5, 0.02 / max(1, n_records - 1))
     timings["prior_s"] = time.perf_counter() - started
     linker.training.estimate_u_using_random_sampling(
         max_pairs=float(min(5e6, max(4e5, n_records * 5))), seed=seed)
     timings["u_s"] = time.perf_counter() - started
-    for i, rule in enumerate(_em_rules(everything)):
-        linker.training.estimate_parameters_using_expectation_maximisation(
-            rule, max_pairs=float(max(2e5, min(2e6, n_records * 2))))
+    # Below a few thousand records EM has too few pairs to learn from: keep the priors.
+    em_rules = _em_rules(everything) if n_records >= EM_MIN_RECORDS else []
+    for i, rule in enumerate(em_rules):
+        try:
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule, max_pairs=float(max(2e5, min(2e6, n_records * 2))),
+                fix_probability_two_random_records_match=True)
+        except (ValueError, ZeroDivisionError, SplinkException) as exc:
+            # Small or very clean data can leave EM nothing to separate; the m values
+            # then stay at Splink's defaults for that session.
+            logging.getLogger(__name__).info("EM session %s skipped: %s", i, exc)
         timings[f"em{i}_s"] = time.perf_counter() - started
     timings["train_s"] = time.perf_counter() - started
     progress("predict")

@@ -255,8 +255,10 @@ def _explanation(row: Any, fields: list[str]) -> list[dict[str, Any]]:
         tf = row.get(f"mw_tf_adj_{name}") or 0.0
         if isinstance(tf, float) and math.isnan(tf):
             tf = 0.0
-        out.append({"field": name, "gamma": int(row.get(f"gamma_{name}", -1)),
-                    "weight": round(float(weight) + float(tf), 2)})
+        gamma = int(row.get(f"gamma_{name}", -1))
+        if gamma == -1:
+            continue  # missing on one side: no evidence either way
+        out.append({"field": name, "gamma": gamma, "weight": round(float(weight) + float(tf), 2)})
     return out
 
 

@@ -11,4 +11,6 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "role": effective_role(user),
         "can_create_customer": can(user, Action.CUSTOMER_CREATE),
         "can_export": can(user, Action.CUSTOMER_EXPORT),
+        "can_import": can(user, Action.DATA_IMPORT),
+        "can_merge": can(user, Action.CUSTOMER_MERGE),
     }
