@@ -24,9 +24,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
 
-from pypinyin import lazy_pinyin  # noqa: E402
+from pypinyin import lazy_pinyin
 
-from guanxi.customers.names import COMMON_SURNAMES, surname_pinyin  # noqa: E402
+from guanxi.customers.names import COMMON_SURNAMES, surname_pinyin
 
 GIVEN_CHARS = list(
     "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红志建文辉力永健世广义兴良海山仁"
@@ -49,7 +49,7 @@ PLACES = [
     ("陕西省", "西安市", ["雁塔区", "碑林区", "莲湖区", "未央区"]),
     ("福建省", "厦门市", ["思明区", "湖里区", "集美区"]),
 ]
-STREETS = list("中山人民解放建设和平胜利光明新华东风青年文化长江黄河") 
+STREETS = list("中山人民解放建设和平胜利光明新华东风青年文化长江黄河")
 STREET_SUFFIX = ["路", "大道", "街", "巷"]
 DOMAINS = ["qq.com", "163.com", "126.com", "gmail.com", "outlook.com", "sina.com"]
 FULLWIDTH = str.maketrans("0123456789+-", "０１２３４５６７８９＋－")

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 
 from guanxi.accounts.selectors import staff_get
+from guanxi.core.errors import Conflict
 from guanxi.customers import selectors, services
 from guanxi.customers.schemas import (
     AddressIn,
@@ -35,6 +37,7 @@ from guanxi.customers.schemas import (
     ProductOut,
     TagIn,
 )
+from guanxi.dataquality.selectors import possible_duplicates
 
 router = Router(tags=["customers"])
 
@@ -56,6 +59,15 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> Any
 @router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
 def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
     data = payload.dict()
+    if data.pop("check_duplicates"):
+        found = possible_duplicates(
+            actor=request.user, full_name=data["full_name"], family_name=data["family_name"],
+            given_name=data["given_name"], emails=tuple(data["emails"]),
+            phones=tuple(data["phones"]), birthday=data["birthday"])
+        if found:
+            raise Conflict(_("This customer may already exist"), extra={
+                "possible_duplicates": [{"id": c.pk, "display_name": c.display_name}
+                                        for c in found]})
     owner_id = data.pop("owner_id")
     identities = [services.IdentityInput(**i) for i in data.pop("identities")]
     data["addresses"] = [services.AddressInput(**a) for a in data.pop("addresses")]

@@ -28,7 +28,11 @@ SURNAME_READINGS = {
 }
 
 # The most common surnames, most frequent first (plus the compound ones people meet).
-COMMON_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单区") + ["欧阳", "司马", "诸葛", "上官"]  # noqa: RUF005
+COMMON_SURNAMES = [*(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+    "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+    "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤单区"
+), "欧阳", "司马", "诸葛", "上官"]
 
 
 def has_cjk(value: str) -> bool:

@@ -62,6 +62,10 @@ class CustomerIn(Schema):
     tags: list[str] = Field(default_factory=list, max_length=50)
     addresses: list[AddressIn] = Field(default_factory=list, max_length=20)
     company_name: str = Field("", max_length=200)
+    check_duplicates: bool = Field(
+        False, description="when true, a customer who may already exist (the same "
+        "contact, or the same name in any spelling without a conflicting birthday) is not "
+        "created: the answer is 409 with `possible_duplicates`")
 
 
 class CustomerPatch(Schema):

@@ -25,6 +25,7 @@ from guanxi.customers.forms import (
     apply_errors,
 )
 from guanxi.customers.selectors import tag_list
+from guanxi.dataquality.selectors import possible_duplicates
 
 
 def _filters(request: HttpRequest) -> dict:
@@ -181,8 +182,20 @@ def customer_create(request: HttpRequest) -> HttpResponse:
     owners = staff_list(actor=request.user)
     form = CustomerCreateForm(request.POST or None, owners=owners,
                               initial={"owner": request.user.pk})
+    duplicates: list = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        if request.POST.get("allow_duplicate") != "1":
+            # Shown before saving: the same contact or the same name in any spelling.
+            duplicates = possible_duplicates(
+                actor=request.user, family_name=data.get("family_name", ""),
+                given_name=data.get("given_name", ""),
+                emails=(data["email"],) if data["email"] else (),
+                phones=(data["phone"],) if data["phone"] else (),
+                birthday=data.get("birthday"))
+        if duplicates:
+            return render(request, "customers/form.html", {
+                "form": form, "creating": True, "duplicates": duplicates}, status=409)
         try:
             customer = services.customer_create(
                 actor=request.user, emails=[data["email"]] if data["email"] else [],

@@ -37,7 +37,7 @@ def customer_attribute(customer: Customer, name: str, *, today: dt.date | None =
                 return identity.value.rsplit("@", 1)[-1]
         return None
     if name == "company":
-        return customer.company.name if customer.company_id else None
+        return customer.company.name if customer.company is not None else None
     if name in ("region", "gender", "source", "occupation", "preferred_channel",
                 "preferred_language"):
         return getattr(customer, name) or None

@@ -8,8 +8,9 @@ UnionID), so importing the same file twice adds nothing."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +21,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
@@ -198,7 +200,24 @@ def import_preview(*, actor: Any, job: ImportJob, limit: int = 10) -> list[Previ
     return out
 
 
+_RESULT_LABELS = {
+    "name": _l("Name"), "family_name": _l("Family name"), "given_name": _l("Given name"),
+    "emails": _l("Email"), "phones": _l("Phone"), "birthday": _l("Birthday"),
+    "gender": _l("Gender"), "region": _l("Region"), "occupation": _l("Occupation"),
+    "preferred_language": _l("Preferred language"),
+    "preferred_channel": _l("Preferred channel"), "address": _l("Address"),
+    "tags": _l("Tags"), "external_id": _l("External id"),
+    "customer_external_id": _l("Customer number (external id)"),
+    "customer_email": _l("Customer email"), "customer_phone": _l("Customer phone"),
+    "placed_at": _l("Order date"), "total": _l("Order total"), "currency": _l("Currency"),
+    "channel": _l("Sales channel"), "store": _l("Store"), "status": _l("Order status"),
+    "sku": _l("SKU"), "product_name": _l("Product name"), "quantity": _l("Quantity"),
+    "unit_price": _l("Unit price"),
+}
+
+
 def _describe(row: CustomerRow | OrderRow) -> dict[str, Any]:
+    """What a row becomes, keyed by field name; `result_labels` names them for people."""
     if isinstance(row, CustomerRow):
         return {"name": row.display_name, "family_name": row.family_name,
                 "given_name": row.given_name, "emails": ", ".join(row.emails),
@@ -206,6 +225,10 @@ def _describe(row: CustomerRow | OrderRow) -> dict[str, Any]:
                 "address": " ".join(row.address.values()), "tags": ", ".join(row.tags),
                 "external_id": row.external_id}
     return {k: str(v) for k, v in vars(row).items() if v not in ("", None)}
+
+
+def result_labels() -> dict[str, Any]:
+    return _RESULT_LABELS
 
 
 def import_start(*, actor: Any, job: ImportJob) -> ImportJob:
@@ -230,7 +253,7 @@ def import_resume(*, actor: Any, job: ImportJob) -> ImportJob:
     """Put a failed or stalled import back in the queue; it continues after the last
     row it committed."""
     require(actor, Action.DATA_IMPORT)
-    stale = timezone.now() - timezone.timedelta(seconds=STALE_AFTER_S)
+    stale = timezone.now() - dt.timedelta(seconds=STALE_AFTER_S)
     resumable = ImportJob.objects.filter(pk=job.pk).filter(
         status__in=[JobStatus.FAILED]) | ImportJob.objects.filter(
         pk=job.pk, status=JobStatus.RUNNING, heartbeat_at__lt=stale)
@@ -297,8 +320,10 @@ def _fail(job: ImportJob, message: str) -> None:
 
 
 def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | None) -> None:
-    writer = _customer_write if job.kind == ImportKind.CUSTOMERS else _order_write
-    convert = customer_row if job.kind == ImportKind.CUSTOMERS else order_row
+    writer: Callable[[Any, Any, dict[str, Any]], str] = (
+        _customer_write if job.kind == ImportKind.CUSTOMERS else _order_write)
+    convert: Callable[..., CustomerRow | OrderRow] = (
+        customer_row if job.kind == ImportKind.CUSTOMERS else order_row)
     column_of = {f: c for c, f in job.mapping.items()}
     rows = read_rows(Path(job.stored_path), job.file_format)
     done = job.rows_done
@@ -360,7 +385,7 @@ def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | 
 
 # --- writing one row ----------------------------------------------------------------
 
-def _find_customer(row_keys: list[tuple[str, str, str, str]]) -> Customer | None:
+def _find_customer(row_keys: Sequence[tuple[str, str, str, str]]) -> Customer | None:
     """The one existing customer the row's ids point at; a conflict if they disagree."""
     found: dict[int, str] = {}
     for kind, system, value, field_name in row_keys:
@@ -387,7 +412,7 @@ def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> st
     if row.wechat_unionid:
         keys.append((IdentityKind.WECHAT_UNIONID, "", row.wechat_unionid, "wechat_unionid"))
     customer = _find_customer(keys)
-    address = cs.AddressInput(**row.address) if row.address else None
+    address = cs.AddressInput(**row.address) if row.address else None  # type: ignore[arg-type]
     if customer is None:
         identities = [cs.IdentityInput(kind=k, value=v, system=s)
                       for k, s, v, _f in keys if k in (IdentityKind.EXTERNAL,
@@ -478,7 +503,7 @@ def imports_requeue_stalled() -> int:
     """System job: running imports with no heartbeat for a while go back to the queue."""
     from guanxi.dataquality.tasks import import_run_task
 
-    stale = timezone.now() - timezone.timedelta(seconds=STALE_AFTER_S)
+    stale = timezone.now() - dt.timedelta(seconds=STALE_AFTER_S)
     ids = list(ImportJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
                .values_list("pk", flat=True))
     for pk in ids:

@@ -34,7 +34,8 @@ FIELDS = ("given_name", "family_name", "full_name", "email", "phone", "birthday"
 AUTO_THRESHOLD = 0.99
 REVIEW_THRESHOLD = 0.80
 CLUSTER_THRESHOLD = 0.90
-EM_MIN_RECORDS = 2000
+EM_MIN_RECORDS = 2000  # fewer records: keep the m priors
+U_MIN_RECORDS = 200  # fewer records: keep the u priors, no term-frequency adjustments
 
 Progress = Callable[[str], None]
 
@@ -154,79 +155,90 @@ def _has(df: pd.DataFrame, column: str) -> bool:
     return column in df.columns and bool(df[column].notna().any())
 
 
-def _comparisons(df: pd.DataFrame) -> list[Any]:
-    """The comparisons for the columns the data has. Each level carries a prior m value
-    (how often a true duplicate looks like this, the last one for 'anything else'): EM
-    starts from it on large data, and small data, too little to train EM, keeps it."""
+def _comparisons(df: pd.DataFrame, *, small: bool = False) -> list[Any]:
+    """The comparisons for the columns the data has. Each level carries priors: m (how
+    often a true duplicate looks like this) and u (how often two different people do),
+    the last pair for 'anything else'. On large data u is measured by random sampling
+    and EM refines m from the prior; small data, too little for either, keeps the priors
+    and skips term-frequency adjustments (a handful of rows says nothing about how
+    common a name is)."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    def custom(name: str, null_column: str, levels: list[tuple[Any, float]],
+    tf = not small
+
+    def custom(name: str, null_column: str, levels: list[tuple[Any, float, float]],
                else_m: float) -> Any:
-        kept = [(level, m) for level, m in levels if level is not None]
-        total = sum(m for _lv, m in kept) + else_m
+        kept = [(level, m, u) for level, m, u in levels if level is not None]
+        m_total = sum(m for _lv, m, _u in kept) + else_m
+        u_else = 1 - sum(u for _lv, _m, u in kept)
         return cl.CustomComparison(
             output_column_name=name,
-            comparison_levels=[cll.NullLevel(null_column), *(lv for lv, _m in kept),
+            comparison_levels=[cll.NullLevel(null_column), *(lv for lv, _m, _u in kept),
                                cll.ElseLevel()],
-        ).configure(m_probabilities=[m / total for _lv, m in kept] + [else_m / total])
+        ).configure(m_probabilities=[m / m_total for _lv, m, _u in kept] + [
+            else_m / m_total], u_probabilities=[u for _lv, _m, u in kept] + [u_else])
+
+    def exact(column: str) -> Any:
+        return cll.ExactMatchLevel(column, term_frequency_adjustments=tf)
 
     def hanzi(column: str) -> Any:
         # Same characters beat same pinyin (张伟 and 章伟 sound alike, are two people).
-        return cll.ExactMatchLevel(column, term_frequency_adjustments=True) if _has(
-            df, column) else None
+        return exact(column) if _has(df, column) else None
 
     comparisons: list[Any] = []
     if _has(df, "family_key"):
         comparisons.append(custom("family_name", "family_key", [
-            (hanzi("family_hanzi"), 0.55),
-            (cll.ExactMatchLevel("family_key", term_frequency_adjustments=True), 0.35),
-            (cll.ColumnsReversedLevel("family_key", "given_key"), 0.03),
-            (cll.JaroWinklerLevel("family_key", 0.92), 0.03),
-            (cll.JaroWinklerLevel("family_key", 0.80), 0.02),
+            (hanzi("family_hanzi"), 0.55, 0.02),
+            (exact("family_key"), 0.35, 0.02),
+            (cll.ColumnsReversedLevel("family_key", "given_key"), 0.03, 0.0005),
+            (cll.JaroWinklerLevel("family_key", 0.92), 0.03, 0.01),
+            (cll.JaroWinklerLevel("family_key", 0.80), 0.02, 0.05),
         ], else_m=0.02))
     if _has(df, "given_key"):
         comparisons.append(custom("given_name", "given_key", [
-            (hanzi("given_hanzi"), 0.5),
-            (cll.ExactMatchLevel("given_key", term_frequency_adjustments=True), 0.38),
-            (cll.JaroWinklerLevel("given_key", 0.92), 0.05),
-            (cll.JaroWinklerLevel("given_key", 0.80), 0.03),
+            (hanzi("given_hanzi"), 0.5, 0.001),
+            (exact("given_key"), 0.38, 0.002),
+            (cll.JaroWinklerLevel("given_key", 0.92), 0.05, 0.005),
+            (cll.JaroWinklerLevel("given_key", 0.80), 0.03, 0.03),
         ], else_m=0.02))
     if _has(df, "birthday"):
         # Levels: exact, one typo, within a month, a year, ten years, else.
         comparisons.append(cl.DateOfBirthComparison(
             "birthday", input_is_string=True, datetime_format="%Y-%m-%d",
             datetime_thresholds=[1, 1, 10], datetime_metrics=["month", "year", "year"],
-        ).configure(m_probabilities=[0.86, 0.07, 0.02, 0.02, 0.02, 0.01]))
+        ).configure(m_probabilities=[0.86, 0.07, 0.02, 0.02, 0.02, 0.01],
+                    u_probabilities=[0.00005, 0.0005, 0.003, 0.03, 0.3, 0.66645]))
     if _has(df, "email"):
         comparisons.append(custom("email", "email", [
-            (cll.ExactMatchLevel("email", term_frequency_adjustments=True), 0.8),
+            (exact("email"), 0.8, 0.00001),
             (cll.CustomLevel("split_part(email_l, '@', 1) = split_part(email_r, '@', 1)",
-                             "same user name"), 0.08),
-            (cll.DamerauLevenshteinLevel("email", 2), 0.06),
+                             "same user name"), 0.08, 0.0001),
+            (cll.DamerauLevenshteinLevel("email", 2), 0.06, 0.0005),
         ], else_m=0.06))
     if _has(df, "phone"):
         comparisons.append(custom("phone", "phone", [
-            (cll.ExactMatchLevel("phone", term_frequency_adjustments=True), 0.8),
-            (cll.DamerauLevenshteinLevel("phone", 1), 0.08),
-            (cll.DamerauLevenshteinLevel("phone", 2), 0.03),
+            (exact("phone"), 0.8, 0.0001),  # households share phones
+            (cll.DamerauLevenshteinLevel("phone", 1), 0.08, 0.00005),
+            (cll.DamerauLevenshteinLevel("phone", 2), 0.03, 0.0005),
         ], else_m=0.09))
     if _has(df, "external_id"):
         comparisons.append(custom("external_id", "external_id", [
-            (cll.ExactMatchLevel("external_id"), 0.85),
-            (cll.DamerauLevenshteinLevel("external_id", 1), 0.06),
-            (cll.DamerauLevenshteinLevel("external_id", 2), 0.03),
+            (cll.ExactMatchLevel("external_id"), 0.85, 0.000001),
+            (cll.DamerauLevenshteinLevel("external_id", 1), 0.06, 0.00001),
+            (cll.DamerauLevenshteinLevel("external_id", 2), 0.03, 0.0002),
         ], else_m=0.06))
     if _has(df, "street"):
         comparisons.append(custom("street", "street", [
-            (cll.ExactMatchLevel("street", term_frequency_adjustments=True), 0.65),
-            (cll.JaroWinklerLevel("street", 0.90), 0.1),
-            (cll.JaroWinklerLevel("street", 0.75), 0.05),
+            (exact("street"), 0.65, 0.0005),
+            (cll.JaroWinklerLevel("street", 0.90), 0.1, 0.005),
+            (cll.JaroWinklerLevel("street", 0.75), 0.05, 0.05),
         ], else_m=0.2))  # people move
-    for column in ("postcode", "city", "region"):
+    for column, u in (("postcode", 0.01), ("city", 0.02), ("region", 0.1)):
         if _has(df, column):
             comparisons.append(cl.ExactMatch(column).configure(
-                term_frequency_adjustments=True, m_probabilities=[0.85, 0.15]))
+                term_frequency_adjustments=tf, m_probabilities=[0.85, 0.15],
+                u_probabilities=[u, 1 - u]))
     return comparisons
 
 
@@ -327,11 +339,12 @@ def find_matches(frames: pd.DataFrame | Sequence[pd.DataFrame], *,
     started = time.perf_counter()
     tables = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
     everything = pd.concat(tables, ignore_index=True)
-    comparisons = _comparisons(everything)
+    small = len(everything) < U_MIN_RECORDS
+    comparisons = _comparisons(everything, small=small)
     if not comparisons:
         raise ValueError("no comparable columns: map at least a name, email or phone")
     settings = SettingsCreator(
-        link_type=link_type,
+        link_type=link_type,  # type: ignore[arg-type]
         unique_id_column_name="unique_id",
         comparisons=comparisons,
         blocking_rules_to_generate_predictions=_blocking_rules(everything),
@@ -355,8 +368,9 @@ def find_matches(frames: pd.DataFrame | Sequence[pd.DataFrame], *,
         linker._settings_obj._probability_two_random_records_match = min(
             0.5, 0.02 / max(1, n_records - 1))
     timings["prior_s"] = time.perf_counter() - started
-    linker.training.estimate_u_using_random_sampling(
-        max_pairs=float(min(5e6, max(4e5, n_records * 5))), seed=seed)
+    if not small:
+        linker.training.estimate_u_using_random_sampling(
+            max_pairs=float(min(5e6, max(4e5, n_records * 5))), seed=seed)
     timings["u_s"] = time.perf_counter() - started
     # Below a few thousand records EM has too few pairs to learn from: keep the priors.
     em_rules = _em_rules(everything) if n_records >= EM_MIN_RECORDS else []

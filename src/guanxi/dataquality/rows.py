@@ -124,14 +124,13 @@ def customer_row(raw: dict[str, str], mapping: dict[str, str], options: dict[str
     if not (row.family_name or row.given_name):
         errors.append(FieldError("full_name", _("A customer needs a name")))
     for piece in re.split(r"[;,，；/]+", values.get("email", "")):
-        if piece.strip():
-            if (email := _collect(errors, normalize_email, piece, field="email")):
-                row.emails.append(email)
+        if piece.strip() and (email := _collect(errors, normalize_email, piece,
+                                                field="email")):
+            row.emails.append(email)
     for piece in re.split(r"[;,，；/]+", values.get("phone", "")):
-        if piece.strip():
-            if (phone := _collect(errors, normalize_phone, piece, region=region,
-                                  field="phone")):
-                row.phones.append(phone)
+        if piece.strip() and (phone := _collect(errors, normalize_phone, piece,
+                                                region=region, field="phone")):
+            row.phones.append(phone)
     row.wechat_unionid = values.get("wechat_unionid", "")
     if "birthday" in values:
         birthday = _collect(errors, parse_date, values["birthday"], field="birthday",
@@ -142,9 +141,9 @@ def customer_row(raw: dict[str, str], mapping: dict[str, str], options: dict[str
                                                        "today"), values["birthday"]))
             else:
                 row.profile["birthday"] = birthday
-    if "gender" in values:
-        if (gender := _collect(errors, parse_gender, values["gender"])) is not None:
-            row.profile["gender"] = gender
+    if "gender" in values and (gender := _collect(errors, parse_gender,
+                                                  values["gender"])) is not None:
+        row.profile["gender"] = gender
     for name_ in ("occupation", "region"):
         if values.get(name_):
             row.profile[name_] = values[name_][:100]

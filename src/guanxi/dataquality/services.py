@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
 from guanxi.core.permissions import Action, require
-from guanxi.customers.models import Consent, Customer, CustomerTag, Identity, SearchTerm
 from guanxi.customers.hooks import run_after_change
+from guanxi.customers.models import Consent, Customer, CustomerTag, SearchTerm
 from guanxi.customers.selectors import customer_is_visible
 from guanxi.customers.services import event_record, refresh_search_terms
 from guanxi.dataquality.models import (
@@ -33,7 +33,7 @@ from guanxi.dataquality.models import (
 SURVIVING_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
                     "lunar_birthday", "region", "occupation", "preferred_language",
                     "preferred_channel", "owner_id", "company_id", "source")
-EMPTY = (None, "", "unknown", {}, False)
+EMPTY: tuple[object, ...] = (None, "", "unknown", {}, False)
 # Rows with one of these unique keys per customer cannot both move; the newer one wins.
 PER_CUSTOMER_UNIQUE = {Consent: ("channel", "purpose"), CustomerTag: ("tag_id",)}
 
@@ -313,7 +313,7 @@ def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: N
             continue
         if left in merged_into or right in merged_into:
             continue
-        _obj, created = MatchCandidate.objects.update_or_create(
+        MatchCandidate.objects.update_or_create(
             left_id=left, right_id=right,
             defaults={"probability": probability, "weight": weight,
                       "explanation": _explanation(row, result.fields),

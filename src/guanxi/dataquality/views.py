@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import itertools
-import json
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -88,7 +87,7 @@ def _import_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
         "presets": ImportPreset.objects.filter(kind=job.kind),
         "sources": Source.choices, "policies": MissingPolicy,
         "mapped_fields": [f for f in fields if f.name in job.mapping.values()],
-        "mapping_json": json.dumps(job.mapping, ensure_ascii=False),
+        "labels": importing.result_labels(),
     }
     if job.status == JobStatus.DRAFT and job.mapping:
         try:

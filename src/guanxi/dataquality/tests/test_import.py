@@ -26,7 +26,8 @@ ROWS = [
      "杭州市西湖区文三路88号", "新客,杭州"],
     ["M003", "", "13700000000", "", "", "", "", ""],
     ["M004", "Li Xiaoming", "1370000000x", "bad-email", "1990-13-45", "?", "", ""],
-    ["M005", "单志明", "１３６００１３６０００", "", "2000-02-29", "女士", "上海市浦东新区张江路1号", ""],
+    ["M005", "单志明", "１３６００１３６０００", "", "2000-02-29", "女士",
+     "上海市浦东新区张江路1号", ""],
 ]
 
 
@@ -55,15 +56,9 @@ def _run(actor, job, **configure) -> ImportJob:
 
 
 @pytest.fixture(autouse=True)
-def _immediate_huey(settings, tmp_path, django_capture_on_commit_callbacks):
-    from huey.contrib.djhuey import HUEY
-
+def _immediate(huey_immediate, django_capture_on_commit_callbacks):
     global _capture
     _capture = django_capture_on_commit_callbacks
-    settings.VAR_DIR = tmp_path
-    HUEY.immediate = True
-    yield
-    HUEY.immediate = False
 
 
 def test_headings_are_mapped_and_values_standardised(personas):
