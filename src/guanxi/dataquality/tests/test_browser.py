@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_import_messy_file_with_progress_and_error_report(logged_in, live_server
     assert page.inner_text("[data-testid=count-failed]") == "3"
     with page.expect_download() as download:
         page.click("[data-testid=error-report]")
-    report = open(download.value.path(), encoding="utf-8-sig").read()
+    report = Path(download.value.path()).read_text(encoding="utf-8-sig")
     assert "not-an-email" in report and "A customer needs a name" in report
     _shot(page, "import-done")
 
