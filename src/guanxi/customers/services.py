@@ -48,9 +48,9 @@ from guanxi.customers.models import (
     Tag,
 )
 from guanxi.customers.names import display_name as compose_display_name
-from guanxi.customers.names import has_cjk, split_chinese_name
 from guanxi.customers.normalize import normalize_email, normalize_phone
 from guanxi.customers.selectors import customer_is_visible, customer_search, visible_customers
+from guanxi.dataquality.standardize import person_name
 
 PROFILE_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
                   "lunar_birthday", "region", "occupation", "preferred_language",
@@ -145,13 +145,10 @@ def refresh_search_terms(customer: Customer) -> None:
 
 
 def _split_name(full_name: str) -> tuple[str, str]:
-    name = full_name.strip()
-    if has_cjk(name):
-        return split_chinese_name(name)
-    parts = name.split()
-    if len(parts) == 1:
-        return "", parts[0]
-    return parts[-1], " ".join(parts[:-1])
+    """Chinese surname first, pinyin either way round, 'Family, Given', Western names:
+    the same rules imports use (dataquality.standardize)."""
+    name = person_name(full_name)
+    return name.family, name.given
 
 
 def _validate_profile(values: dict[str, Any]) -> list[FieldError]:

@@ -25,7 +25,7 @@ from guanxi.customers.forms import (
     apply_errors,
 )
 from guanxi.customers.selectors import tag_list
-from guanxi.dataquality.selectors import possible_duplicates
+from guanxi.dataquality.selectors import candidates_for_customer, possible_duplicates
 
 
 def _filters(request: HttpRequest) -> dict:
@@ -79,8 +79,10 @@ def _abilities(user) -> dict[str, bool]:
 
 def _detail_context(request: HttpRequest, pk: int) -> dict:
     view = selectors.customer_360(actor=request.user, customer_id=pk)
+    duplicates = (candidates_for_customer(actor=request.user, customer_id=pk)
+                  if can(request.user, Action.CUSTOMER_MERGE) else [])
     return {"view": view, "customer": view.customer, "interaction_form": InteractionForm(),
-            "tag_form": TagForm(), **_abilities(request.user)}
+            "tag_form": TagForm(), "duplicates": duplicates, **_abilities(request.user)}
 
 
 def _panel_context(request: HttpRequest, pk: int, *, tags: bool = False,

@@ -105,3 +105,24 @@ def autotags_apply(customer: Customer, rules: list[TagRule] | None = None
                          [f"+{n}" for n in added] + [f"−{n}" for n in removed])},
                      data={"added": added, "removed": removed})
     return added, removed
+
+
+def autotags_apply_all(batch: int = 500) -> int:
+    """System job: re-evaluate every customer, batch by batch of ids."""
+    from django.db import transaction
+
+    rules = list(TagRule.objects.filter(active=True))
+    # A deactivated or deleted rule's tag is only removed while another rule keeps the
+    # tag managed; tags nobody manages any more stay as they are.
+    changed, last = 0, 0
+    while True:
+        customers = list(Customer.objects.filter(pk__gt=last).order_by("pk")
+                         .prefetch_related("addresses", "identities")
+                         .select_related("company")[:batch])
+        if not customers:
+            return changed
+        with transaction.atomic():
+            for customer in customers:
+                added, removed = autotags_apply(customer, rules)
+                changed += bool(added or removed)
+        last = customers[-1].pk

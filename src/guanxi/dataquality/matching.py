@@ -199,6 +199,7 @@ def _comparisons(df: pd.DataFrame, *, small: bool = False) -> list[Any]:
         comparisons.append(custom("given_name", "given_key", [
             (hanzi("given_hanzi"), 0.5, 0.001),
             (exact("given_key"), 0.38, 0.002),
+            (cll.ColumnsReversedLevel("given_key", "family_key"), 0.03, 0.0005),
             (cll.JaroWinklerLevel("given_key", 0.92), 0.05, 0.005),
             (cll.JaroWinklerLevel("given_key", 0.80), 0.03, 0.03),
         ], else_m=0.02))
@@ -359,8 +360,11 @@ def find_matches(frames: pd.DataFrame | Sequence[pd.DataFrame], *,
                     log_level=None)
     n_records = len(everything)
     progress("train")
-    linker.training.estimate_probability_two_random_records_match(
-        _deterministic_rules(everything), recall=0.7)
+    try:
+        linker.training.estimate_probability_two_random_records_match(
+            _deterministic_rules(everything), recall=0.7)
+    except ValueError:  # a tiny table where the sure matches are most of the pairs
+        linker._settings_obj._probability_two_random_records_match = 0.0
     prior = linker._settings_obj._probability_two_random_records_match
     if not 0 < prior < 0.5:
         # No sure matches to count (small or already clean data): assume one record in

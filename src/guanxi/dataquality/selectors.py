@@ -51,6 +51,12 @@ def candidate_list(*, actor: Any, status: str = MatchStatus.PENDING
             .select_related("left", "right").order_by("-probability", "pk"))
 
 
+def candidates_for_customer(*, actor: Any, customer_id: int) -> list[MatchCandidate]:
+    """Pairs waiting for review that include this customer (shown on the 360 page)."""
+    return list(candidate_list(actor=actor).filter(
+        Q(left_id=customer_id) | Q(right_id=customer_id))[:5])
+
+
 def candidate_get(*, actor: Any, candidate_id: int) -> MatchCandidate:
     require(actor, Action.CUSTOMER_MERGE)
     visible = visible_customers(actor)

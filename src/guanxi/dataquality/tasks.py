@@ -26,3 +26,11 @@ def import_watchdog_task() -> int:
     from guanxi.dataquality.importing import imports_requeue_stalled
 
     return imports_requeue_stalled()
+
+
+@db_task()
+def autotags_refresh_task() -> int:
+    """Apply the automatic tag rules to every customer (after a rule changed)."""
+    from guanxi.dataquality.autotags import autotags_apply_all
+
+    return autotags_apply_all()

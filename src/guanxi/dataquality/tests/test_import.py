@@ -264,3 +264,16 @@ def test_readers_stream_large_files_without_loading_them(tmp_path: Path):
     first = next(rows)
     assert first == (2, {"id": "0", "name": "name0"})
     assert sum(1 for _ in rows) == 49_999
+
+
+def test_a_new_rule_tags_existing_customers():
+    from guanxi.core.testing import make_customer, make_personas
+    from guanxi.dataquality.autotags import autotags_apply_all
+
+    p = make_personas()
+    c = make_customer(p.manager, full_name="王芳", emails=["wf@qq.com"])
+    make_customer(p.manager, full_name="李娜", emails=["ln@163.com"])
+    TagRule.objects.create(tag="QQ邮箱", attribute="email_domain", operator="equals",
+                           value="qq.com")
+    assert autotags_apply_all() == 1
+    assert list(c.tag_links.values_list("tag__name", flat=True)) == ["QQ邮箱"]

@@ -139,3 +139,13 @@ def test_pages_are_for_managers(client, personas, role):
     _login(client, personas.by_role(role))
     for name in ("imports", "duplicates", "merges"):
         assert client.get(reverse(f"dataquality:{name}")).status_code == 403
+
+
+def test_360_page_points_to_a_pending_duplicate(client, personas):
+    candidate = _pair(personas)
+    _login(client, personas.manager)
+    page = client.get(reverse("customers:detail", args=[candidate.left_id])).content.decode()
+    assert reverse("dataquality:review", args=[candidate.pk]) in page
+    _login(client, personas.service)  # may not merge: no banner
+    page = client.get(reverse("customers:detail", args=[candidate.left_id])).content.decode()
+    assert "duplicate-banner" not in page
