@@ -174,6 +174,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 
 # Guanxi's own settings
 GUANXI_DEFAULT_REGION = os.environ.get("GUANXI_DEFAULT_REGION", "CN")
+# Import limits, checked before anything is written.
+GUANXI_IMPORT_MAX_BYTES = int(os.environ.get("GUANXI_IMPORT_MAX_MB", "500")) * 1024 * 1024
+GUANXI_IMPORT_MAX_ROWS = int(os.environ.get("GUANXI_IMPORT_MAX_ROWS", "2000000"))
 # Survivorship when merging duplicates: a value from an earlier source wins a tie.
 GUANXI_SOURCE_PRIORITY = ("pos", "shop", "app", "wechat", "web", "phone", "api", "import",
                           "referral", "other")

@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
@@ -39,7 +39,7 @@ from guanxi.dataquality.models import (
 )
 from guanxi.dataquality.readers import detect_format, read_columns, read_rows
 from guanxi.dataquality.rows import CustomerRow, OrderRow, RowInvalid, customer_row, order_row
-from guanxi.dataquality.standardize import MissingPolicy
+from guanxi.dataquality.standardize import MissingPolicy, prime_addresses
 
 CHUNK = 200
 STALE_AFTER_S = 120  # a running job without a heartbeat this long may be resumed
@@ -325,6 +325,7 @@ def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | 
     convert: Callable[..., CustomerRow | OrderRow] = (
         customer_row if job.kind == ImportKind.CUSTOMERS else order_row)
     column_of = {f: c for c, f in job.mapping.items()}
+    address_columns = [c for c, f in job.mapping.items() if f == "address"]
     rows = read_rows(Path(job.stored_path), job.file_format)
     done = job.rows_done
     chunk: list[tuple[int, dict[str, str]]] = []
@@ -333,6 +334,8 @@ def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | 
         nonlocal done
         counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
         errors: list[ImportRowError] = []
+        if address_columns:
+            prime_addresses([raw.get(c, "") for _n, raw in chunk for c in address_columns])
         with transaction.atomic():
             for number, raw in chunk:
                 problems: list[FieldError] = []
@@ -388,11 +391,16 @@ def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | 
 def _find_customer(row_keys: Sequence[tuple[str, str, str, str]]) -> Customer | None:
     """The one existing customer the row's ids point at; a conflict if they disagree."""
     found: dict[int, str] = {}
+    if not row_keys:
+        return None
+    query = Q()
+    for kind, system, value, _f in row_keys:
+        query |= Q(kind=kind, system=system, value=value)
+    owners = {(k, s, v): c for k, s, v, c in Identity.objects.filter(query).values_list(
+        "kind", "system", "value", "customer_id")}
     for kind, system, value, field_name in row_keys:
-        identity = (Identity.objects.filter(kind=kind, system=system, value=value)
-                    .only("customer_id").first())
-        if identity is not None:
-            found.setdefault(identity.customer_id, field_name)
+        if (customer_id := owners.get((kind, system, value))) is not None:
+            found.setdefault(customer_id, field_name)
     if len(found) > 1:
         (a, fa), (b, fb) = list(found.items())[:2]
         raise Conflict(_("%(f1)s belongs to customer #%(a)s but %(f2)s to customer #%(b)s")

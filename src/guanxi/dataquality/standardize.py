@@ -208,10 +208,27 @@ class ParsedAddress:
     adcode: str = ""
 
 
+_ADDRESS_CACHE: dict[str, ParsedAddress] = {}
+_ADDRESS_CACHE_MAX = 100_000
+
+
 def parse_address(value: str) -> ParsedAddress:
     """'广东省广州市天河区体育西路1号' -> 广东省 / 广州市 / 天河区 / 体育西路1号; also
     works without the province ('杭州市西湖区文三路') and with traditional characters."""
-    return parse_addresses([value])[0]
+    if value not in _ADDRESS_CACHE:
+        prime_addresses([value])
+    return _ADDRESS_CACHE.get(value) or parse_addresses([value])[0]
+
+
+def prime_addresses(values: list[str]) -> None:
+    """Parse the addresses of a whole chunk in one batch (one call per address costs the
+    parser's set-up each time)."""
+    todo = list(dict.fromkeys(v for v in values if v and v not in _ADDRESS_CACHE))
+    if not todo:
+        return
+    if len(_ADDRESS_CACHE) + len(todo) > _ADDRESS_CACHE_MAX:
+        _ADDRESS_CACHE.clear()
+    _ADDRESS_CACHE.update(zip(todo, parse_addresses(todo), strict=True))
 
 
 def parse_addresses(values: list[str]) -> list[ParsedAddress]:
