@@ -14,10 +14,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.audit.services import diff, log_action
+from guanxi.audit.services import diff, log_action, log_actions
 from guanxi.core.bulk import insert_rows
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from guanxi.core.permissions import Action, is_team_scoped, require
@@ -255,6 +256,106 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
     except IntegrityError as exc:  # a concurrent insert of the same identity
         raise Conflict(_("One of these contacts was just added to another customer")) from exc
     return customer
+
+
+@dataclass
+class NewCustomer:
+    """A customer for customers_bulk_create, with contacts already normalised."""
+
+    family_name: str
+    given_name: str
+    display_name: str = ""
+    emails: list[str] = field(default_factory=list)
+    phones: list[str] = field(default_factory=list)
+    identities: list[IdentityInput] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    address: AddressInput | None = None
+    company_name: str = ""
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
+                          source: str = Source.IMPORT) -> list[Customer]:
+    """Create many customers in a few statements, each with exactly what customer_create
+    writes (identities, address, tags, search terms, timeline event, audit entry).
+    All or nothing: any invalid profile or contact already taken raises, and the caller
+    falls back to one customer_create per row to say which."""
+    require(actor, Action.CUSTOMER_CREATE)
+    errors: list[FieldError] = []
+    keys: list[tuple[str, str, str]] = []
+    for i, new in enumerate(customers):
+        errors.extend(FieldError(f"{i}.{e.field}", e.message, e.value)
+                      for e in _validate_profile({**new.profile, "source": source}))
+        keys += [(IdentityKind.EMAIL, "", e) for e in new.emails]
+        keys += [(IdentityKind.PHONE, "", p) for p in new.phones]
+        keys += [(i_.kind, i_.system, i_.value) for i_ in new.identities]
+    if errors:
+        raise InvalidInput(errors)
+    if len(set(keys)) != len(keys):
+        raise Conflict(_("The same contact appears twice"))
+    taken = Q()
+    for kind, system, value in keys:
+        taken |= Q(kind=kind, system=system, value=value)
+    if keys and Identity.objects.filter(taken).exists():
+        raise Conflict(_("One of these contacts already belongs to a customer"))
+    owner = actor if is_team_scoped(actor) else None
+    now = timezone.now()
+    with transaction.atomic():
+        companies = {name: company_get_or_create(actor=actor, name=name)
+                     for name in {n.company_name.strip() for n in customers} if name}
+        objs = [Customer(family_name=n.family_name, given_name=n.given_name,
+                         display_name=n.display_name or compose_display_name(
+                             n.family_name, n.given_name),
+                         owner=owner, company=companies.get(n.company_name.strip()),
+                         source=source, **n.profile) for n in customers]
+        Customer.objects.bulk_create(objs)
+        identities, addresses, links, terms, events = [], [], [], [], []
+        tags = {name: Tag.objects.get_or_create(name=name)[0]
+                for name in {" ".join(t.split())[:50] for n in customers for t in n.tags}
+                if name}
+        for customer, new in zip(objs, customers, strict=True):
+            wanted = ([(IdentityKind.EMAIL, "", e, False) for e in new.emails]
+                      + [(IdentityKind.PHONE, "", p, False) for p in new.phones]
+                      + [(i_.kind, i_.system, i_.value, i_.verified) for i_ in new.identities])
+            seen: set[str] = set()
+            for kind, system, value, verified in wanted:
+                identities.append(Identity(customer=customer, kind=kind, system=system,
+                                           value=value, verified=verified,
+                                           is_primary=kind not in seen))
+                seen.add(kind)
+            if new.address is not None:
+                a = new.address
+                addresses.append(Address(
+                    customer=customer, kind=a.kind, country=a.country.strip().upper(),
+                    province=a.province.strip(), city=a.city.strip(),
+                    district=a.district.strip(), street=a.street.strip(),
+                    postcode=a.postcode.strip(), is_primary=True))
+            for name in dict.fromkeys(" ".join(t.split())[:50] for t in new.tags):
+                if name:
+                    links.append(CustomerTag(customer=customer, tag=tags[name],
+                                             added_by=actor if getattr(actor, "pk", None)
+                                             else None))
+            terms += [SearchTerm(customer=customer, term=t) for t in search.terms_for(
+                family_name=customer.family_name, given_name=customer.given_name,
+                display_name=customer.display_name, emails=new.emails, phones=new.phones)]
+            events.append(Event(
+                customer=customer, kind="customer_created", occurred_at=now,
+                actor=actor if getattr(actor, "pk", None) else None, source=source,
+                summary=_("Customer created (source: %(source)s)")
+                % {"source": customer.get_source_display()}))
+        Identity.objects.bulk_create(identities)
+        Address.objects.bulk_create(addresses)
+        CustomerTag.objects.bulk_create(links)
+        SearchTerm.objects.bulk_create(terms, batch_size=1000)
+        Event.objects.bulk_create(events)
+        log_actions(actor=actor, action="customer.create", entries=[
+            (c, diff({}, {f: getattr(c, f) for f in ("display_name", "family_name",
+                                                       "given_name", "region", "source")}
+                     | {"identities": n.emails + n.phones + [i_.value for i_ in n.identities]}))
+            for c, n in zip(objs, customers, strict=True)])
+        for customer in objs:
+            run_after_change(customer)
+    return objs
 
 
 def customer_update(*, actor: Any, customer: Customer, **changes: Any) -> Customer:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -336,22 +336,30 @@ def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | 
         errors: list[ImportRowError] = []
         if address_columns:
             prime_addresses([raw.get(c, "") for _n, raw in chunk for c in address_columns])
+        converted: list[tuple[int, Any, list[FieldError]]] = []
+        for number, raw in chunk:
+            if "__error__" in raw:
+                converted.append((number, None, [FieldError("", raw["__error__"])]))
+                continue
+            try:
+                converted.append((number, convert(raw, job.mapping, job.options), []))
+            except RowInvalid as exc:
+                converted.append((number, None, exc.errors))
         with transaction.atomic():
-            for number, raw in chunk:
-                problems: list[FieldError] = []
-                if "__error__" in raw:
-                    problems = [FieldError("", raw["__error__"])]
-                else:
+            bulk = (_bulk_create_new(actor, converted, job.options, dry_run=job.dry_run)
+                    if job.kind == ImportKind.CUSTOMERS else set())
+            counts["created"] += len(bulk)
+            for i, (number, row, problems) in enumerate(converted):
+                if i in bulk:
+                    continue
+                if row is not None:
                     try:
-                        row = convert(raw, job.mapping, job.options)
                         with transaction.atomic():
                             outcome = writer(actor, row, job.options)
                             if job.dry_run:
                                 raise _DryRun(outcome)
                     except _DryRun as dry:
                         outcome = dry.args[0]
-                    except RowInvalid as exc:
-                        problems = exc.errors
                     except DomainError as exc:
                         problems = exc.errors or [FieldError("", exc.message)]
                 if problems:
@@ -410,15 +418,72 @@ def _find_customer(row_keys: Sequence[tuple[str, str, str, str]]) -> Customer | 
     return Customer.objects.get(pk=next(iter(found)))
 
 
-def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> str:
+def _customer_keys(row: CustomerRow, options: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The row's ids as (kind, system, value, field) — what finds an existing customer."""
     system = str(options.get("system") or "import")[:40]
-    keys = []
+    keys: list[tuple[str, str, str, str]] = []
     if row.external_id:
         keys.append((IdentityKind.EXTERNAL, system, row.external_id, "external_id"))
     keys += [(IdentityKind.EMAIL, "", e, "email") for e in row.emails]
     keys += [(IdentityKind.PHONE, "", p, "phone") for p in row.phones]
     if row.wechat_unionid:
         keys.append((IdentityKind.WECHAT_UNIONID, "", row.wechat_unionid, "wechat_unionid"))
+    return keys
+
+
+def _bulk_create_new(actor: Any, converted: list[tuple[int, Any, list[FieldError]]],
+                     options: dict[str, Any], *, dry_run: bool) -> set[int]:
+    """Create the chunk's rows that are certainly new customers (none of their ids is
+    known, none shared with another row of the chunk) in one batch; returns their
+    indexes. Anything unexpected leaves them to the row-by-row path, which explains."""
+    keyed = {i: [k[:3] for k in _customer_keys(row, options)]
+             for i, (_n, row, problems) in enumerate(converted)
+             if row is not None and not problems}
+    if len(keyed) < 2:
+        return set()
+    seen: dict[tuple[str, str, str], int] = {}
+    shared: set[int] = set()
+    for i, keys in keyed.items():
+        for key in keys:
+            if key in seen:
+                shared.update({i, seen[key]})
+            seen[key] = i
+    query = Q()
+    for kind, system, value in seen:
+        query |= Q(kind=kind, system=system, value=value)
+    known = set(Identity.objects.filter(query).values_list("kind", "system", "value")
+                ) if seen else set()
+    fresh = [i for i, keys in keyed.items()
+             if i not in shared and not any(k in known for k in keys)]
+    if len(fresh) < 2:
+        return set()
+    news = []
+    for i in fresh:
+        row: CustomerRow = converted[i][1]
+        news.append(cs.NewCustomer(
+            family_name=row.family_name, given_name=row.given_name,
+            display_name=row.display_name, emails=row.emails, phones=row.phones,
+            identities=[cs.IdentityInput(kind=k, value=v, system=s_)
+                        for k, s_, v, _f in _customer_keys(row, options)
+                        if k in (IdentityKind.EXTERNAL, IdentityKind.WECHAT_UNIONID)],
+            tags=row.tags, company_name=row.company, profile=row.profile,
+            address=cs.AddressInput(**row.address) if row.address else None,  # type: ignore[arg-type]
+        ))
+    try:
+        with transaction.atomic():
+            cs.customers_bulk_create(actor=actor, customers=news,
+                                     source=options.get("source") or Source.IMPORT)
+            if dry_run:
+                raise _DryRun()
+    except _DryRun:
+        pass
+    except (DomainError, IntegrityError):
+        return set()
+    return set(fresh)
+
+
+def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> str:
+    keys = _customer_keys(row, options)
     customer = _find_customer(keys)
     address = cs.AddressInput(**row.address) if row.address else None  # type: ignore[arg-type]
     if customer is None:

@@ -140,6 +140,7 @@ def test_resume_continues_after_the_last_checkpoint(personas, monkeypatch,
                                                     django_capture_on_commit_callbacks):
     # given an import whose worker died after the first chunk
     monkeypatch.setattr(importing, "CHUNK", 2)
+    monkeypatch.setattr(importing, "_bulk_create_new", lambda *a, **k: set())
     job = _upload(personas.manager, _csv_bytes())
     importing.import_configure(actor=personas.manager, job=job, mapping=job.mapping)
     ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
@@ -277,3 +278,33 @@ def test_a_new_rule_tags_existing_customers():
                            value="qq.com")
     assert autotags_apply_all() == 1
     assert list(c.tag_links.values_list("tag__name", flat=True)) == ["QQ邮箱"]
+
+
+def test_new_customers_in_bulk_get_what_one_by_one_creation_writes(personas):
+    from guanxi.audit.models import AuditEntry
+    from guanxi.customers.models import Event, SearchTerm
+
+    rows = [[f"B{i}", f"王{'芳丽娜静'[i]}", f"1380013801{i}", f"b{i}@example.com", "1990-01-02",
+             "男", "杭州市西湖区文三路88号", "VIP"] for i in range(4)]
+    job = _run(personas.manager, _upload(personas.manager, _csv_bytes(rows=rows)))
+    assert (job.created, job.failed) == (4, 0)
+    for i in range(4):
+        c = Identity.objects.get(kind="external", value=f"B{i}").customer
+        assert c.source == "import" and c.gender == "male"
+        assert c.identities.filter(kind="phone", is_primary=True).count() == 1
+        assert c.addresses.get().city == "杭州市"
+        assert list(c.tag_links.values_list("tag__name", flat=True)) == ["VIP"]
+        assert Event.objects.filter(customer=c, kind="customer_created").count() == 1
+        assert AuditEntry.objects.filter(customer_id=c.pk, action="customer.create").exists()
+        assert SearchTerm.objects.filter(customer=c, term=f"n:b{i}@example.com").exists()
+
+
+def test_rows_of_one_person_in_one_chunk_become_one_customer(personas):
+    rows = [["C1", "张伟", "13800138000", "", "", "", "", ""],
+            ["C1", "張偉", "13800138000", "zw@example.com", "", "", "", ""],
+            ["C2", "李娜", "13900139000", "", "", "", "", ""],
+            ["C3", "王芳", "13700137000", "", "", "", "", ""]]
+    job = _run(personas.manager, _upload(personas.manager, _csv_bytes(rows=rows)))
+    assert (job.created, job.updated, job.failed) == (3, 1, 0)
+    zw = Identity.objects.get(value="C1").customer
+    assert zw.identities.filter(value="zw@example.com").exists()
