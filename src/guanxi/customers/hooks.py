@@ -8,14 +8,25 @@ from collections.abc import Callable
 from typing import Any
 
 CustomerHook = Callable[[Any], Any]
-_AFTER_CHANGE: list[CustomerHook] = []
+ManyHook = Callable[[list[Any]], Any]
+_AFTER_CHANGE: list[tuple[CustomerHook, ManyHook | None]] = []
 
 
-def register_after_change(hook: CustomerHook) -> None:
-    if hook not in _AFTER_CHANGE:
-        _AFTER_CHANGE.append(hook)
+def register_after_change(hook: CustomerHook, many: ManyHook | None = None) -> None:
+    """`many`, if given, handles a batch of customers at once (bulk imports)."""
+    if all(h is not hook for h, _m in _AFTER_CHANGE):
+        _AFTER_CHANGE.append((hook, many))
 
 
 def run_after_change(customer: Any) -> None:
-    for hook in _AFTER_CHANGE:
+    for hook, _many in _AFTER_CHANGE:
         hook(customer)
+
+
+def run_after_change_many(customers: list[Any]) -> None:
+    for hook, many in _AFTER_CHANGE:
+        if many is not None:
+            many(customers)
+        else:
+            for customer in customers:
+                hook(customer)

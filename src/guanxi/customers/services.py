@@ -25,7 +25,7 @@ from guanxi.core.permissions import Action, is_team_scoped, require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
 from guanxi.customers.events import INTERACTION_KINDS, is_ingestible_kind
-from guanxi.customers.hooks import run_after_change
+from guanxi.customers.hooks import run_after_change, run_after_change_many
 from guanxi.customers.models import (
     Address,
     Channel,
@@ -258,6 +258,18 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
     return customer
 
 
+def identity_keys_q(keys: Sequence[tuple[str, str, str]]) -> Q:
+    """Identities matching any (kind, system, value): one IN list per kind and system,
+    which the database answers from the unique index and Django compiles quickly."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for kind, system, value in keys:
+        groups.setdefault((kind, system), []).append(value)
+    query = Q(pk__in=[])
+    for (kind, system), values in groups.items():
+        query |= Q(kind=kind, system=system, value__in=values)
+    return query
+
+
 @dataclass
 class NewCustomer:
     """A customer for customers_bulk_create, with contacts already normalised."""
@@ -293,10 +305,7 @@ def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
         raise InvalidInput(errors)
     if len(set(keys)) != len(keys):
         raise Conflict(_("The same contact appears twice"))
-    taken = Q()
-    for kind, system, value in keys:
-        taken |= Q(kind=kind, system=system, value=value)
-    if keys and Identity.objects.filter(taken).exists():
+    if keys and Identity.objects.filter(identity_keys_q(keys)).exists():
         raise Conflict(_("One of these contacts already belongs to a customer"))
     owner = actor if is_team_scoped(actor) else None
     now = timezone.now()
@@ -353,8 +362,7 @@ def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
                                                        "given_name", "region", "source")}
                      | {"identities": n.emails + n.phones + [i_.value for i_ in n.identities]}))
             for c, n in zip(objs, customers, strict=True)])
-        for customer in objs:
-            run_after_change(customer)
+        run_after_change_many(objs)
     return objs
 
 

@@ -9,6 +9,6 @@ class DataQualityConfig(AppConfig):
 
     def ready(self) -> None:
         from guanxi.customers.hooks import register_after_change
-        from guanxi.dataquality.autotags import autotags_apply
+        from guanxi.dataquality.autotags import autotags_apply, autotags_apply_many
 
-        register_after_change(autotags_apply)
+        register_after_change(autotags_apply, many=autotags_apply_many)

@@ -107,6 +107,14 @@ def autotags_apply(customer: Customer, rules: list[TagRule] | None = None
     return added, removed
 
 
+def autotags_apply_many(customers: list[Customer]) -> None:
+    """autotags_apply for a batch, reading the rules once."""
+    rules = list(TagRule.objects.filter(active=True))
+    if rules:
+        for customer in customers:
+            autotags_apply(customer, rules)
+
+
 def autotags_apply_all(batch: int = 500) -> int:
     """System job: re-evaluate every customer, batch by batch of ids."""
     from django.db import transaction

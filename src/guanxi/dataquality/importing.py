@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
@@ -41,7 +41,7 @@ from guanxi.dataquality.readers import detect_format, read_columns, read_rows
 from guanxi.dataquality.rows import CustomerRow, OrderRow, RowInvalid, customer_row, order_row
 from guanxi.dataquality.standardize import MissingPolicy, prime_addresses
 
-CHUNK = 200
+CHUNK = 500
 STALE_AFTER_S = 120  # a running job without a heartbeat this long may be resumed
 
 
@@ -401,9 +401,7 @@ def _find_customer(row_keys: Sequence[tuple[str, str, str, str]]) -> Customer | 
     found: dict[int, str] = {}
     if not row_keys:
         return None
-    query = Q()
-    for kind, system, value, _f in row_keys:
-        query |= Q(kind=kind, system=system, value=value)
+    query = cs.identity_keys_q([k[:3] for k in row_keys])
     owners = {(k, s, v): c for k, s, v, c in Identity.objects.filter(query).values_list(
         "kind", "system", "value", "customer_id")}
     for kind, system, value, field_name in row_keys:
@@ -448,11 +446,8 @@ def _bulk_create_new(actor: Any, converted: list[tuple[int, Any, list[FieldError
             if key in seen:
                 shared.update({i, seen[key]})
             seen[key] = i
-    query = Q()
-    for kind, system, value in seen:
-        query |= Q(kind=kind, system=system, value=value)
-    known = set(Identity.objects.filter(query).values_list("kind", "system", "value")
-                ) if seen else set()
+    known = set(Identity.objects.filter(cs.identity_keys_q(list(seen))).values_list(
+        "kind", "system", "value")) if seen else set()
     fresh = [i for i, keys in keyed.items()
              if i not in shared and not any(k in known for k in keys)]
     if len(fresh) < 2:
