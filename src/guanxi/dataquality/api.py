@@ -11,10 +11,10 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 from pydantic import Field
 
-from guanxi.core.errors import InvalidInput, NotFound
+from guanxi.core.errors import NotFound
 from guanxi.customers.selectors import customer_for_change
 from guanxi.dataquality import importing, selectors, services
-from guanxi.dataquality.models import ImportPreset, MatchStatus, ResolutionRun
+from guanxi.dataquality.models import MatchStatus
 
 router = Router(tags=["data quality"])
 
@@ -135,17 +135,15 @@ def imports_upload(request: HttpRequest, file: File[UploadedFile],
 
 @router.get("/imports/{import_id}", response=ImportOut, summary="An import and its progress")
 def imports_get(request: HttpRequest, import_id: int) -> Any:
-    return importing.import_get(actor=request.user, job_id=import_id)
+    return selectors.import_get(actor=request.user, job_id=import_id)
 
 
 @router.put("/imports/{import_id}", response=ImportOut,
             summary="Set the column mapping and options of a draft import")
 def imports_configure(request: HttpRequest, import_id: int, payload: ImportConfigIn) -> Any:
-    job = importing.import_get(actor=request.user, job_id=import_id)
+    job = selectors.import_get(actor=request.user, job_id=import_id)
     if payload.preset:
-        preset = ImportPreset.objects.filter(name=payload.preset).first()
-        if preset is None:
-            raise InvalidInput.single("preset", "No such preset", payload.preset)
+        preset = selectors.preset_get(actor=request.user, name=payload.preset)
         return importing.preset_apply(actor=request.user, job=job, preset=preset)
     options = payload.dict(include={"source", "system", "day_first", "missing", "defaults",
                                     "tags"})
@@ -157,7 +155,7 @@ def imports_configure(request: HttpRequest, import_id: int, payload: ImportConfi
 @router.get("/imports/{import_id}/preview", response=list[PreviewRowOut],
             summary="The first rows as they would be imported")
 def imports_preview(request: HttpRequest, import_id: int, limit: int = 10) -> Any:
-    job = importing.import_get(actor=request.user, job_id=import_id)
+    job = selectors.import_get(actor=request.user, job_id=import_id)
     rows = importing.import_preview(actor=request.user, job=job, limit=min(limit, 100))
     return [{"row": r.number, "values": {c: v for c, v, _f in r.cells}, "result": r.result,
              "errors": [{"field": e.field, "message": e.message, "value": e.value}
@@ -167,14 +165,14 @@ def imports_preview(request: HttpRequest, import_id: int, limit: int = 10) -> An
 @router.post("/imports/{import_id}/start", response={202: ImportOut},
              summary="Run the import in the worker")
 def imports_start(request: HttpRequest, import_id: int) -> Any:
-    job = importing.import_get(actor=request.user, job_id=import_id)
+    job = selectors.import_get(actor=request.user, job_id=import_id)
     return Status(202, importing.import_start(actor=request.user, job=job))
 
 
 @router.post("/imports/{import_id}/resume", response={202: ImportOut},
              summary="Continue a failed or stalled import after its last checkpoint")
 def imports_resume(request: HttpRequest, import_id: int) -> Any:
-    job = importing.import_get(actor=request.user, job_id=import_id)
+    job = selectors.import_get(actor=request.user, job_id=import_id)
     return Status(202, importing.import_resume(actor=request.user, job=job))
 
 
@@ -186,7 +184,7 @@ class ErrorFilters(Schema):
 @router.get("/imports/{import_id}/errors", response=list[RowErrorOut],
             summary="Rows that were not imported, and why (page with after_row)")
 def imports_errors(request: HttpRequest, import_id: int, filters: Query[ErrorFilters]) -> Any:
-    job = importing.import_get(actor=request.user, job_id=import_id)
+    job = selectors.import_get(actor=request.user, job_id=import_id)
     return list(job.row_errors.filter(row__gt=filters.after_row)[:filters.limit])
 
 
@@ -215,8 +213,7 @@ def duplicates_search(request: HttpRequest) -> Any:
 
 @router.get("/duplicates/search/{run_id}", response=RunOut)
 def duplicates_search_get(request: HttpRequest, run_id: int) -> Any:
-    selectors.candidate_list(actor=request.user)  # the permission check
-    run = ResolutionRun.objects.filter(pk=run_id).first()
+    run = selectors.resolution_run_get(actor=request.user, run_id=run_id)
     if run is None:
         raise NotFound("Run not found")
     return run

@@ -24,7 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from guanxi.audit.services import log_action
-from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
+from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import services as cs
@@ -231,7 +231,9 @@ def result_labels() -> dict[str, Any]:
     return _RESULT_LABELS
 
 
-def import_start(*, actor: Any, job: ImportJob) -> ImportJob:
+def import_start(*, actor: Any, job: ImportJob, enqueue: bool = True) -> ImportJob:
+    """Queue a configured import for the worker (the CLI passes enqueue=False and runs
+    it in its own process, with a progress bar)."""
     require(actor, Action.DATA_IMPORT)
     errors = _validate_mapping(job, job.mapping)
     if errors:
@@ -243,17 +245,19 @@ def import_start(*, actor: Any, job: ImportJob) -> ImportJob:
     job.refresh_from_db()
     log_action(actor=actor, action="import.start", obj=job,
                extra={"mapping": job.mapping, "dry_run": job.dry_run})
-    from guanxi.dataquality.tasks import import_run_task
+    if enqueue:
+        from guanxi.dataquality.tasks import import_run_task
 
-    transaction.on_commit(lambda: import_run_task(job.pk))
+        transaction.on_commit(lambda: import_run_task(job.pk))
     return job
 
 
-def import_resume(*, actor: Any, job: ImportJob) -> ImportJob:
+def import_resume(*, actor: Any, job: ImportJob, enqueue: bool = True,
+                  stalled_after_s: int = STALE_AFTER_S) -> ImportJob:
     """Put a failed or stalled import back in the queue; it continues after the last
-    row it committed."""
+    row it committed. (The CLI, resuming a run someone stopped, passes 0 seconds.)"""
     require(actor, Action.DATA_IMPORT)
-    stale = timezone.now() - dt.timedelta(seconds=STALE_AFTER_S)
+    stale = timezone.now() - dt.timedelta(seconds=stalled_after_s)
     resumable = ImportJob.objects.filter(pk=job.pk).filter(
         status__in=[JobStatus.FAILED]) | ImportJob.objects.filter(
         pk=job.pk, status=JobStatus.RUNNING, heartbeat_at__lt=stale)
@@ -261,9 +265,10 @@ def import_resume(*, actor: Any, job: ImportJob) -> ImportJob:
         raise Conflict(_("Only a failed or stalled import can be resumed"))
     job.refresh_from_db()
     log_action(actor=actor, action="import.resume", obj=job, extra={"from_row": job.rows_done})
-    from guanxi.dataquality.tasks import import_run_task
+    if enqueue:
+        from guanxi.dataquality.tasks import import_run_task
 
-    transaction.on_commit(lambda: import_run_task(job.pk))
+        transaction.on_commit(lambda: import_run_task(job.pk))
     return job
 
 
@@ -557,14 +562,6 @@ def import_errors_rows(*, actor: Any, job: ImportJob) -> Iterator[list[str]]:
     for e in job.row_errors.order_by("row", "pk").iterator(2000):
         yield [str(e.row), safe_cell(e.column), e.field, safe_cell(e.value),
                safe_cell(e.reason)]
-
-
-def import_get(*, actor: Any, job_id: int) -> ImportJob:
-    require(actor, Action.DATA_IMPORT)
-    job = ImportJob.objects.filter(pk=job_id).first()
-    if job is None:
-        raise NotFound(_("Import not found"))
-    return job
 
 
 def imports_requeue_stalled() -> int:

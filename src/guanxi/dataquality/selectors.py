@@ -6,12 +6,20 @@ from typing import Any
 
 import pandas as pd
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from guanxi.core.errors import NotFound
 from guanxi.core.permissions import Action, require
 from guanxi.customers.models import Address, Customer, Identity, IdentityKind, SearchTerm
 from guanxi.customers.selectors import visible_customers
-from guanxi.dataquality.models import MatchCandidate, MatchStatus, Merge
+from guanxi.dataquality.models import (
+    ImportJob,
+    ImportPreset,
+    MatchCandidate,
+    MatchStatus,
+    Merge,
+    ResolutionRun,
+)
 
 
 def customer_match_records(batch: int = 50_000) -> pd.DataFrame:
@@ -113,3 +121,50 @@ def possible_duplicates(*, actor: Any, family_name: str = "", given_name: str = 
         for c in by_name.order_by("-pk")[:limit]:
             found.setdefault(c.pk, c)
     return list(found.values())[:limit]
+
+
+def candidate_side(*, customer: Customer) -> dict[str, Any]:
+    """What the review page shows of one customer of a pair (already permission-checked
+    through candidate_get)."""
+    return {
+        "customer": customer,
+        "identities": list(customer.identities.all()),
+        "addresses": list(customer.addresses.all()),
+        "orders": customer.orders.count(),
+        "tags": list(customer.tag_links.values_list("tag__name", flat=True)),
+    }
+
+
+def resolution_run_get(*, actor: Any, run_id: int | None = None) -> ResolutionRun | None:
+    """One identity-resolution run, or the latest when no id is given."""
+    require(actor, Action.CUSTOMER_MERGE)
+    runs = ResolutionRun.objects.select_related("created_by")
+    return runs.filter(pk=run_id).first() if run_id is not None else runs.first()
+
+
+def import_list(*, actor: Any, limit: int = 50) -> list[ImportJob]:
+    require(actor, Action.DATA_IMPORT)
+    return list(ImportJob.objects.select_related("created_by")[:limit])
+
+
+def import_get(*, actor: Any, job_id: int) -> ImportJob:
+    require(actor, Action.DATA_IMPORT)
+    job = ImportJob.objects.filter(pk=job_id).first()
+    if job is None:
+        raise NotFound(_("Import not found"))
+    return job
+
+
+def preset_list(*, actor: Any, kind: str) -> QuerySet[ImportPreset]:
+    require(actor, Action.DATA_IMPORT)
+    return ImportPreset.objects.filter(kind=kind)
+
+
+def preset_get(*, actor: Any, preset_id: int | None = None, name: str = ""
+               ) -> ImportPreset:
+    require(actor, Action.DATA_IMPORT)
+    preset = (ImportPreset.objects.filter(pk=preset_id).first() if preset_id is not None
+              else ImportPreset.objects.filter(name=name).first())
+    if preset is None:
+        raise NotFound(_("No such preset"))
+    return preset

@@ -15,16 +15,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.core.errors import DomainError
 from guanxi.core.permissions import Action, require
-from guanxi.customers.models import Customer, Source
+from guanxi.customers.models import Source
 from guanxi.dataquality import importing, selectors, services
 from guanxi.dataquality.fields import FIELDS_BY_KIND
 from guanxi.dataquality.models import (
     ImportJob,
     ImportKind,
-    ImportPreset,
     JobStatus,
     MatchStatus,
-    ResolutionRun,
 )
 from guanxi.dataquality.standardize import MissingPolicy
 
@@ -53,7 +51,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
                 error = _error_text(exc)
             else:
                 return redirect("dataquality:import", pk=job.pk)
-    jobs = ImportJob.objects.select_related("created_by")[:50]
+    jobs = selectors.import_list(actor=request.user)
     return render(request, "dataquality/imports.html", {
         "jobs": jobs, "error": error, "kinds": ImportKind.choices,
         "max_mb": importing.max_bytes() // 2**20, "max_rows": importing.max_rows()},
@@ -84,7 +82,7 @@ def _import_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
     context = {
         "job": job, "fields": fields,
         "columns": list(enumerate(job.options.get("columns", []))),
-        "presets": ImportPreset.objects.filter(kind=job.kind),
+        "presets": selectors.preset_list(actor=request.user, kind=job.kind),
         "sources": Source.choices, "policies": MissingPolicy,
         "mapped_fields": [f for f in fields if f.name in job.mapping.values()],
         "labels": importing.result_labels(),
@@ -100,14 +98,15 @@ def _import_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
 
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    job = importing.import_get(actor=request.user, job_id=pk)
+    job = selectors.import_get(actor=request.user, job_id=pk)
     errors: list = []
     if request.method == "POST" and job.status == JobStatus.DRAFT:
         action = request.POST.get("action", "preview")
         try:
             if action == "preset":
-                preset = ImportPreset.objects.filter(pk=request.POST.get("preset")).first()
-                if preset is not None:
+                raw_id = request.POST.get("preset", "")
+                if raw_id.isdigit():
+                    preset = selectors.preset_get(actor=request.user, preset_id=int(raw_id))
                     job = importing.preset_apply(actor=request.user, job=job, preset=preset)
             else:
                 job = importing.import_configure(
@@ -131,14 +130,14 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_GET
 def import_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    job = importing.import_get(actor=request.user, job_id=pk)
+    job = selectors.import_get(actor=request.user, job_id=pk)
     return render(request, "dataquality/_import_progress.html", {"job": job})
 
 
 @login_required
 @require_POST
 def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
-    job = importing.import_get(actor=request.user, job_id=pk)
+    job = selectors.import_get(actor=request.user, job_id=pk)
     try:
         importing.import_resume(actor=request.user, job=job)
     except DomainError as exc:
@@ -149,7 +148,7 @@ def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def import_again(request: HttpRequest, pk: int) -> HttpResponse:
-    job = importing.import_get(actor=request.user, job_id=pk)
+    job = selectors.import_get(actor=request.user, job_id=pk)
     again = importing.import_repeat(actor=request.user, job=job)
     return redirect("dataquality:import", pk=again.pk)
 
@@ -162,7 +161,7 @@ class _Echo:
 @login_required
 @require_GET
 def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
-    job = importing.import_get(actor=request.user, job_id=pk)
+    job = selectors.import_get(actor=request.user, job_id=pk)
     writer = csv.writer(_Echo())
     rows = importing.import_errors_rows(actor=request.user, job=job)
     body = itertools.chain(["\ufeff"], (writer.writerow(r) for r in rows))
@@ -178,7 +177,7 @@ def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
 def duplicate_list(request: HttpRequest) -> HttpResponse:
     pairs = selectors.candidate_list(actor=request.user)
     page = Paginator(pairs, 50).get_page(request.GET.get("page"))
-    run = ResolutionRun.objects.select_related("created_by").first()
+    run = selectors.resolution_run_get(actor=request.user)
     return render(request, "dataquality/duplicates.html", {"page": page, "run": run})
 
 
@@ -195,8 +194,7 @@ def resolution_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def resolution_progress(request: HttpRequest, pk: int) -> HttpResponse:
-    require(request.user, Action.CUSTOMER_MERGE)
-    run = ResolutionRun.objects.filter(pk=pk).first()
+    run = selectors.resolution_run_get(actor=request.user, run_id=pk)
     return render(request, "dataquality/_resolution_progress.html", {"run": run})
 
 
@@ -206,16 +204,6 @@ FIELD_LABELS = {
     "street": _("Street"), "postcode": _("Postcode"), "city": _("City"),
     "region": _("Region"),
 }
-
-
-def _side(customer: Customer) -> dict:
-    return {
-        "customer": customer,
-        "identities": list(customer.identities.all()),
-        "addresses": list(customer.addresses.all()),
-        "orders": customer.orders.count(),
-        "tags": list(customer.tag_links.values_list("tag__name", flat=True)),
-    }
 
 
 @login_required
@@ -245,7 +233,8 @@ def duplicate_review(request: HttpRequest, pk: int) -> HttpResponse:
     reasons = [{**r, "label": FIELD_LABELS.get(r["field"], r["field"]),
                 "width": min(100, abs(r["weight"]) * 6)} for r in candidate.explanation]
     return render(request, "dataquality/review.html", {
-        "candidate": candidate, "left": _side(candidate.left), "right": _side(candidate.right),
+        "candidate": candidate, "left": selectors.candidate_side(customer=candidate.left),
+        "right": selectors.candidate_side(customer=candidate.right),
         "reasons": reasons, "pending": candidate.status == MatchStatus.PENDING})
 
 

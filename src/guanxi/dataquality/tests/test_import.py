@@ -308,3 +308,21 @@ def test_rows_of_one_person_in_one_chunk_become_one_customer(personas):
     assert (job.created, job.updated, job.failed) == (3, 1, 0)
     zw = Identity.objects.get(value="C1").customer
     assert zw.identities.filter(value="zw@example.com").exists()
+
+
+def test_cli_imports_with_a_report_and_resumes(personas, tmp_path, capsys):
+    from django.core.management import CommandError, call_command
+
+    source, report = tmp_path / "members.csv", tmp_path / "errors.csv"
+    source.write_bytes(_csv_bytes())
+    call_command("import", str(source), "--as-user", "manager", "--source", "pos",
+                 "--errors", str(report), "--save-preset", "shop")
+    assert "3 were created" in capsys.readouterr().out
+    assert "A customer needs a name" in report.read_text(encoding="utf-8-sig")
+    job = ImportJob.objects.get()
+    assert job.status == JobStatus.DONE
+    with pytest.raises(CommandError, match="failed or stalled"):
+        call_command("import", "--resume", str(job.pk), "--as-user", "manager")
+    call_command("import", str(source), "--as-user", "manager", "--preset", "shop",
+                 "--dry-run")
+    assert "0 would be created" in capsys.readouterr().out

@@ -1,5 +1,4 @@
 import csv
-import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,9 +6,9 @@ from tqdm import tqdm
 
 from guanxi.accounts.models import User
 from guanxi.core.errors import DomainError
-from guanxi.dataquality import importing
+from guanxi.dataquality import importing, selectors
 from guanxi.dataquality.fields import field_names
-from guanxi.dataquality.models import ImportJob, ImportPreset, JobStatus
+from guanxi.dataquality.models import ImportJob, JobStatus
 
 
 class Command(BaseCommand):
@@ -58,12 +57,13 @@ class Command(BaseCommand):
             f"Import {job.pk}: {job.rows_done} rows; {job.created} {verb} created, "
             f"{job.updated} updated, {job.unchanged} unchanged, {job.failed} rejected."))
         if job.failed:
-            target = o["errors"]
-            with (target.open("w", newline="", encoding="utf-8-sig") if target
-                  else open(sys.stdout.fileno(), "w", closefd=False)) as fh:
-                csv.writer(fh).writerows(importing.import_errors_rows(actor=actor, job=job))
-            if target:
+            rows = importing.import_errors_rows(actor=actor, job=job)
+            if target := o["errors"]:
+                with target.open("w", newline="", encoding="utf-8-sig") as fh:
+                    csv.writer(fh).writerows(rows)
                 self.stdout.write(f"Row errors written to {target}")
+            else:
+                csv.writer(self.stdout).writerows(rows)
 
     def _create(self, actor, o) -> ImportJob:
         path = o["file"]
@@ -82,9 +82,7 @@ class Command(BaseCommand):
         mapping = dict(job.mapping)
         options = {"source": o["source"], "system": o["system"]}
         if o["preset"]:
-            preset = ImportPreset.objects.filter(name=o["preset"]).first()
-            if preset is None:
-                raise CommandError(f"no preset named {o['preset']!r}")
+            preset = selectors.preset_get(actor=actor, name=o["preset"])
             mapping = {c: f for c, f in preset.mapping.items() if c in job.options["columns"]}
             options = {**preset.options, **options}
         for item in o["map"]:
@@ -99,18 +97,12 @@ class Command(BaseCommand):
                                          options=options, dry_run=o["dry_run"],
                                          preset_name=o["save_preset"])
         self.stderr.write("Mapping: " + ", ".join(f"{c} → {f}" for c, f in job.mapping.items()))
-        ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
-        return job
+        return importing.import_start(actor=actor, job=job, enqueue=False)
 
     def _resume(self, actor, job_id) -> ImportJob:
-        job = ImportJob.objects.filter(pk=job_id).first()
-        if job is None:
-            raise CommandError(f"no import {job_id}")
-        if job.status == JobStatus.RUNNING:
-            ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
-        elif job.status == JobStatus.FAILED:
-            ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED, error="")
-        elif job.status != JobStatus.QUEUED:
-            raise CommandError(f"import {job_id} is {job.status}; nothing to resume")
+        job = selectors.import_get(actor=actor, job_id=job_id)
+        if job.status != JobStatus.QUEUED:
+            job = importing.import_resume(actor=actor, job=job, enqueue=False,
+                                          stalled_after_s=0)
         self.stderr.write(f"Resuming import {job.pk} after row {job.rows_done}")
         return job
