@@ -3,6 +3,7 @@ pairs, and running identity resolution over the customer table."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from collections.abc import Callable
@@ -34,6 +35,8 @@ SURVIVING_FIELDS = ("family_name", "given_name", "display_name", "gender", "birt
                     "lunar_birthday", "region", "occupation", "preferred_language",
                     "preferred_channel", "owner_id", "company_id", "source")
 EMPTY: tuple[object, ...] = (None, "", "unknown", {}, False)
+# No progress from a resolution run for this long means its worker is gone.
+RESOLUTION_STALE = dt.timedelta(minutes=30)
 # Rows with one of these unique keys per customer cannot both move; the newer one wins.
 PER_CUSTOMER_UNIQUE = {Consent: ("channel", "purpose"), CustomerTag: ("tag_id",)}
 
@@ -327,6 +330,12 @@ def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: N
 def resolution_start(*, actor: Any) -> ResolutionRun:
     """Queue an identity-resolution pass in the worker; one at a time."""
     require(actor, Action.CUSTOMER_MERGE)
+    # A run whose worker died says nothing for a long time: it no longer blocks.
+    ResolutionRun.objects.filter(
+        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
+        heartbeat_at__lt=timezone.now() - RESOLUTION_STALE).update(
+        status=JobStatus.FAILED, error=_("Interrupted: the worker stopped"),
+        finished_at=timezone.now())
     if ResolutionRun.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
         raise Conflict(_("A search for duplicates is already running"))
     run = ResolutionRun.objects.create(created_by=actor)
@@ -344,7 +353,7 @@ def resolution_run_job(run_id: int) -> ResolutionRun:
     run = ResolutionRun.objects.select_related("created_by").get(pk=run_id)
 
     def progress(step: str) -> None:
-        ResolutionRun.objects.filter(pk=run_id).update(step=step)
+        ResolutionRun.objects.filter(pk=run_id).update(step=step, heartbeat_at=timezone.now())
 
     try:
         summary = resolution_run(actor=run.created_by, progress=progress)

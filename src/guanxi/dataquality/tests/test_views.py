@@ -149,3 +149,19 @@ def test_360_page_points_to_a_pending_duplicate(client, personas):
     _login(client, personas.service)  # may not merge: no banner
     page = client.get(reverse("customers:detail", args=[candidate.left_id])).content.decode()
     assert "duplicate-banner" not in page
+
+
+def test_a_run_whose_worker_died_does_not_block_the_next(client, personas):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from guanxi.dataquality.models import ResolutionRun
+
+    old = ResolutionRun.objects.create(status=JobStatus.RUNNING, step="train",
+                                       heartbeat_at=timezone.now() - dt.timedelta(hours=2))
+    _login(client, personas.manager)
+    client.post(reverse("dataquality:resolution_start"))
+    old.refresh_from_db()
+    assert old.status == JobStatus.FAILED
+    assert ResolutionRun.objects.filter(status=JobStatus.QUEUED).count() == 1
