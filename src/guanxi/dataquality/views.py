@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.core.errors import DomainError
@@ -199,10 +200,10 @@ def resolution_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 FIELD_LABELS = {
-    "family_name": _("Family name"), "given_name": _("Given name"), "birthday": _("Birthday"),
-    "email": _("Email"), "phone": _("Phone"), "external_id": _("External id"),
-    "street": _("Street"), "postcode": _("Postcode"), "city": _("City"),
-    "region": _("Region"),
+    "family_name": _l("Family name"), "given_name": _l("Given name"),
+    "birthday": _l("Birthday"), "email": _l("Email"), "phone": _l("Phone"),
+    "external_id": _l("External id"), "street": _l("Street"), "postcode": _l("Postcode"),
+    "city": _l("City"), "region": _l("Region"),
 }
 
 

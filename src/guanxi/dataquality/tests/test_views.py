@@ -93,6 +93,9 @@ def test_review_page_shows_both_records_and_why(client, personas):
     page = client.get(reverse("dataquality:review", args=[candidate.pk])).content.decode()
     assert "张伟" in page and "張偉" in page
     assert "Family name" in page and "5.1" in page and "-1.2" in page
+    client.cookies["django_language"] = "zh-hans"
+    page = client.get(reverse("dataquality:review", args=[candidate.pk])).content.decode()
+    assert "姓" in page and "Family name" not in page
 
 
 def test_merge_from_review_and_undo(client, personas):
