@@ -19,7 +19,7 @@ from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
 from guanxi.core.permissions import Action, require
 from guanxi.customers.hooks import run_after_change
-from guanxi.customers.models import Consent, Customer, CustomerTag, SearchTerm
+from guanxi.customers.models import Consent, Customer, CustomerTag, Identity, SearchTerm
 from guanxi.customers.selectors import customer_is_visible
 from guanxi.customers.services import event_record, refresh_search_terms
 from guanxi.dataquality.models import (
@@ -118,6 +118,14 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
                 snapshot["removed"].extend(_rows(model, pk=loser.pk))
                 loser.delete()
         SearchTerm.objects.filter(customer=absorbed).delete()
+        # One primary contact per kind: the kept customer's stays primary.
+        primary_kinds = set(Identity.objects.filter(customer=survivor, is_primary=True)
+                            .values_list("kind", flat=True))
+        demoted = list(Identity.objects.filter(customer=absorbed, is_primary=True,
+                                               kind__in=primary_kinds)
+                       .values_list("pk", flat=True))
+        Identity.objects.filter(pk__in=demoted).update(is_primary=False)
+        snapshot["demoted"] = demoted
         for fk in _customer_relations():
             model = fk.model
             if model is SearchTerm or model is MatchCandidate:
@@ -179,6 +187,7 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
             model = apps.get_model(model_label)
             model._default_manager.filter(pk__in=ids).update(**{field_name: restored})
         _restore(snap["removed"])
+        Identity.objects.filter(pk__in=snap.get("demoted", [])).update(is_primary=True)
         survivor = Customer.objects.get(pk=merge.survivor_id)
         before = snap["survivor"]["fields"]
         changed = {}

@@ -36,7 +36,7 @@ def _state(*customer_ids: int) -> dict[str, object]:
         "customers": sorted(Customer.objects.filter(pk__in=customer_ids).values_list(
             "pk", "family_name", "given_name", "display_name", "gender", "birthday",
             "region", "occupation", "owner_id", "source", "attributes")),
-        "identities": rows(Identity, "kind", "value", "verified"),
+        "identities": rows(Identity, "kind", "value", "verified", "is_primary"),
         "orders": rows(Order, "total"),
         "tags": rows(CustomerTag, "tag_id"),
         "consents": rows(Consent, "channel", "purpose", "granted"),
@@ -53,6 +53,7 @@ def pair(personas):
     a = make_customer(personas.manager, full_name="张伟", phones=["13800138000"],
                       tags=["VIP"], source="pos")
     b = make_customer(personas.manager, full_name="張偉", emails=["zw@example.com"],
+                      phones=["13800138001"],
                       birthday=dt.date(1990, 1, 2), occupation="工程师", tags=["VIP", "新客"],
                       source="web", attributes={"shoe_size": 42})
     cs.order_create(actor=personas.manager, customer=b, lines=[
@@ -86,6 +87,7 @@ def test_merge_keeps_every_row_and_fills_gaps(personas, pair):
     assert AuditEntry.objects.filter(action="customer.merge", customer_id=a.pk).exists()
     assert SearchTerm.objects.filter(customer=a, term="n:zw@example.com").exists()
     assert merge.absorbed_number == b.pk
+    assert a.identities.filter(kind="phone", is_primary=True).count() == 1
 
 
 def test_unmerge_restores_the_exact_prior_state(personas, pair):
