@@ -374,14 +374,14 @@ def find_matches(frames: pd.DataFrame | Sequence[pd.DataFrame], *,
     timings["prior_s"] = time.perf_counter() - started
     if not small:
         linker.training.estimate_u_using_random_sampling(
-            max_pairs=float(min(5e6, max(4e5, n_records * 5))), seed=seed)
+            max_pairs=float(min(5e6, max(2e5, n_records * 5))), seed=seed)
     timings["u_s"] = time.perf_counter() - started
     # Below a few thousand records EM has too few pairs to learn from: keep the priors.
     em_rules = _em_rules(everything) if n_records >= EM_MIN_RECORDS else []
     for i, rule in enumerate(em_rules):
         try:
             linker.training.estimate_parameters_using_expectation_maximisation(
-                rule, max_pairs=float(max(2e5, min(2e6, n_records * 2))),
+                rule, max_pairs=float(max(1e5, min(2e6, n_records * 2))),
                 fix_probability_two_random_records_match=True)
         except (ValueError, ZeroDivisionError, SplinkException) as exc:
             # Small or very clean data can leave EM nothing to separate; the m values
