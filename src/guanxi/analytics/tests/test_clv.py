@@ -122,3 +122,45 @@ def test_predictions_are_probabilities_and_grow_with_the_horizon(x, tx_share, T,
     near = bg.expected_purchases(horizon, [x], [tx], [T])[0]
     far = bg.expected_purchases(horizon * 2, [x], [tx], [T])[0]
     assert 0.0 <= near <= far
+
+
+def _cdnow_transactions() -> pd.DataFrame:
+    tx = pd.read_csv(DATA / "CDNOW_master.txt", sep=r"\s+", header=0,
+                     names=["id", "date", "cds", "value"], dtype={"date": str})
+    tx["date"] = pd.to_datetime(tx["date"], format="%Y%m%d")
+    return tx
+
+
+def test_pareto_nbd_matches_lifetimes(cdnow):
+    from guanxi.analytics.clv import ParetoNBD
+
+    x, tx, t = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    mine = ParetoNBD().fit(x, tx, t)
+    ref = lifetimes.ParetoNBDFitter().fit(x, tx, t)
+    assert mine.params_ == pytest.approx(ref.params_.to_dict(), rel=2e-3)
+    assert np.allclose(mine.expected_purchases(39, x, tx, t),
+                       ref.conditional_expected_number_of_purchases_up_to_time(39, x, tx, t),
+                       rtol=5e-3, atol=1e-3)
+    assert np.allclose(mine.p_alive(x, tx, t), ref.conditional_probability_alive(x, tx, t),
+                       atol=2e-3)
+
+
+def test_default_forecast_beats_bg_nbd_on_the_cdnow_holdout():
+    from lifetimes.utils import calibration_and_holdout_data
+
+    from guanxi.analytics.clv import forecast
+
+    tx = _cdnow_transactions()
+    split = calibration_and_holdout_data(tx, "id", "date", calibration_period_end="1997-09-30",
+                                         observation_period_end="1998-06-30", freq="D")
+    actual = split["frequency_holdout"]
+    results = {}
+    for model in ("pareto", "bgnbd"):
+        f = forecast(tx, customer_col="id", datetime_col="date", monetary_col="value",
+                     observation_end="1997-09-30", horizon_days=273, model=model)
+        predicted = f["expected_purchases"].reindex(actual.index)
+        results[model] = ((predicted - actual).abs().mean(), predicted.sum() / actual.sum())
+        assert f["p_alive"].between(0, 1).all() and (f["expected_value"] >= 0).all()
+    assert results["bgnbd"][0] == pytest.approx(0.8187, abs=1e-3)  # the known baseline
+    assert results["pareto"][0] < results["bgnbd"][0]
+    assert abs(results["pareto"][1] - 1) < abs(results["bgnbd"][1] - 1)
