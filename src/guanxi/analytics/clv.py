@@ -250,6 +250,7 @@ class ParetoNBD:
     @staticmethod
     def _log_a0(r: float, alpha: float, s: float, beta: float, x: np.ndarray,
                 tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        t: np.ndarray | float
         if alpha < beta:
             low, high, t = alpha, beta, r + x
         else:
