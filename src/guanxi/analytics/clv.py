@@ -268,6 +268,12 @@ class ParetoNBD:
     @classmethod
     def _log_likelihood(cls, r: float, alpha: float, s: float, beta: float, x: np.ndarray,
                         tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+        with np.errstate(all="ignore"):  # a bad trial point gives -inf/nan: rejected
+            return cls._log_likelihood_raw(r, alpha, s, beta, x, tx, T)
+
+    @classmethod
+    def _log_likelihood_raw(cls, r: float, alpha: float, s: float, beta: float,
+                            x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
         a1 = (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
               + s * np.log(beta))
         log_a0 = cls._log_a0(r, alpha, s, beta, x, tx, T)
@@ -415,6 +421,41 @@ def clv(purchases: BetaGeo, spend: GammaGamma, frequency: ArrayLike, recency: Ar
 
 # --- the default forecast ------------------------------------------------------------
 
+def forecast_models(summary: pd.DataFrame, *, model: str = "pareto"
+                    ) -> tuple[BetaGeo | ParetoNBD, np.ndarray | None]:
+    """The fitted purchase model and each customer's expected spend per purchase (None
+    without monetary values) for a summary_from_transactions frame: fit once, then
+    predict any horizon with `forecast_frame`."""
+    x, tx, t = summary["frequency"], summary["recency"], summary["T"]
+    purchases: BetaGeo | ParetoNBD
+    if model == "pareto":
+        purchases = ParetoNBD().fit(x, tx, t)
+    elif model == "bgnbd":
+        purchases = BetaGeo().fit(x, tx, t)
+    else:
+        raise ValueError("model is 'pareto' or 'bgnbd'")
+    if "monetary_value" not in summary:
+        return purchases, None
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    if len(repeat) >= 20:
+        spend = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
+        return purchases, spend.expected_spend(x, summary["monetary_value"])
+    # Too few repeat buyers to fit spend: what they spent on average.
+    return purchases, np.full(len(summary), float(repeat["monetary_value"].mean())
+                              if len(repeat) else 0.0)
+
+
+def forecast_frame(summary: pd.DataFrame, purchases: BetaGeo | ParetoNBD,
+                   spend_each: np.ndarray | None, horizon_days: int) -> pd.DataFrame:
+    x, tx, t = summary["frequency"], summary["recency"], summary["T"]
+    out = pd.DataFrame(index=summary.index)
+    out["expected_purchases"] = purchases.expected_purchases(horizon_days, x, tx, t)
+    out["p_alive"] = purchases.p_alive(x, tx, t)
+    out["expected_value"] = (out["expected_purchases"] * spend_each
+                             if spend_each is not None else np.nan)
+    return out
+
+
 def forecast(transactions: pd.DataFrame, *, customer_col: str, datetime_col: str,
              monetary_col: str | None = None, observation_end: Any,
              horizon_days: int, model: str = "pareto") -> pd.DataFrame:
@@ -425,26 +466,5 @@ def forecast(transactions: pd.DataFrame, *, customer_col: str, datetime_col: str
     model="pareto" (default) is Pareto/NBD; model="bgnbd" is the BG/NBD baseline."""
     summary = summary_from_transactions(transactions, customer_col, datetime_col,
                                         monetary_col, observation_end=observation_end)
-    x, tx, t = summary["frequency"], summary["recency"], summary["T"]
-    purchases: BetaGeo | ParetoNBD
-    if model == "pareto":
-        purchases = ParetoNBD().fit(x, tx, t)
-    elif model == "bgnbd":
-        purchases = BetaGeo().fit(x, tx, t)
-    else:
-        raise ValueError("model is 'pareto' or 'bgnbd'")
-    out = pd.DataFrame(index=summary.index)
-    out["expected_purchases"] = purchases.expected_purchases(horizon_days, x, tx, t)
-    out["p_alive"] = purchases.p_alive(x, tx, t)
-    if monetary_col:
-        repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-        if len(repeat) >= 20:
-            spend = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
-            each = spend.expected_spend(x, summary["monetary_value"])
-        else:  # too few repeat buyers to fit spend: use what they spent on average
-            each = np.full(len(summary), float(repeat["monetary_value"].mean())
-                           if len(repeat) else 0.0)
-        out["expected_value"] = out["expected_purchases"] * each
-    else:
-        out["expected_value"] = np.nan
-    return out
+    purchases, spend_each = forecast_models(summary, model=model)
+    return forecast_frame(summary, purchases, spend_each, horizon_days)

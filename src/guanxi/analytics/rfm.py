@@ -59,6 +59,9 @@ def rfm_values(orders: pd.DataFrame, *, as_of: dt.datetime | pd.Timestamp,
     """Per customer with a purchase in (as_of - window, as_of]: recency_days (since the
     last purchase), frequency (purchase days) and monetary (total spend)."""
     as_of = pd.Timestamp(as_of)
+    if orders.empty:
+        return pd.DataFrame(columns=["recency_days", "frequency", "monetary"],
+                            index=pd.Index([], name=customer_col), dtype=float)
     when = pd.to_datetime(orders[time_col])
     if when.dt.tz is not None and as_of.tzinfo is None:
         as_of = as_of.tz_localize(when.dt.tz)

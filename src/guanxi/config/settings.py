@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "guanxi.audit",
     "guanxi.customers",
     "guanxi.dataquality",
+    "guanxi.analytics",
     "guanxi.web",
 ]
 

@@ -35,6 +35,8 @@ EVENT_KINDS = {
     "customer_merged": _("Duplicate merged in"),
     "customer_unmerged": _("Merge undone"),
     "tags_automatic": _("Automatic tags"),
+    "stage_changed": _("Lifecycle stage changed"),
+    "tier_changed": _("Value tier changed"),
 }
 
 INTERACTION_KINDS = ("call", "visit", "note")
@@ -44,6 +46,7 @@ INTERNAL_KINDS = frozenset({
     "customer_created", "profile_updated", "identity_added", "identity_removed",
     "consent_changed", "tag_added", "tag_removed", "order_placed", "order_refunded",
     "order_cancelled", "customer_merged", "customer_unmerged", "tags_automatic",
+    "stage_changed", "tier_changed",
 })
 
 _CUSTOM = re.compile(r"^custom\.[a-z][a-z0-9_]{0,56}$")

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.accounts.selectors import staff_list
+from guanxi.analytics.selectors import customer_score_get
 from guanxi.core.errors import DomainError
 from guanxi.core.htmx import is_htmx
 from guanxi.core.permissions import Action, can, is_team_scoped, require
@@ -81,8 +82,10 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
     view = selectors.customer_360(actor=request.user, customer_id=pk)
     duplicates = (candidates_for_customer(actor=request.user, customer_id=pk)
                   if can(request.user, Action.CUSTOMER_MERGE) else [])
+    score = customer_score_get(actor=request.user, customer_id=pk)
     return {"view": view, "customer": view.customer, "interaction_form": InteractionForm(),
-            "tag_form": TagForm(), "duplicates": duplicates, **_abilities(request.user)}
+            "tag_form": TagForm(), "duplicates": duplicates, "score": score,
+            **_abilities(request.user)}
 
 
 def _panel_context(request: HttpRequest, pk: int, *, tags: bool = False,

@@ -1,0 +1,60 @@
+"""The scoring job against the database: scores, change events, the 360 page."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from guanxi.analytics.models import CustomerScore
+from guanxi.analytics.services import scores_refresh
+from guanxi.core.testing import make_customer
+from guanxi.customers import services as cs
+from guanxi.customers.models import Event
+
+pytestmark = pytest.mark.django_db
+
+
+def _buy(actor, customer, when, amount="100.00"):
+    cs.order_create(actor=actor, customer=customer, placed_at=when, lines=[
+        cs.OrderLineInput(sku="X", quantity=1, unit_price=Decimal(amount), name="tea")])
+
+
+def test_scores_stages_and_change_events(personas):
+    now = timezone.now()
+    loyal = make_customer(personas.manager, full_name="王芳")
+    for days in (5, 40, 80, 120):
+        _buy(personas.manager, loyal, now - dt.timedelta(days=days), "300.00")
+    quiet = make_customer(personas.manager, full_name="李娜")
+    _buy(personas.manager, quiet, now - dt.timedelta(days=250), "50.00")
+    browsing = make_customer(personas.manager, full_name="张伟")
+    summary = scores_refresh(as_of=now)
+    assert summary["customers"] == 3
+    score = CustomerScore.objects.get(customer=loyal)
+    assert (score.frequency, score.monetary, score.r, score.f) == (4, Decimal("1200.00"),
+                                                                   5, 5)
+    assert score.stage in ("high_value", "active") and score.tier == "important_value"
+    assert CustomerScore.objects.get(customer=quiet).stage == "dormant"
+    assert CustomerScore.objects.get(customer=browsing).tier == "no_purchases"
+    assert Event.objects.filter(customer=quiet, kind="stage_changed").count() == 1
+    # a second run with nothing new writes no new events
+    before = Event.objects.filter(kind__in=["stage_changed", "tier_changed"]).count()
+    scores_refresh(as_of=now)
+    assert Event.objects.filter(kind__in=["stage_changed", "tier_changed"]).count() == before
+    # a month later the quiet customer is still dormant, the loyal one still scored
+    scores_refresh(as_of=now + dt.timedelta(days=130))
+    change = Event.objects.filter(customer=quiet, kind="stage_changed").order_by("-pk").first()
+    assert change.data["to"] == "churned"
+
+
+def test_360_page_shows_the_scores(client, personas):
+    now = timezone.now()
+    c = make_customer(personas.manager, full_name="王芳")
+    _buy(personas.manager, c, now - dt.timedelta(days=3))
+    scores_refresh(as_of=now)
+    client.force_login(personas.manager)
+    page = client.get(reverse("customers:detail", args=[c.pk])).content.decode()
+    assert 'data-testid="scores"' in page and "High value" in page  # the only buyer tops spend
