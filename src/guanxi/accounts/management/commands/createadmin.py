@@ -46,3 +46,9 @@ class Command(BaseCommand):
                 if password:
                     names = ", ".join(s[0] for s in STAFF)
                     self.stdout.write(f"  Demo staff ({names}) share the admin's password.")
+                # Score once now so the 360 pages show stages and value straight away;
+                # the worker rescores nightly.
+                from guanxi.analytics.services import scores_refresh
+
+                scored = scores_refresh(actor=admin)
+                self.stdout.write(f"  Scored {scored['customers']} customers.")
