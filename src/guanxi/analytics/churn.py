@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 from guanxi.analytics.clv import BetaGeo, summary_from_transactions
 
@@ -23,6 +24,21 @@ FEATURES = ("recency_days", "tenure_days", "purchase_days_365", "purchase_days_9
             "purchase_days_prev_90", "trend_90", "spend_365", "avg_order_value",
             "days_since_activity", "interactions_90", "complaints_180", "channels_365",
             "tier_changes_365")
+FEATURE_LABELS = {
+    "recency_days": _("long since the last purchase"),
+    "tenure_days": _("customer for a long time"),
+    "purchase_days_365": _("few purchases this year"),
+    "purchase_days_90": _("few purchases in the last 90 days"),
+    "purchase_days_prev_90": _("few purchases in the 90 days before"),
+    "trend_90": _("buying less than before"),
+    "spend_365": _("low spend this year"),
+    "avg_order_value": _("small orders"),
+    "days_since_activity": _("no contact for a while"),
+    "interactions_90": _("little contact lately"),
+    "complaints_180": _("recent complaints"),
+    "channels_365": _("few channels used"),
+    "tier_changes_365": _("value tier changed"),
+}
 COMPLAINT_KINDS = ("complaint",)
 INTERACTION_KINDS = ("call", "visit", "note", "email_opened", "email_clicked",
                      "wechat_message", "page_viewed", "app_opened", "store_visit",

@@ -60,6 +60,10 @@ class CustomerScore(models.Model):
     p_alive = models.FloatField(_("probability still active"), null=True, blank=True)
     clv = models.DecimalField(_("expected value, next 12 months"), max_digits=14,
                               decimal_places=2, null=True, blank=True)
+    churn_risk = models.FloatField(_("risk of buying nothing in the next 90 days"),
+                                   null=True, blank=True)
+    # [[feature, contribution in log-odds], ...] the top reasons for the risk
+    churn_reasons = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("customer score")
@@ -67,3 +71,9 @@ class CustomerScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.stage}/{self.tier}"
+
+    @property
+    def churn_reason_labels(self) -> list[str]:
+        from guanxi.analytics.churn import FEATURE_LABELS
+
+        return [str(FEATURE_LABELS.get(name, name)) for name, _weight in self.churn_reasons]

@@ -87,6 +87,8 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
         predicted["clv"] = forecast_frame(summary, purchases, spend_each, 365)[
             "expected_value"]
 
+    risk, reasons, churn_quality = _churn_scores(orders, now)
+
     existing = {s.customer_id: (s.stage, s.tier) for s in CustomerScore.objects.all()}
     rows, events = [], []
     for customer_id in customers.index:
@@ -110,7 +112,9 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
             expected_purchases=None if p_row is None else float(p_row["expected_purchases"]),
             p_alive=None if p_row is None else float(p_row["p_alive"]),
             clv=None if p_row is None or np.isnan(p_row["clv"]) else Decimal(
-                str(round(float(p_row["clv"]), 2)))))
+                str(round(float(p_row["clv"]), 2))),
+            churn_risk=risk.get(int(customer_id)),
+            churn_reasons=reasons.get(int(customer_id), [])))
         before = existing.get(int(customer_id))
         for kind, old, new, label in (
                 ("stage_changed", before[0] if before else None, stage, Stage),
@@ -125,10 +129,37 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
             rows, batch_size=1000, update_conflicts=True, unique_fields=["customer"],
             update_fields=["scored_at", "recency_days", "frequency", "monetary", "r", "f",
                            "m", "tier", "cell", "stage", "expected_purchases", "p_alive",
-                           "clv"])
+                           "clv", "churn_risk", "churn_reasons"])
         Event.objects.bulk_create(events, batch_size=1000)
         summary = {"customers": len(rows), "changed": len(events),
-                   "forecast": int(predicted is not None)}
+                   "forecast": int(predicted is not None), **churn_quality}
         log_action(actor=actor, action="analytics.scores_refresh", object_type="analytics",
                    extra=summary)
     return summary
+
+
+def _churn_scores(orders: pd.DataFrame, now: pd.Timestamp
+                  ) -> tuple[dict[int, float], dict[int, list[list[Any]]], dict[str, Any]]:
+    """Train the churn model on this business's own history and score current buyers;
+    nothing (and no error) while there is too little history."""
+    from guanxi.analytics.churn import churn_features, churn_train
+
+    if orders.empty:
+        return {}, {}, {}
+    events = _frame(Event.objects.filter(occurred_at__lte=now).exclude(kind__in=SYSTEM_KINDS)
+                    .values_list("customer_id", "kind", "occurred_at", "channel"),
+                    ["customer_id", "kind", "occurred_at", "channel"])
+    orders = orders.assign(placed_at=pd.to_datetime(orders["placed_at"], utc=True))
+    events = events.assign(occurred_at=pd.to_datetime(events["occurred_at"], utc=True))
+    try:
+        model = churn_train(orders, events, as_of=now)
+    except ValueError:
+        return {}, {}, {"churn_model": 0}
+    features = churn_features(orders, events, now)
+    risk = dict(zip(features.index.astype(int), model.predict(features).round(4).tolist(),
+                    strict=True))
+    reasons = dict(zip(features.index.astype(int),
+                       [[[name, round(w, 3)] for name, w in r] for r in model.reasons(features)],
+                       strict=True))
+    return risk, reasons, {"churn_model": 1, "churn_auc": round(model.auc, 3),
+                           "churn_baseline_auc": round(model.baseline_auc, 3)}

@@ -58,3 +58,33 @@ def test_360_page_shows_the_scores(client, personas):
     client.force_login(personas.manager)
     page = client.get(reverse("customers:detail", args=[c.pk])).content.decode()
     assert 'data-testid="scores"' in page and "High value" in page  # the only buyer tops spend
+
+
+def test_churn_risk_is_scored_once_there_is_history(personas, monkeypatch):
+    # given a business with a long purchase history (simulated), scored from the database
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_churn import START, simulate
+
+    orders, events = simulate(customers=400, seed=5)
+    people = {c: make_customer(personas.manager, full_name=f"客户{c}")
+              for c in sorted(orders["customer_id"].unique())}
+    from guanxi.customers.models import Order
+
+    Order.objects.bulk_create([Order(customer=people[c], total=Decimal(str(round(t, 2))),
+                                     placed_at=at.tz_localize("UTC"))
+                               for c, at, t in orders.itertuples(index=False)])
+    Event.objects.bulk_create([Event(customer=people[c], kind=k,
+                                     occurred_at=at.tz_localize("UTC"), channel=ch)
+                               for c, k, at, ch in events.itertuples(index=False)
+                               if c in people])
+    # when
+    summary = scores_refresh(as_of=(START + dt.timedelta(days=730)).tz_localize("UTC"))
+    # then
+    assert summary["churn_model"] == 1 and summary["churn_auc"] > 0.6
+    scored = CustomerScore.objects.exclude(churn_risk=None)
+    assert scored.count() > 300
+    assert all(0 <= s.churn_risk <= 1 for s in scored)
+    assert any(s.churn_reasons for s in scored)
