@@ -4,6 +4,7 @@ a timeline event for each change of stage or tier (so automation can react to it
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,8 @@ from guanxi.analytics.lifecycle import LifecycleConfig, lifecycle_stages
 from guanxi.analytics.models import CustomerScore, Stage, Tier
 from guanxi.analytics.rfm import NO_PURCHASES, RFMConfig, rfm_scores, rfm_values, value_tiers
 from guanxi.audit.services import log_action
+from guanxi.core.permissions import Action, require
+from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers.models import Customer, Event, Order, OrderStatus
 
 FORECAST_DAYS = 90
@@ -163,3 +166,30 @@ def _churn_scores(orders: pd.DataFrame, now: pd.Timestamp
                        strict=True))
     return risk, reasons, {"churn_model": 1, "churn_auc": round(model.auc, 3),
                            "churn_baseline_auc": round(model.baseline_auc, 3)}
+
+
+EXPORT_COLUMNS = ("customer_id", "display_name", "stage", "tier", "rfm_cell", "r", "f", "m",
+                  "recency_days", "frequency", "monetary", "expected_purchases_90d",
+                  "p_alive", "clv_12m", "churn_risk_90d", "scored_at")
+
+
+def scores_export(*, actor: Any, stage: str = "", tier: str = "") -> Iterator[list[str]]:
+    """Header, then one row per visible scored customer, a page at a time; audited before
+    the first row leaves, formula-like cells neutralised."""
+    from guanxi.analytics.selectors import score_list
+
+    require(actor, Action.CUSTOMER_EXPORT)
+    log_action(actor=actor, action="analytics.scores_export", object_type="analytics",
+               extra={"stage": stage, "tier": tier})
+    yield list(EXPORT_COLUMNS)
+    cursor: str | None = None
+    while True:
+        page = score_list(actor=actor, stage=stage, tier=tier, cursor=cursor, limit=500)
+        for s in page.items:
+            yield [safe_cell("" if v is None else v) for v in (
+                s.customer_id, s.customer.display_name, s.stage, s.tier, s.cell, s.r, s.f,
+                s.m, s.recency_days, s.frequency, s.monetary, s.expected_purchases,
+                s.p_alive, s.clv, s.churn_risk, s.scored_at.isoformat())]
+        if not page.next_cursor:
+            return
+        cursor = page.next_cursor

@@ -124,12 +124,14 @@ def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 
 def mount() -> None:
     from guanxi.accounts.api import router as accounts_router
+    from guanxi.analytics.api import router as analytics_router
     from guanxi.customers.api import router as customers_router
     from guanxi.dataquality.api import router as dataquality_router
 
     api.add_router("/", customers_router)
     api.add_router("/", accounts_router)
     api.add_router("/", dataquality_router)
+    api.add_router("/", analytics_router)
 
 
 mount()

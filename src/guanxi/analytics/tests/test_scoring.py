@@ -88,3 +88,29 @@ def test_churn_risk_is_scored_once_there_is_history(personas, monkeypatch):
     assert scored.count() > 300
     assert all(0 <= s.churn_risk <= 1 for s in scored)
     assert any(s.churn_reasons for s in scored)
+
+
+def test_scores_through_the_api_and_csv(client, personas):
+    from guanxi.audit.models import AuditEntry
+    from guanxi.core.testing import bearer
+
+    now = timezone.now()
+    own = make_customer(personas.admin, full_name="王芳", owner=personas.sales)
+    other = make_customer(personas.admin, full_name="=HYPERLINK(1)", owner=personas.outsider)
+    for c in (own, other):
+        _buy(personas.manager, c, now - dt.timedelta(days=3))
+    scores_refresh(as_of=now)
+    r = client.get(f"/api/v1/customers/{own.pk}/score", headers=bearer(personas.sales))
+    assert r.status_code == 200 and r.json()["stage"] in ("new", "high_value")
+    # sales see their own team's customers only
+    assert client.get(f"/api/v1/customers/{other.pk}/score",
+                      headers=bearer(personas.sales)).status_code == 404
+    listed = client.get("/api/v1/scores?limit=1", headers=bearer(personas.manager)).json()
+    assert len(listed["items"]) == 1 and listed["next_cursor"]
+    client.force_login(personas.manager)
+    body = b"".join(client.get(reverse("analytics:scores_csv")).streaming_content)
+    text = body.decode("utf-8-sig")
+    assert "'=HYPERLINK(1)" in text and text.count("\n") == 3
+    assert AuditEntry.objects.filter(action="analytics.scores_export").exists()
+    client.force_login(personas.sales)  # no export right
+    assert client.get(reverse("analytics:scores_csv")).status_code == 403
