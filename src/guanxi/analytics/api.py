@@ -58,3 +58,43 @@ def scores_get(request: HttpRequest, customer_id: int) -> Any:
     if score is None:
         raise NotFound("Not scored yet")
     return score
+
+
+class SegmentIn(Schema):
+    name: str
+    rules: dict[str, Any]
+
+
+class CountIn(Schema):
+    rules: dict[str, Any]
+
+
+class SegmentOut(Schema):
+    id: int
+    name: str
+    rules: dict[str, Any]
+    member_count: int
+    refreshed_at: dt.datetime | None
+
+
+@router.post("/segments/count", response=dict,
+             summary="How many customers match these rules now (the live count)")
+def segments_count(request: HttpRequest, payload: CountIn) -> Any:
+    return {"count": selectors.segment_count(actor=request.user, rules=payload.rules)}
+
+
+@router.post("/segments", response={201: SegmentOut}, summary="Create a segment")
+def segments_create(request: HttpRequest, payload: SegmentIn) -> Any:
+    from ninja.responses import Status
+
+    from guanxi.analytics.services import segment_save
+
+    return Status(201, segment_save(actor=request.user, name=payload.name,
+                                    rules=payload.rules))
+
+
+@router.get("/segments/{segment_id}/members", response=list[int],
+            summary="Customer numbers in the segment now (audiences select by segment id)")
+def segments_members(request: HttpRequest, segment_id: int, limit: int = 1000) -> Any:
+    return list(selectors.segment_members(actor=request.user, segment_id=segment_id)
+                .order_by("pk").values_list("pk", flat=True)[:min(limit, 10000)])

@@ -77,3 +77,57 @@ class CustomerScore(models.Model):
         from guanxi.analytics.churn import FEATURE_LABELS
 
         return [str(FEATURE_LABELS.get(name, name)) for name, _weight in self.churn_reasons]
+
+
+class Segment(models.Model):
+    """A named audience defined by rules; other modules select customers by its id."""
+
+    name = models.CharField(_("name"), max_length=100, unique=True)
+    rules = models.JSONField(_("rules"), default=dict)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+    member_count = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMembership(models.Model):
+    """A customer's time in a segment: left_at is empty while they are in it."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    joined_at = models.DateTimeField(default=timezone.now)
+    left_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["segment", "left_at", "customer"])]
+        constraints = [models.UniqueConstraint(
+            fields=["segment", "customer"], condition=models.Q(left_at__isnull=True),
+            name="segment_one_open_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}:{self.customer_id}"
+
+
+class SegmentSize(models.Model):
+    """The size of a segment at each refresh, for the size-over-time chart."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="sizes")
+    at = models.DateTimeField(default=timezone.now)
+    members = models.IntegerField()
+    joined = models.IntegerField(default=0)
+    left = models.IntegerField(default=0)
+
+    class Meta:
+        ordering = ["at"]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}@{self.at:%Y-%m-%d}: {self.members}"

@@ -40,3 +40,19 @@ def score_list(*, actor: Any, stage: str = "", tier: str = "", cursor: str | Non
     rows = list(qs.order_by("customer_id")[:limit + 1])
     next_cursor = encode_cursor([rows[limit - 1].customer_id]) if len(rows) > limit else None
     return Page(items=rows[:limit], next_cursor=next_cursor)
+
+
+def segment_count(*, actor: Any, rules: dict[str, Any]) -> int:
+    """The live count while editing: customers the actor may see who match now."""
+    from guanxi.analytics.segments import compile_rules
+
+    return visible_customers(actor).filter(compile_rules(rules)).count()
+
+
+def segment_members(*, actor: Any, segment_id: int) -> QuerySet[Any]:
+    """Current members the actor may see: what messages, campaigns and exports select."""
+    from guanxi.analytics.models import SegmentMembership
+
+    return (visible_customers(actor)
+            .filter(pk__in=SegmentMembership.objects.filter(
+                segment_id=segment_id, left_at__isnull=True).values("customer_id")))

@@ -17,9 +17,18 @@ from django.utils.translation import gettext as _
 
 from guanxi.analytics.clv import forecast_frame, forecast_models, summary_from_transactions
 from guanxi.analytics.lifecycle import LifecycleConfig, lifecycle_stages
-from guanxi.analytics.models import CustomerScore, Stage, Tier
+from guanxi.analytics.models import (
+    CustomerScore,
+    Segment,
+    SegmentMembership,
+    SegmentSize,
+    Stage,
+    Tier,
+)
 from guanxi.analytics.rfm import NO_PURCHASES, RFMConfig, rfm_scores, rfm_values, value_tiers
+from guanxi.analytics.segments import compile_rules
 from guanxi.audit.services import log_action
+from guanxi.core.errors import InvalidInput
 from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers.models import Customer, Event, Order, OrderStatus
@@ -193,3 +202,52 @@ def scores_export(*, actor: Any, stage: str = "", tier: str = "") -> Iterator[li
         if not page.next_cursor:
             return
         cursor = page.next_cursor
+
+
+def segment_save(*, actor: Any, name: str, rules: dict[str, Any],
+                 segment: Segment | None = None) -> Segment:
+    """Create or change a segment (rules validated), then materialise its members."""
+    require(actor, Action.CUSTOMER_EXPORT)
+    compile_rules(rules)
+    clean = " ".join(name.split())[:100]
+    if not clean:
+        raise InvalidInput.single("name", _("A segment needs a name"), name)
+    with transaction.atomic():
+        if segment is None:
+            segment = Segment.objects.create(name=clean, rules=rules, created_by=actor)
+            log_action(actor=actor, action="segment.create", obj=segment,
+                       changes={"name": [None, clean]})
+        else:
+            segment.name, segment.rules = clean, rules
+            segment.save(update_fields=["name", "rules"])
+            log_action(actor=actor, action="segment.update", obj=segment,
+                       changes={"rules": [None, rules]})
+        segment_refresh(segment=segment)
+    return segment
+
+
+def segment_refresh(*, segment: Segment) -> SegmentSize:
+    """System job: recompute the members (all customers, not one user's view), close the
+    memberships of those who left, open them for those who joined, record the size."""
+    now = timezone.now()
+    with transaction.atomic():
+        wanted = set(Customer.objects.filter(compile_rules(segment.rules))
+                     .values_list("pk", flat=True))
+        current = set(SegmentMembership.objects.filter(segment=segment, left_at__isnull=True)
+                      .values_list("customer_id", flat=True))
+        joined, left = wanted - current, current - wanted
+        SegmentMembership.objects.filter(segment=segment, left_at__isnull=True,
+                                         customer_id__in=left).update(left_at=now)
+        SegmentMembership.objects.bulk_create(
+            [SegmentMembership(segment=segment, customer_id=pk, joined_at=now)
+             for pk in joined], batch_size=1000)
+        segment.member_count, segment.refreshed_at = len(wanted), now
+        segment.save(update_fields=["member_count", "refreshed_at"])
+        return SegmentSize.objects.create(segment=segment, at=now, members=len(wanted),
+                                          joined=len(joined), left=len(left))
+
+
+def segments_refresh_all() -> int:
+    for segment in Segment.objects.all():
+        segment_refresh(segment=segment)
+    return Segment.objects.count()

@@ -9,9 +9,11 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 @db_periodic_task(crontab(hour="2", minute="30"))
 def scores_refresh_task() -> dict[str, int]:
     """Nightly: RFM, tiers, lifecycle stages and lifetime value for every customer."""
-    from guanxi.analytics.services import scores_refresh
+    from guanxi.analytics.services import scores_refresh, segments_refresh_all
 
-    return scores_refresh()
+    summary = scores_refresh()
+    segments_refresh_all()  # segments read the fresh scores
+    return summary
 
 
 @db_task()

@@ -1,0 +1,106 @@
+"""Segment rules: a JSON tree of AND/OR groups over attributes, tags, scores and behaviour,
+validated with errors that name the rule, and compiled to one database query.
+
+    {"op": "and", "rules": [
+        {"field": "stage", "operator": "in", "value": ["dormant", "churned"]},
+        {"field": "tier", "operator": "equals", "value": "important_value"},
+        {"op": "or", "rules": [
+            {"field": "bought_category", "operator": "within_days",
+             "value": {"category": "茶叶", "days": 90}},
+            {"field": "event", "operator": "within_days",
+             "value": {"kind": "email_opened", "days": 30}}]}]}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.core.errors import FieldError, InvalidInput
+from guanxi.customers.models import CustomerTag, Event, OrderLine, OrderStatus
+
+TEXT_FIELDS = {"region": "region", "gender": "gender", "source": "source",
+               "occupation": "occupation", "preferred_channel": "preferred_channel",
+               "stage": "score__stage", "tier": "score__tier", "cell": "score__cell"}
+NUMBER_FIELDS = {"r": "score__r", "f": "score__f", "m": "score__m",
+                 "recency_days": "score__recency_days", "frequency": "score__frequency",
+                 "monetary": "score__monetary", "clv": "score__clv",
+                 "p_alive": "score__p_alive", "churn_risk": "score__churn_risk"}
+TEXT_OPERATORS = ("equals", "not_equals", "in", "contains")
+NUMBER_OPERATORS = ("gte", "lte", "equals")
+MAX_DEPTH = 5
+MAX_RULES = 50
+
+
+def _text(path: str, operator: str, value: Any) -> Q:
+    if operator == "equals":
+        return Q(**{path: value})
+    if operator == "not_equals":
+        return ~Q(**{path: value})
+    if operator == "in":
+        return Q(**{f"{path}__in": list(value)})
+    return Q(**{f"{path}__icontains": value})
+
+
+def _since(days: Any, where: str) -> dt.datetime:
+    if not isinstance(days, int) or not 1 <= days <= 3650:
+        raise InvalidInput.single(f"{where}.value.days", _("Days must be 1 to 3650"), days)
+    return timezone.now() - dt.timedelta(days=days)
+
+
+def compile_rules(tree: Any, where: str = "rules", depth: int = 0) -> Q:
+    """The Q over Customer that a rule tree means; InvalidInput names the bad rule."""
+    if not isinstance(tree, dict):
+        raise InvalidInput.single(where, _("A rule or group must be an object"), tree)
+    if "op" in tree:
+        if tree["op"] not in ("and", "or"):
+            raise InvalidInput.single(f"{where}.op", _("A group is 'and' or 'or'"), tree["op"])
+        rules = tree.get("rules")
+        if not isinstance(rules, list) or not rules:
+            raise InvalidInput.single(f"{where}.rules", _("A group needs at least one rule"))
+        if depth >= MAX_DEPTH or len(rules) > MAX_RULES:
+            raise InvalidInput.single(where, _("Too many rules or groups nested too deep"))
+        parts = [compile_rules(r, f"{where}.rules.{i}", depth + 1) for i, r in enumerate(rules)]
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined & part if tree["op"] == "and" else combined | part
+        return combined
+    field, operator, value = tree.get("field"), tree.get("operator"), tree.get("value")
+    if field in TEXT_FIELDS:
+        if operator not in TEXT_OPERATORS:
+            raise InvalidInput.single(f"{where}.operator", _("Choose one of: %(choices)s")
+                                      % {"choices": ", ".join(TEXT_OPERATORS)}, operator)
+        if operator == "in" and not (isinstance(value, list) and value):
+            raise InvalidInput.single(f"{where}.value", _("Give a list of values"), value)
+        return _text(TEXT_FIELDS[field], operator, value)
+    if field in NUMBER_FIELDS:
+        if operator not in NUMBER_OPERATORS:
+            raise InvalidInput.single(f"{where}.operator", _("Choose one of: %(choices)s")
+                                      % {"choices": ", ".join(NUMBER_OPERATORS)}, operator)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidInput.single(f"{where}.value", _("Give a number"), value)
+        path = NUMBER_FIELDS[field]
+        return Q(**{path if operator == "equals" else f"{path}__{operator}": value})
+    if field == "tag":
+        has = Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__name=value))
+        if operator not in ("has", "not_has"):
+            raise InvalidInput.single(f"{where}.operator", _("Choose has or not_has"), operator)
+        return Q(has) if operator == "has" else ~Q(has)
+    if field in ("bought_category", "event"):
+        if operator != "within_days" or not isinstance(value, dict):
+            raise InvalidInput.single(f"{where}.value", _("Give the days, and the category "
+                                                          "or event kind"), value)
+        since = _since(value.get("days"), where)
+        if field == "bought_category":
+            lines = OrderLine.objects.filter(
+                order__customer=OuterRef("pk"), order__status=OrderStatus.PAID,
+                order__placed_at__gte=since, product__category=value.get("category", ""))
+            return Q(Exists(lines))
+        events = Event.objects.filter(customer=OuterRef("pk"), kind=value.get("kind", ""),
+                                      occurred_at__gte=since)
+        return Q(Exists(events))
+    raise InvalidInput([FieldError(f"{where}.field", _("Unknown field"), field)])
