@@ -170,12 +170,7 @@ class BetaGeo:
 
     def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
             weights: ArrayLike | None = None) -> BetaGeo:
-        x, tx, t = _array(frequency), _array(recency), _array(T)
-        _check_summary(x, tx, t)
-        (x, tx, t), w = _distinct(x, tx, t, weights=None if weights is None
-                                  else _array(weights))
-        # Scale time so the starting point alpha = 1 is sensible whatever the unit.
-        scale = 10.0 / max(float(t.max()), 1e-9)
+        x, tx, t, w, scale = _purchase_rows(frequency, recency, T, weights)
         args = (x, _Factor(x), _Factor(tx * scale), _Factor(t * scale), w)
         best = None
         for start in (np.zeros(4), np.log([0.5, 1.0, 1.0, 2.0])):
@@ -222,6 +217,17 @@ class BetaGeo:
             odds = np.where(x > 0, a / (b + x - 1) * ((alpha + tt) / (alpha + tx)) ** (r + x),
                             0.0)
         return first * second / (1 + odds)
+
+
+def _purchase_rows(frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
+                   weights: ArrayLike | None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Checked, distinct (x, t_x, T) rows with their weights, and the time scale that
+    makes starting parameters of 1 sensible whatever the unit."""
+    x, tx, t = _array(frequency), _array(recency), _array(T)
+    _check_summary(x, tx, t)
+    (x, tx, t), w = _distinct(x, tx, t, weights=None if weights is None else _array(weights))
+    return x, tx, t, w, 10.0 / max(float(t.max()), 1e-9)
 
 
 def _check_summary(x: np.ndarray, tx: np.ndarray, t: np.ndarray) -> None:
@@ -292,11 +298,7 @@ class ParetoNBD:
 
     def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
             weights: ArrayLike | None = None) -> ParetoNBD:
-        x, tx, t = _array(frequency), _array(recency), _array(T)
-        _check_summary(x, tx, t)
-        (x, tx, t), w = _distinct(x, tx, t, weights=None if weights is None
-                                  else _array(weights))
-        scale = 10.0 / max(float(t.max()), 1e-9)
+        x, tx, t, w, scale = _purchase_rows(frequency, recency, T, weights)
         args = (x, tx * scale, t * scale, w)
         # Quasi-Newton with numerical gradients first; the simplex method polishes from
         # there (the likelihood's hypergeometric terms make gradients noisy near z = 1).

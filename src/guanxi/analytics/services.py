@@ -88,12 +88,10 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
     stages = lifecycle_stages(facts, lifecycle)
 
     predicted = None
-    repeat_buyers = int((orders.groupby("customer_id")["placed_at"]
-                         .apply(lambda s: s.dt.floor("D").nunique()) > 1).sum()) if len(
-        orders) else 0
-    if repeat_buyers >= MIN_REPEAT_BUYERS:
-        summary = summary_from_transactions(orders, "customer_id", "placed_at", "total",
-                                            observation_end=now.tz_convert(None))
+    summary = (summary_from_transactions(orders, "customer_id", "placed_at", "total",
+                                         observation_end=now.tz_convert(None))
+               if len(orders) else None)
+    if summary is not None and (summary["frequency"] > 0).sum() >= MIN_REPEAT_BUYERS:
         purchases, spend_each = forecast_models(summary)
         predicted = forecast_frame(summary, purchases, spend_each, FORECAST_DAYS)
         predicted["clv"] = forecast_frame(summary, purchases, spend_each, 365)[

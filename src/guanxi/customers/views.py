@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import itertools
-
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
@@ -17,6 +14,7 @@ from guanxi.analytics.selectors import customer_score_get
 from guanxi.core.errors import DomainError
 from guanxi.core.htmx import is_htmx
 from guanxi.core.permissions import Action, can, is_team_scoped, require
+from guanxi.core.spreadsheet import csv_download
 from guanxi.customers import selectors, services
 from guanxi.customers.forms import (
     CustomerCreateForm,
@@ -50,23 +48,11 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     return render(request, "customers/list.html", context)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @require_GET
 def customer_export(request: HttpRequest) -> StreamingHttpResponse:
-    rows = services.customers_export(actor=request.user, **_filters(request))
-    writer = csv.writer(_Echo())
-    # The first row (the header) is produced only after the permission check and the
-    # audit entry, so both happen before the response starts.
-    header = writer.writerow(next(rows))
-    body = itertools.chain(["\ufeff", header], (writer.writerow(r) for r in rows))
-    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
-    return response
+    return csv_download(services.customers_export(actor=request.user, **_filters(request)),
+                        "customers.csv")
 
 
 def _abilities(user) -> dict[str, bool]:

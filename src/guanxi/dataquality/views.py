@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import itertools
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -16,6 +13,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.core.errors import DomainError
 from guanxi.core.permissions import Action, require
+from guanxi.core.spreadsheet import csv_download
 from guanxi.customers.models import Source
 from guanxi.dataquality import importing, selectors, services
 from guanxi.dataquality.fields import FIELDS_BY_KIND
@@ -154,21 +152,12 @@ def import_again(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("dataquality:import", pk=again.pk)
 
 
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
 @login_required
 @require_GET
 def import_errors(request: HttpRequest, pk: int) -> StreamingHttpResponse:
     job = selectors.import_get(actor=request.user, job_id=pk)
-    writer = csv.writer(_Echo())
-    rows = importing.import_errors_rows(actor=request.user, job=job)
-    body = itertools.chain(["\ufeff"], (writer.writerow(r) for r in rows))
-    response = StreamingHttpResponse(body, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="import-{job.pk}-errors.csv"'
-    return response
+    return csv_download(importing.import_errors_rows(actor=request.user, job=job),
+                        f"import-{job.pk}-errors.csv")
 
 
 # --- duplicates and merges ----------------------------------------------------------

@@ -1,3 +1,5 @@
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -7,6 +9,21 @@ from guanxi.dataquality.dedupe_file import DedupeFileError, dedupe_file
 from guanxi.dataquality.matching import CLUSTER_THRESHOLD, FIELDS
 
 STEPS = ["read", "standardise", "train", "predict", "cluster", "write"]
+
+
+@contextmanager
+def step_bar() -> Iterator[Callable[[str], None]]:
+    """A progress bar over the named steps; yields the callback the matcher reports to."""
+    with tqdm(total=len(STEPS), unit="step", disable=None) as bar:
+        def progress(step: str) -> None:
+            bar.set_description(step)
+            if step in STEPS:
+                bar.n = STEPS.index(step)
+            bar.refresh()
+
+        yield progress
+        bar.n = len(STEPS)
+        bar.refresh()
 
 
 class Command(BaseCommand):
@@ -35,20 +52,13 @@ class Command(BaseCommand):
             return self._handle_db(as_user)
         if input is None or out is None:
             raise CommandError("give INPUT.csv and --out OUT.csv (or --db)")
-        with tqdm(total=len(STEPS), unit="step", disable=None) as bar:
-            def progress(step: str) -> None:
-                bar.set_description(step)
-                bar.n = STEPS.index(step)
-                bar.refresh()
-
-            try:
+        try:
+            with step_bar() as progress:
                 summary = dedupe_file(input, out, id_column=id_column, mapping=map,
                                       threshold=threshold, region=region,
                                       progress=progress)
-            except DedupeFileError as exc:
-                raise CommandError(str(exc)) from exc
-            bar.n = len(STEPS)
-            bar.refresh()
+        except DedupeFileError as exc:
+            raise CommandError(str(exc)) from exc
         self.stdout.write(self.style.SUCCESS(
             f"{summary['records']} records, {summary['clusters']} people, "
             f"{summary['records'] - summary['clusters']} duplicates; "
@@ -62,16 +72,8 @@ class Command(BaseCommand):
             User.objects.filter(is_superuser=True, is_active=True).order_by("pk").first())
         if actor is None:
             raise CommandError("no such user; pass --as-user NAME")
-        with tqdm(total=len(STEPS), unit="step", disable=None) as bar:
-            def progress(step: str) -> None:
-                bar.set_description(step)
-                if step in STEPS:
-                    bar.n = STEPS.index(step)
-                bar.refresh()
-
+        with step_bar() as progress:
             result = resolution_run(actor=actor, progress=progress)
-            bar.n = len(STEPS)
-            bar.refresh()
         self.stdout.write(self.style.SUCCESS(
             f"{result['customers']} customers compared: {result['merged']} merged "
             f"automatically, {result['queued']} pairs waiting for review, "
