@@ -47,10 +47,12 @@ messages: install
 # Re-fetch the vendored front-end files at their pinned versions.
 vendor:
 	rm -rf /tmp/guanxi-vendor && mkdir -p /tmp/guanxi-vendor
-	cd /tmp/guanxi-vendor && npm pack htmx.org@2.0.11 @picocss/pico@2.1.1 >/dev/null && \
+	cd /tmp/guanxi-vendor && npm pack htmx.org@2.0.11 @picocss/pico@2.1.1 echarts@6.1.0 >/dev/null && \
 		for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
 	cp /tmp/guanxi-vendor/htmx.org-2.0.11/package/dist/htmx.min.js src/guanxi/web/static/vendor/htmx-2.0.11/
 	cp /tmp/guanxi-vendor/picocss-pico-2.1.1/package/css/pico.min.css src/guanxi/web/static/vendor/pico-2.1.1/
+	mkdir -p src/guanxi/web/static/vendor/echarts-6.1.0
+	cp /tmp/guanxi-vendor/echarts-6.1.0/package/dist/echarts.min.js /tmp/guanxi-vendor/echarts-6.1.0/package/LICENSE src/guanxi/web/static/vendor/echarts-6.1.0/
 
 clean:
 	rm -rf $(VENV) var/test-* .pytest_cache

@@ -41,6 +41,7 @@ class ScorePage(Schema):
 class ScoreFilters(Schema):
     stage: str = ""
     tier: str = ""
+    segment_id: int | None = None
     cursor: str | None = None
     limit: int = 100
 

@@ -18,8 +18,6 @@ import numpy as np
 import pandas as pd
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.analytics.clv import BetaGeo, summary_from_transactions
-
 FEATURES = ("recency_days", "tenure_days", "purchase_days_365", "purchase_days_90",
             "purchase_days_prev_90", "trend_90", "spend_365", "avg_order_value",
             "days_since_activity", "interactions_90", "complaints_180", "channels_365",
@@ -45,51 +43,48 @@ INTERACTION_KINDS = ("call", "visit", "note", "email_opened", "email_clicked",
                      "cart_abandoned", "feedback", "complaint")
 
 
-def _days(delta: pd.Series) -> pd.Series:
-    return delta.dt.total_seconds() / 86400
+def _range(orders: pd.DataFrame, events: pd.DataFrame) -> Any:
+    """Order and event frames as the scoring job's arrays (one range of all customers)."""
+    from guanxi.analytics.scoring import ACTIVITY, COMPLAINT, INTERACTION, TIER_CHANGE, RangeData
+
+    def seconds(values: pd.Series) -> np.ndarray:
+        stamps = pd.to_datetime(values, utc=True)
+        return (stamps - pd.Timestamp(0, tz="UTC")).dt.total_seconds().to_numpy(dtype=float)
+
+    ids = np.unique(np.concatenate([orders["customer_id"].to_numpy(dtype=np.int64),
+                                    events["customer_id"].to_numpy(dtype=np.int64)]))
+    kind = events["kind"].astype(str)
+    code = np.where(kind == "tier_changed", TIER_CHANGE,
+                    ACTIVITY + INTERACTION * kind.isin(INTERACTION_KINDS).to_numpy()
+                    + COMPLAINT * kind.isin(COMPLAINT_KINDS).to_numpy())
+    channel = (pd.factorize(events["channel"].fillna(""))[0] if "channel" in events
+               else np.zeros(len(events), dtype=np.int64))
+    return RangeData(ids=ids, created=np.zeros(len(ids)),
+                     order_customer=orders["customer_id"].to_numpy(dtype=np.int64),
+                     order_time=seconds(orders["placed_at"]),
+                     order_total=orders["total"].to_numpy(dtype=float),
+                     event_customer=events["customer_id"].to_numpy(dtype=np.int64),
+                     event_time=seconds(events["occurred_at"]),
+                     event_code=np.asarray(code, dtype=np.int64),
+                     event_channel=np.asarray(channel, dtype=np.int64))
+
+
+def _at(orders: pd.DataFrame, events: pd.DataFrame, cutoff: pd.Timestamp, *, label: bool
+        ) -> pd.DataFrame:
+    from guanxi.analytics.scoring import cutoff_features
+
+    data = _range(orders, events)
+    cut = pd.Timestamp(cutoff)
+    cut = cut.tz_localize("UTC") if cut.tzinfo is None else cut
+    frame = cutoff_features(data, cut.timestamp(), label=label)
+    return frame[frame["recency_days"].notna()]
 
 
 def churn_features(orders: pd.DataFrame, events: pd.DataFrame, cutoff: pd.Timestamp
                    ) -> pd.DataFrame:
     """One row per customer with a purchase before `cutoff`, using only what was known
-    at the cutoff."""
-    cutoff = pd.Timestamp(cutoff)
-    past = orders[orders["placed_at"] <= cutoff]
-    if past.empty:
-        return pd.DataFrame(columns=list(FEATURES))
-    day = past["placed_at"].dt.floor("D")
-    past = past.assign(_day=day, _age=_days(cutoff - past["placed_at"]))
-    g = past.groupby("customer_id")
-    out = pd.DataFrame({
-        "recency_days": g["_age"].min(),
-        "tenure_days": g["_age"].max(),
-        "purchase_days_365": past[past["_age"] <= 365].groupby("customer_id")["_day"]
-        .nunique(),
-        "purchase_days_90": past[past["_age"] <= 90].groupby("customer_id")["_day"].nunique(),
-        "purchase_days_prev_90": past[(past["_age"] > 90) & (past["_age"] <= 180)]
-        .groupby("customer_id")["_day"].nunique(),
-        "spend_365": past[past["_age"] <= 365].groupby("customer_id")["total"].sum(),
-        "avg_order_value": g["total"].mean(),
-    })
-    out = out.fillna({"purchase_days_365": 0, "purchase_days_90": 0,
-                      "purchase_days_prev_90": 0, "spend_365": 0})
-    out["trend_90"] = out["purchase_days_90"] - out["purchase_days_prev_90"]
-    ev = events[events["occurred_at"] <= cutoff]
-    ev = ev.assign(_age=_days(cutoff - ev["occurred_at"]))
-    by = ev.groupby("customer_id")
-    out["days_since_activity"] = by["_age"].min().reindex(out.index).fillna(
-        out["recency_days"])
-    out["days_since_activity"] = np.minimum(out["days_since_activity"], out["recency_days"])
-    out["interactions_90"] = (ev[(ev["_age"] <= 90) & ev["kind"].isin(INTERACTION_KINDS)]
-                              .groupby("customer_id").size().reindex(out.index).fillna(0))
-    out["complaints_180"] = (ev[(ev["_age"] <= 180) & ev["kind"].isin(COMPLAINT_KINDS)]
-                             .groupby("customer_id").size().reindex(out.index).fillna(0))
-    out["channels_365"] = (ev[ev["_age"] <= 365].groupby("customer_id")["channel"].nunique()
-                           .reindex(out.index).fillna(0)
-                           if "channel" in ev else 0.0)
-    out["tier_changes_365"] = (ev[(ev["_age"] <= 365) & (ev["kind"] == "tier_changed")]
-                               .groupby("customer_id").size().reindex(out.index).fillna(0))
-    return out[list(FEATURES)].astype(float)
+    at the cutoff (the scoring job computes the same with the same code)."""
+    return _at(orders, events, cutoff, label=False)[list(FEATURES)]
 
 
 def churn_labels(orders: pd.DataFrame, customers: pd.Index, cutoff: pd.Timestamp,
@@ -101,17 +96,6 @@ def churn_labels(orders: pd.DataFrame, customers: pd.Index, cutoff: pd.Timestamp
     bought = set(window["customer_id"])
     return pd.Series([0 if c in bought else 1 for c in customers], index=customers,
                      name="churned")
-
-
-def _alive_baseline(orders: pd.DataFrame, cutoff: pd.Timestamp, index: pd.Index
-                    ) -> pd.Series:
-    summary = summary_from_transactions(orders, "customer_id", "placed_at",
-                                        observation_end=cutoff.tz_localize(None)
-                                        if cutoff.tzinfo else cutoff)
-    bg = BetaGeo().fit(summary["frequency"], summary["recency"], summary["T"])
-    alive = pd.Series(bg.p_alive(summary["frequency"], summary["recency"], summary["T"]),
-                      index=summary.index)
-    return 1 - alive.reindex(index).fillna(0.5)
 
 
 @dataclass
@@ -144,29 +128,22 @@ class ChurnModel:
         return out
 
 
-def churn_train(orders: pd.DataFrame, events: pd.DataFrame, *, as_of: pd.Timestamp,
-                horizon_days: int = 90, seed: int = 7) -> ChurnModel:
-    """Train on the cutoff 2×horizon before `as_of` (labels from the next horizon), test
-    on the cutoff one horizon before `as_of` (labels up to `as_of`): a later period the
-    model has not seen. Probabilities are calibrated (isotonic) on a part of the training
-    period held back from the boosting."""
+def churn_fit(x_train: pd.DataFrame, y_train: pd.Series, x_test: pd.DataFrame,
+              y_test: pd.Series, baseline: np.ndarray, *, horizon_days: int = 90,
+              seed: int = 7) -> ChurnModel:
+    """Boost on the training period, calibrate (isotonic) on a part of it held back from
+    the boosting, and report AUC on the later test period against `baseline`
+    (1 − P(alive) at the test cutoff)."""
     import lightgbm as lgb
     from sklearn.isotonic import IsotonicRegression
     from sklearn.metrics import brier_score_loss, roc_auc_score
 
-    as_of = pd.Timestamp(as_of)
-    train_cut = as_of - pd.Timedelta(days=2 * horizon_days)
-    test_cut = as_of - pd.Timedelta(days=horizon_days)
-    x_train = churn_features(orders, events, train_cut)
-    y_train = churn_labels(orders, x_train.index, train_cut, horizon_days)
-    x_test = churn_features(orders, events, test_cut)
-    y_test = churn_labels(orders, x_test.index, test_cut, horizon_days)
     if len(x_train) < 100 or y_train.nunique() < 2 or y_test.nunique() < 2:
         raise ValueError("too little history to train a churn model: need at least 100 "
                          "buying customers and both outcomes in two periods")
     rng = np.random.default_rng(seed)
     held = rng.random(len(x_train)) < 0.25
-    model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.05, num_leaves=31,
+    model = lgb.LGBMClassifier(n_estimators=150, learning_rate=0.08, num_leaves=31,
                                min_child_samples=20, subsample=0.8, subsample_freq=1,
                                colsample_bytree=0.9, random_state=seed, verbose=-1)
     model.fit(x_train[~held], y_train[~held])
@@ -176,8 +153,24 @@ def churn_train(orders: pd.DataFrame, events: pd.DataFrame, *, as_of: pd.Timesta
                         auc=0.0, baseline_auc=0.0, brier=0.0, trained_on=int((~held).sum()),
                         tested_on=len(x_test))
     predicted = fitted.predict(x_test)
-    baseline = _alive_baseline(orders, test_cut, x_test.index)
     fitted.auc = float(roc_auc_score(y_test, predicted))
     fitted.baseline_auc = float(roc_auc_score(y_test, baseline))
     fitted.brier = float(brier_score_loss(y_test, predicted))
     return fitted
+
+
+def churn_train(orders: pd.DataFrame, events: pd.DataFrame, *, as_of: pd.Timestamp,
+                horizon_days: int = 90, seed: int = 7) -> ChurnModel:
+    """Train on the cutoff 2×horizon before `as_of` (labels from the next horizon), test
+    on the cutoff one horizon before `as_of` (labels up to `as_of`): a later period the
+    model has not seen."""
+    from guanxi.analytics.scoring import alive_baseline
+
+    as_of = pd.Timestamp(as_of)
+    train = _at(orders, events, as_of - pd.Timedelta(days=2 * horizon_days), label=True)
+    test = _at(orders, events, as_of - pd.Timedelta(days=horizon_days), label=True)
+    if len(test) == 0:
+        raise ValueError("no buyers before the test period")
+    return churn_fit(train[list(FEATURES)], train["churned"], test[list(FEATURES)],
+                     test["churned"], alive_baseline(test), horizon_days=horizon_days,
+                     seed=seed)

@@ -109,6 +109,24 @@ def _distinct(*columns: np.ndarray, weights: np.ndarray | None = None
     return rows, counts
 
 
+class _Pairs:
+    """The distinct (x, t_x) and (x, T) pairs of the rows: Pareto/NBD's hypergeometric
+    terms depend on one pair each, so they are computed once per pair."""
+
+    def __init__(self, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> None:
+        (self.x1, self.q1), self.i1 = self._pairs(x, tx)
+        (self.x2, self.q2), self.i2 = self._pairs(x, T)
+
+    @staticmethod
+    def _pairs(a: np.ndarray, b: np.ndarray) -> tuple[tuple[np.ndarray, np.ndarray],
+                                                      np.ndarray]:
+        a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        if len(a) == 0:
+            return (a, b), np.zeros(0, dtype=np.int64)
+        table, inverse = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
+        return (table[:, 0], table[:, 1]), inverse.ravel()
+
+
 class _Factor:
     """A column as its distinct values plus an index: special functions and logs are
     computed once per distinct value (a few hundred days) instead of once per row."""
@@ -255,16 +273,20 @@ class ParetoNBD:
 
     @staticmethod
     def _log_a0(r: float, alpha: float, s: float, beta: float, x: np.ndarray,
-                tx: np.ndarray, T: np.ndarray) -> np.ndarray:
-        t: np.ndarray | float
-        if alpha < beta:
-            low, high, t = alpha, beta, r + x
-        else:
-            low, high, t = beta, alpha, s + 1
+                tx: np.ndarray, T: np.ndarray, plan: _Pairs | None = None) -> np.ndarray:
+        plan = plan or _Pairs(x, tx, T)
+        high, low = max(alpha, beta), min(alpha, beta)
+
+        def hyp(px: np.ndarray, pq: np.ndarray) -> np.ndarray:
+            # one hypergeometric value per distinct (x, time) pair: the costly part
+            rsx = r + s + px
+            second = r + px if alpha < beta else s + 1.0
+            return special.hyp2f1(rsx, second, rsx + 1.0, (high - low) / (high + pq))
+
         rsx = r + s + x
         q1, q2 = high + tx, high + T
-        p1 = special.hyp2f1(rsx, t, rsx + 1.0, (high - low) / q1)
-        p2 = special.hyp2f1(rsx, t, rsx + 1.0, (high - low) / q2)
+        p1 = hyp(plan.x1, plan.q1)[plan.i1]
+        p2 = hyp(plan.x2, plan.q2)[plan.i2]
         first, second = np.log(p1) + rsx * np.log(q2), np.log(p2) + rsx * np.log(q1)
         top = np.maximum(first, second)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -273,37 +295,47 @@ class ParetoNBD:
 
     @classmethod
     def _log_likelihood(cls, r: float, alpha: float, s: float, beta: float, x: np.ndarray,
-                        tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+                        tx: np.ndarray, T: np.ndarray, plan: _Pairs | None = None
+                        ) -> np.ndarray:
         with np.errstate(all="ignore"):  # a bad trial point gives -inf/nan: rejected
-            return cls._log_likelihood_raw(r, alpha, s, beta, x, tx, T)
+            return cls._log_likelihood_raw(r, alpha, s, beta, x, tx, T, plan)
 
     @classmethod
     def _log_likelihood_raw(cls, r: float, alpha: float, s: float, beta: float,
-                            x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> np.ndarray:
+                            x: np.ndarray, tx: np.ndarray, T: np.ndarray,
+                            plan: _Pairs | None = None) -> np.ndarray:
         a1 = (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
               + s * np.log(beta))
-        log_a0 = cls._log_a0(r, alpha, s, beta, x, tx, T)
+        log_a0 = cls._log_a0(r, alpha, s, beta, x, tx, T, plan)
         a2 = np.logaddexp(-(r + x) * np.log(alpha + T) - s * np.log(beta + T),
                           np.log(s) + log_a0 - np.log(r + s + x))
         return a1 + a2
 
     def _negative_ll(self, log_params: np.ndarray, x: np.ndarray, tx: np.ndarray,
-                     T: np.ndarray, w: np.ndarray) -> float:
+                     T: np.ndarray, w: np.ndarray, plan: _Pairs) -> float:
         r, alpha, s, beta = np.exp(log_params)
-        ll = self._log_likelihood(r, alpha, s, beta, x, tx, T)
+        ll = self._log_likelihood(r, alpha, s, beta, x, tx, T, plan)
         if not np.isfinite(ll).all():
             return 1e12
         theta = np.array([r, alpha, s, beta])
         return float(-(w * ll).sum() / w.sum() + self.penalizer * (theta ** 2).sum())
 
     def fit(self, frequency: ArrayLike, recency: ArrayLike, T: ArrayLike,
-            weights: ArrayLike | None = None) -> ParetoNBD:
+            weights: ArrayLike | None = None, start: dict[str, float] | None = None
+            ) -> ParetoNBD:
+        """Maximum likelihood. `start`: parameters to start from (a previous fit on
+        similar data, e.g. last night's), which saves most of the search."""
         x, tx, t, w, scale = _purchase_rows(frequency, recency, T, weights)
-        args = (x, tx * scale, t * scale, w)
-        # Quasi-Newton with numerical gradients first; the simplex method polishes from
-        # there (the likelihood's hypergeometric terms make gradients noisy near z = 1).
-        first = optimize.minimize(self._negative_ll, np.zeros(4), args=args,
-                                  method="L-BFGS-B", options={"maxiter": 500})
+        args = (x, tx * scale, t * scale, w, _Pairs(x, tx * scale, t * scale))
+        if start:
+            begin = np.log([start["r"], start["alpha"] * scale, start["s"],
+                            start["beta"] * scale])
+            first = optimize.OptimizeResult(x=begin, fun=self._negative_ll(begin, *args))
+        else:
+            # Quasi-Newton with numerical gradients first; the simplex method polishes
+            # from there (the hypergeometric terms make gradients noisy near z = 1).
+            first = optimize.minimize(self._negative_ll, np.zeros(4), args=args,
+                                      method="L-BFGS-B", options={"maxiter": 500})
         best = optimize.minimize(self._negative_ll, first.x, args=args,
                                  method="Nelder-Mead",
                                  options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-12})
@@ -338,6 +370,29 @@ class ParetoNBD:
         second = np.log(r + x) + np.log(beta + tt) - np.log(alpha + tt)
         third = np.log((1 - ((beta + tt) / (beta + tt + horizon)) ** (s - 1)) / (s - 1))
         return np.exp(first + second + third - ll)
+
+
+    def predict_many(self, horizons: Sequence[float], frequency: ArrayLike,
+                     recency: ArrayLike, T: ArrayLike
+                     ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """P(alive) and the expected purchases for each horizon, from one evaluation of
+        the hypergeometric terms (what the scoring job needs for every customer)."""
+        r, alpha, s, beta = self._params()
+        x, tx, tt = _array(frequency), _array(recency), _array(T)
+        with np.errstate(all="ignore"):
+            log_a0 = self._log_a0(r, alpha, s, beta, x, tx, tt)
+            base = (special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+                    + s * np.log(beta) - (r + x) * np.log(alpha + tt) - s * np.log(beta + tt))
+            tail = np.log(s) + log_a0 - np.log(r + s + x) + (
+                special.gammaln(r + x) - special.gammaln(r) + r * np.log(alpha)
+                + s * np.log(beta))
+            ll = np.logaddexp(base, tail)
+            alive = np.exp(base - ll)
+            second = np.log(r + x) + np.log(beta + tt) - np.log(alpha + tt)
+            expected = [np.exp(base + second + np.log(
+                (1 - ((beta + tt) / (beta + tt + h)) ** (s - 1)) / (s - 1)) - ll)
+                for h in horizons]
+        return alive, expected
 
 
 # --- Gamma-Gamma -------------------------------------------------------------------

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.analytics.rfm import ConfigError
 
 STAGES = ("new", "active", "potential", "dormant", "churned", "high_value")
 
@@ -35,13 +38,20 @@ class LifecycleConfig:
     high_value_share: float = 0.10
 
     def __post_init__(self) -> None:
-        if not 0 < self.dormant_days < self.churned_days:
-            raise ValueError("dormant_days must be positive and below churned_days")
+        for name in ("window_days", "new_days", "active_days", "dormant_days",
+                     "churned_days"):
+            if not 1 <= getattr(self, name) <= 3650:
+                raise ConfigError(name, _("Days are 1 to 3650"))
+        if self.active_min_purchases < 1:
+            raise ConfigError("active_min_purchases", _("At least one purchase"))
+        if not self.dormant_days < self.churned_days:
+            raise ConfigError("dormant_days", _("Dormant must come before churned"))
         if not 0 <= self.high_value_share <= 1:
-            raise ValueError("high_value_share is a share between 0 and 1")
+            raise ConfigError("high_value_share", _("A share between 0 and 1"))
 
 
-def lifecycle_stages(facts: pd.DataFrame, config: LifecycleConfig) -> pd.Series:
+def lifecycle_stages(facts: pd.DataFrame, config: LifecycleConfig, *,
+                     high_value_spend: float | None = None) -> pd.Series:
     """One stage per customer.
 
     `facts` columns: days_since_first_seen, days_since_last_purchase (NaN if never),
@@ -54,9 +64,10 @@ def lifecycle_stages(facts: pd.DataFrame, config: LifecycleConfig) -> pd.Series:
     spend = facts["spend_in_window"].fillna(0).to_numpy(dtype=float)
     buyers = spend > 0
     top = np.zeros(len(facts), dtype=bool)
-    if buyers.any() and config.high_value_share > 0:
-        cutoff = np.quantile(spend[buyers], 1 - config.high_value_share)
-        top = buyers & (spend >= cutoff)
+    if high_value_spend is None and buyers.any() and config.high_value_share > 0:
+        high_value_spend = float(np.quantile(spend[buyers], 1 - config.high_value_share))
+    if high_value_spend is not None:
+        top = buyers & (spend >= high_value_spend)
     purchases = facts["purchases_in_window"].fillna(0).to_numpy(dtype=float)
     stage = np.select(
         [quiet >= config.churned_days,

@@ -103,7 +103,8 @@ class SegmentMembership(models.Model):
     """A customer's time in a segment: left_at is empty while they are in it."""
 
     segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="memberships")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE,
+                                 related_name="segment_memberships")
     joined_at = models.DateTimeField(default=timezone.now)
     left_at = models.DateTimeField(null=True, blank=True)
 
@@ -131,3 +132,61 @@ class SegmentSize(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id}@{self.at:%Y-%m-%d}: {self.members}"
+
+
+class ScoringSettings(models.Model):
+    """The business's RFM and lifecycle rules (one row; absent means the defaults)."""
+
+    rfm = models.JSONField(_("RFM settings"), default=dict, blank=True)
+    lifecycle = models.JSONField(_("lifecycle settings"), default=dict, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+    updated_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("scoring settings")
+        verbose_name_plural = _("scoring settings")
+
+    def __str__(self) -> str:
+        return str(_("scoring settings"))
+
+
+class RunStatus(models.TextChoices):
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
+
+class ScoringRun(models.Model):
+    """One scoring job: its progress while it runs, then its figures and the fitted models
+    that later incremental runs (customers with new orders) score with."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    heartbeat_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    as_of = models.DateTimeField()
+    incremental = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=RunStatus.choices,
+                              default=RunStatus.RUNNING)
+    step = models.CharField(max_length=40, blank=True)
+    done = models.IntegerField(default=0)
+    total = models.IntegerField(default=0)
+    customers = models.IntegerField(default=0)
+    changed = models.IntegerField(default=0)
+    # highest order id seen: customers with newer orders are scored incrementally
+    last_order_id = models.BigIntegerField(default=0)
+    figures = models.JSONField(default=dict, blank=True)   # timings, model quality
+    fitted = models.BinaryField(null=True, blank=True)     # fitted models (pickled)
+    error = models.TextField(blank=True)
+    started_by = models.ForeignKey("accounts.User", null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"scoring {self.pk} {self.status}"
+
+    @property
+    def percent(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from django.utils.translation import gettext_lazy as _
 
 FOUR_TIERS = ("important_value", "important_development", "general_value", "low_value")
 EIGHT_CELLS = {
@@ -34,6 +35,14 @@ EIGHT_CELLS = {
     (False, False, False): "general_winback",      # 一般挽留
 }
 NO_PURCHASES = "no_purchases"
+
+
+class ConfigError(ValueError):
+    """A scoring setting that cannot work, naming the setting."""
+
+    def __init__(self, field: str, message: Any) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,18 @@ class RFMConfig:
     # A dimension is "high" at this score or above (for the tiers and the eight cells).
     high_score: int = 4
     extra: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.window_days <= 3650:
+            raise ConfigError("window_days", _("The window is 1 to 3650 days"))
+        if self.method not in ("quantile", "fixed"):
+            raise ConfigError("method", _("Scoring is by quantiles or fixed breakpoints"))
+        for name in ("recency_breaks", "frequency_breaks", "monetary_breaks"):
+            breaks = getattr(self, name)
+            if len(breaks) != 4 or list(breaks) != sorted(breaks) or min(breaks) < 0:
+                raise ConfigError(name, _("Give four ascending numbers, none below 0"))
+        if not 1 <= self.high_score <= 5:
+            raise ConfigError("high_score", _("A score is 1 to 5"))
 
 
 def rfm_values(orders: pd.DataFrame, *, as_of: dt.datetime | pd.Timestamp,

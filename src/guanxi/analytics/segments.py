@@ -104,3 +104,4 @@ def compile_rules(tree: Any, where: str = "rules", depth: int = 0) -> Q:
                                       occurred_at__gte=since)
         return Q(Exists(events))
     raise InvalidInput([FieldError(f"{where}.field", _("Unknown field"), field)])
+

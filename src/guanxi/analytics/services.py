@@ -4,175 +4,250 @@ a timeline event for each change of stage or tier (so automation can react to it
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import pickle
+import time
 from collections.abc import Iterator
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import transaction
-from django.db.models import Max
+from django.db import connection, transaction
+from django.db.models import Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.analytics.clv import forecast_frame, forecast_models, summary_from_transactions
-from guanxi.analytics.lifecycle import LifecycleConfig, lifecycle_stages
+from guanxi.analytics.lifecycle import LifecycleConfig
 from guanxi.analytics.models import (
-    CustomerScore,
+    RunStatus,
+    ScoringRun,
+    ScoringSettings,
     Segment,
     SegmentMembership,
     SegmentSize,
     Stage,
     Tier,
 )
-from guanxi.analytics.rfm import NO_PURCHASES, RFMConfig, rfm_scores, rfm_values, value_tiers
+from guanxi.analytics.rfm import RFMConfig
 from guanxi.analytics.segments import compile_rules
+from guanxi.analytics.settings import config_dict, lifecycle_config, rfm_config
 from guanxi.audit.services import log_action
-from guanxi.core.errors import InvalidInput
+from guanxi.core.bulk import insert_rows, upsert_rows
+from guanxi.core.errors import Conflict, InvalidInput
 from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
-from guanxi.customers.models import Customer, Event, Order, OrderStatus
+from guanxi.customers.models import Customer, Order, OrderStatus
 
-FORECAST_DAYS = 90
-SYSTEM_KINDS = ("customer_created", "profile_updated", "identity_added", "identity_removed",
-                "consent_changed", "tag_added", "tag_removed", "customer_merged",
-                "customer_unmerged", "tags_automatic", "stage_changed", "tier_changed")
-MIN_REPEAT_BUYERS = 50  # fewer, and the purchase models have nothing to learn from
+RANGE_SIZE = 250_000        # customers per range (one unit of work for a process)
+POOL_MIN_CUSTOMERS = 200_000  # below this, ranges are read in this process
 
 
-def _frame(rows: Any, columns: list[str]) -> pd.DataFrame:
-    return pd.DataFrame.from_records(list(rows), columns=columns)
+def _configs(rfm: RFMConfig | None, lifecycle: LifecycleConfig | None
+             ) -> tuple[RFMConfig, LifecycleConfig]:
+    from guanxi.analytics.selectors import scoring_settings
+
+    stored_rfm, stored_lifecycle = scoring_settings()
+    return rfm or stored_rfm, lifecycle or stored_lifecycle
+
+
+def _ranges(size: int) -> list[tuple[int, int]]:
+    bounds = Customer.objects.aggregate(lo=Min("pk"), hi=Max("pk"))
+    if bounds["lo"] is None:
+        return []
+    return [(lo, min(lo + size, bounds["hi"] + 1))
+            for lo in range(bounds["lo"], bounds["hi"] + 1, size)]
+
+
+def _progress(run: ScoringRun, step: str, done: int) -> None:
+    run.step, run.done, run.heartbeat_at = step, done, timezone.now()
+    ScoringRun.objects.filter(pk=run.pk).update(step=step, done=done,
+                                                 heartbeat_at=run.heartbeat_at)
+
+
+def scores_start(*, actor: Any) -> ScoringRun:
+    """Start a full scoring run in the worker (the page follows its progress)."""
+    from guanxi.analytics.tasks import scores_run_task
+
+    require(actor, Action.SCORING_CONFIGURE)
+    stale = timezone.now() - dt.timedelta(minutes=10)
+    if ScoringRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__gte=stale).exists():
+        raise Conflict(_("A scoring run is already running."))
+    with transaction.atomic():
+        run = ScoringRun.objects.create(as_of=timezone.now(), started_by=actor,
+                                        step=_("waiting for the worker"))
+        log_action(actor=actor, action="analytics.scores_start", obj=run)
+        transaction.on_commit(lambda: scores_run_task(run.pk))
+    return run
 
 
 def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
-                   rfm: RFMConfig | None = None, lifecycle: LifecycleConfig | None = None
-                   ) -> dict[str, int]:
-    """Score every customer as of `as_of` (now by default). System job: runs nightly
-    and on demand; writes the scores, the change events and one audit entry."""
-    as_of = as_of or timezone.now()
-    rfm = rfm or RFMConfig()
-    lifecycle = lifecycle or LifecycleConfig()
-    customers = _frame(Customer.objects.values_list("pk", "created_at"), ["id", "created_at"])
-    if customers.empty:
-        return {"customers": 0, "changed": 0}
-    customers = customers.set_index("id")
-    orders = _frame(Order.objects.filter(status=OrderStatus.PAID, placed_at__lte=as_of)
-                    .values_list("customer_id", "placed_at", "total"),
-                    ["customer_id", "placed_at", "total"])
-    orders["total"] = orders["total"].astype(float)
-    # Activity is what the customer did, not what Guanxi recorded about them.
-    activity = dict(Event.objects.filter(occurred_at__lte=as_of)
-                    .exclude(kind__in=SYSTEM_KINDS).values("customer_id")
-                    .annotate(last=Max("occurred_at")).values_list("customer_id", "last"))
+                   rfm: RFMConfig | None = None, lifecycle: LifecycleConfig | None = None,
+                   run: ScoringRun | None = None, processes: int | None = None
+                   ) -> dict[str, Any]:
+    """Score every customer as of `as_of` (now by default). System job: runs nightly and
+    on demand. Customers are read one id range at a time, by several processes when there
+    are many; the models are fitted once on all ranges' facts; scores, a timeline event
+    for every change of stage or tier, and one audit entry are written."""
+    from guanxi.analytics.scoring import (
+        RangeFacts,
+        apply_models,
+        fit_models,
+        read_facts_parallel,
+    )
 
-    values = rfm_values(orders, as_of=as_of, window_days=rfm.window_days)
-    scores = rfm_scores(values, rfm)
-    tiers = value_tiers(scores, rfm) if len(scores) else pd.DataFrame(columns=["tier", "cell"])
-    now = pd.Timestamp(as_of)
-    if now.tzinfo is None:
-        now = now.tz_localize("UTC")
-    last_purchase = orders.groupby("customer_id")["placed_at"].max() if len(orders) else \
-        pd.Series(dtype="datetime64[ns, UTC]")
-    first_purchase = orders.groupby("customer_id")["placed_at"].min() if len(orders) else \
-        pd.Series(dtype="datetime64[ns, UTC]")
-    days = lambda s: (now - pd.to_datetime(s, utc=True)).dt.total_seconds() / 86400  # noqa: E731
-    facts = pd.DataFrame(index=customers.index)
-    first_seen = pd.concat([pd.to_datetime(customers["created_at"], utc=True),
-                            pd.to_datetime(first_purchase.reindex(customers.index), utc=True)],
-                           axis=1).min(axis=1)
-    facts["days_since_first_seen"] = days(first_seen)
-    facts["days_since_last_purchase"] = days(last_purchase.reindex(customers.index))
-    facts["days_since_last_activity"] = days(pd.Series(activity).reindex(customers.index))
-    facts["purchases_in_window"] = values["frequency"].reindex(customers.index).fillna(0)
-    facts["spend_in_window"] = values["monetary"].reindex(customers.index).fillna(0)
-    stages = lifecycle_stages(facts, lifecycle)
-
-    predicted = None
-    summary = (summary_from_transactions(orders, "customer_id", "placed_at", "total",
-                                         observation_end=now.tz_convert(None))
-               if len(orders) else None)
-    if summary is not None and (summary["frequency"] > 0).sum() >= MIN_REPEAT_BUYERS:
-        purchases, spend_each = forecast_models(summary)
-        predicted = forecast_frame(summary, purchases, spend_each, FORECAST_DAYS)
-        predicted["clv"] = forecast_frame(summary, purchases, spend_each, 365)[
-            "expected_value"]
-
-    risk, reasons, churn_quality = _churn_scores(orders, now)
-
-    existing = {s.customer_id: (s.stage, s.tier) for s in CustomerScore.objects.all()}
-    rows, events = [], []
-    for customer_id in customers.index:
-        tier = (tiers.loc[customer_id, "tier"] if customer_id in tiers.index else NO_PURCHASES)
-        cell = tiers.loc[customer_id, "cell"] if customer_id in tiers.index else ""
-        stage = stages.loc[customer_id]
-        rfm_row = scores.loc[customer_id] if customer_id in scores.index else None
-        value_row = values.loc[customer_id] if customer_id in values.index else None
-        p_row = (predicted.loc[customer_id] if predicted is not None
-                 and customer_id in predicted.index else None)
-        rows.append(CustomerScore(
-            customer_id=int(customer_id), scored_at=as_of,
-            recency_days=None if value_row is None else float(value_row["recency_days"]),
-            frequency=0 if value_row is None else int(value_row["frequency"]),
-            monetary=Decimal("0") if value_row is None else Decimal(
-                str(round(float(value_row["monetary"]), 2))),
-            r=None if rfm_row is None else int(rfm_row["r"]),
-            f=None if rfm_row is None else int(rfm_row["f"]),
-            m=None if rfm_row is None else int(rfm_row["m"]),
-            tier=tier, cell=cell, stage=stage,
-            expected_purchases=None if p_row is None else float(p_row["expected_purchases"]),
-            p_alive=None if p_row is None else float(p_row["p_alive"]),
-            clv=None if p_row is None or np.isnan(p_row["clv"]) else Decimal(
-                str(round(float(p_row["clv"]), 2))),
-            churn_risk=risk.get(int(customer_id)),
-            churn_reasons=reasons.get(int(customer_id), [])))
-        before = existing.get(int(customer_id))
-        for kind, old, new, label in (
-                ("stage_changed", before[0] if before else None, stage, Stage),
-                ("tier_changed", before[1] if before else None, tier, Tier)):
-            if old != new:
-                events.append(Event(
-                    customer_id=int(customer_id), kind=kind, occurred_at=as_of,
-                    summary=_("Became %(new)s") % {"new": label(new).label},
-                    data={"from": old, "to": new}))
-    with transaction.atomic():
-        CustomerScore.objects.bulk_create(
-            rows, batch_size=1000, update_conflicts=True, unique_fields=["customer"],
-            update_fields=["scored_at", "recency_days", "frequency", "monetary", "r", "f",
-                           "m", "tier", "cell", "stage", "expected_purchases", "p_alive",
-                           "clv", "churn_risk", "churn_reasons"])
-        Event.objects.bulk_create(events, batch_size=1000)
-        summary = {"customers": len(rows), "changed": len(events),
-                   "forecast": int(predicted is not None), **churn_quality}
+    started = time.perf_counter()
+    as_of = pd.Timestamp(as_of).to_pydatetime() if as_of is not None else timezone.now()
+    rfm, lifecycle = _configs(rfm, lifecycle)
+    if run is None:
+        run = ScoringRun.objects.create(as_of=as_of, started_by=actor)
+    else:
+        ScoringRun.objects.filter(pk=run.pk).update(as_of=as_of)
+    try:
+        ranges = _ranges(RANGE_SIZE)
+        run.total = 2 * len(ranges) + 1
+        ScoringRun.objects.filter(pk=run.pk).update(total=run.total)
+        timings: dict[str, float] = {}
+        clock = time.perf_counter()
+        customers = Customer.objects.count()
+        workers = (processes if processes is not None
+                   else (os.cpu_count() or 1) if customers >= POOL_MIN_CUSTOMERS else 1)
+        parts: list[RangeFacts] = []
+        for done, part in enumerate(read_facts_parallel(
+                ranges, as_of, rfm.window_days, lifecycle.window_days, workers), start=1):
+            parts.append(part)
+            _progress(run, _("reading orders and events"), done)
+        timings["read_s"] = time.perf_counter() - clock
+        now = as_of.timestamp()
+        clock = time.perf_counter()
+        _progress(run, _("fitting the models"), len(ranges))
+        fitted = (fit_models(pd.concat([p.facts for p in parts]), now, rfm, lifecycle,
+                             previous=_last_fitted()) if parts else None)
+        timings["fit_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
+        scored = changed = 0
+        last_order = 0
+        for i, part in enumerate(parts, start=1):
+            assert fitted is not None
+            scores = apply_models(part.facts, fitted, now)
+            timings["apply_s"] = timings.get("apply_s", 0.0) + time.perf_counter() - clock
+            clock = time.perf_counter()
+            changed += _write_scores(scores, part.previous, as_of)
+            timings["write_s"] = timings.get("write_s", 0.0) + time.perf_counter() - clock
+            clock = time.perf_counter()
+            scored += len(scores)
+            last_order = max(last_order, part.last_order_id)
+            _progress(run, _("writing scores"), len(ranges) + 1 + i)
+        figures = {**(fitted.figures if fitted else {}), "processes": workers,
+                   "ranges": len(ranges),
+                   **{k: round(v, 2) for k, v in timings.items()},
+                   "seconds": round(time.perf_counter() - started, 2)}
+        summary = {"customers": scored, "changed": changed,
+                   "forecast": int(fitted is not None and fitted.purchases is not None),
+                   **figures}
+        ScoringRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.DONE, finished_at=timezone.now(), customers=scored,
+            changed=changed, figures=figures, last_order_id=last_order,
+            fitted=pickle.dumps(fitted) if fitted is not None else None,
+            step="", done=run.total)
         log_action(actor=actor, action="analytics.scores_refresh", object_type="analytics",
                    extra=summary)
+    except Exception as exc:
+        ScoringRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error=str(exc)[:2000])
+        raise
     return summary
 
 
-def _churn_scores(orders: pd.DataFrame, now: pd.Timestamp
-                  ) -> tuple[dict[int, float], dict[int, list[list[Any]]], dict[str, Any]]:
-    """Train the churn model on this business's own history and score current buyers;
-    nothing (and no error) while there is too little history."""
-    from guanxi.analytics.churn import churn_features, churn_train
+def scores_refresh_changed(*, as_of: dt.datetime | None = None, batch: int = 20_000
+                           ) -> dict[str, int]:
+    """Incremental scoring (every few minutes): customers with paid orders newer than the
+    last run are scored again with the last full run's models, so a first purchase shows
+    up as a stage and a value long before the nightly run."""
+    from guanxi.analytics.scoring import apply_models, range_facts, read_range
 
-    if orders.empty:
-        return {}, {}, {}
-    events = _frame(Event.objects.filter(occurred_at__lte=now).exclude(kind__in=SYSTEM_KINDS)
-                    .values_list("customer_id", "kind", "occurred_at", "channel"),
-                    ["customer_id", "kind", "occurred_at", "channel"])
-    orders = orders.assign(placed_at=pd.to_datetime(orders["placed_at"], utc=True))
-    events = events.assign(occurred_at=pd.to_datetime(events["occurred_at"], utc=True))
-    try:
-        model = churn_train(orders, events, as_of=now)
-    except ValueError:
-        return {}, {}, {"churn_model": 0}
-    features = churn_features(orders, events, now)
-    risk = dict(zip(features.index.astype(int), model.predict(features).round(4).tolist(),
-                    strict=True))
-    reasons = dict(zip(features.index.astype(int),
-                       [[[name, round(w, 3)] for name, w in r] for r in model.reasons(features)],
-                       strict=True))
-    return risk, reasons, {"churn_model": 1, "churn_auc": round(model.auc, 3),
-                           "churn_baseline_auc": round(model.baseline_auc, 3)}
+    full = _last_full_run()
+    if full is None:
+        return {"customers": 0, "changed": 0}
+    since = (ScoringRun.objects.filter(status=RunStatus.DONE, started_at__gte=full.started_at)
+             .aggregate(m=Max("last_order_id"))["m"] or 0)
+    ids = sorted(set(Order.objects.filter(pk__gt=since, status=OrderStatus.PAID)
+                     .values_list("customer_id", flat=True)))
+    if not ids:
+        return {"customers": 0, "changed": 0}
+    as_of = as_of or timezone.now()
+    fitted = _last_fitted()
+    run = ScoringRun.objects.create(as_of=as_of, incremental=True, total=len(ids))
+    changed = last_order = 0
+    for start in range(0, len(ids), batch):
+        data = read_range(0, 0, as_of, ids=ids[start:start + batch])
+        facts = range_facts(data, as_of.timestamp(), fitted.rfm.window_days,
+                            fitted.lifecycle.window_days)
+        scores = apply_models(facts, fitted, as_of.timestamp())
+        changed += _write_scores(scores, data.previous, as_of)
+        last_order = max(last_order, data.last_order_id)
+    ScoringRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.DONE, finished_at=timezone.now(), customers=len(ids),
+        changed=changed, done=len(ids), last_order_id=max(last_order, since))
+    return {"customers": len(ids), "changed": changed}
+
+
+def _last_full_run() -> ScoringRun | None:
+    return (ScoringRun.objects.filter(status=RunStatus.DONE, incremental=False,
+                                      fitted__isnull=False).order_by("-started_at").first())
+
+
+def _last_fitted() -> Any:
+    """The models of the last full run (None before the first)."""
+    from guanxi.analytics.selectors import fitted_models
+
+    run = _last_full_run()
+    return fitted_models(run) if run is not None else None
+
+
+SCORE_COLUMNS = ("customer_id", "scored_at", "recency_days", "frequency", "monetary", "r",
+                 "f", "m", "tier", "cell", "stage", "expected_purchases", "p_alive", "clv",
+                 "churn_risk", "churn_reasons")
+
+
+def _nullable(values: pd.Series, cast: Any = float) -> list[Any]:
+    array = values.to_numpy(dtype=float)
+    return [None if v != v else cast(v) for v in array.tolist()]
+
+
+def _write_scores(scores: pd.DataFrame, previous: dict[int, tuple[str, str]],
+                  as_of: dt.datetime) -> int:
+    """Upsert the scores of one range and add a timeline event for each change of stage
+    or tier; returns the number of changes."""
+    ids = scores.index.to_numpy(dtype=np.int64).tolist()
+    when = connection.ops.adapt_datetimefield_value(as_of)
+    reasons = [json.dumps(r) for r in scores["churn_reasons"].tolist()]
+    stage, tier = scores["stage"].tolist(), scores["tier"].tolist()
+    rows = list(zip(
+        ids, [when] * len(ids), _nullable(scores["recency_days"]),
+        scores["frequency"].astype(int).tolist(), scores["monetary"].astype(float).tolist(),
+        _nullable(scores["r"], int), _nullable(scores["f"], int), _nullable(scores["m"], int),
+        tier, scores["cell"].tolist(), stage, _nullable(scores["expected_purchases"]),
+        _nullable(scores["p_alive"]), _nullable(scores["clv"]),
+        _nullable(scores["churn_risk"]), reasons, strict=True))
+    labels = {("stage_changed", v): _("Became %(new)s") % {"new": Stage(v).label}
+              for v in Stage.values}
+    labels.update({("tier_changed", v): _("Became %(new)s") % {"new": Tier(v).label}
+                   for v in Tier.values})
+    events = []
+    for customer_id, new_stage, new_tier in zip(ids, stage, tier, strict=True):
+        old_stage, old_tier = previous.get(customer_id, (None, None))
+        for kind, old, new in (("stage_changed", old_stage, new_stage),
+                               ("tier_changed", old_tier, new_tier)):
+            if old != new:
+                events.append((customer_id, kind, when, when, "", "guanxi",
+                               labels[(kind, new)], json.dumps({"from": old, "to": new})))
+    with transaction.atomic():
+        upsert_rows("analytics_customerscore", SCORE_COLUMNS, rows,
+                    conflict=("customer_id",))
+        insert_rows("customers_event", ("customer_id", "kind", "occurred_at", "recorded_at",
+                                        "channel", "source", "summary", "data"), events)
+    return len(events)
 
 
 EXPORT_COLUMNS = ("customer_id", "display_name", "stage", "tier", "rfm_cell", "r", "f", "m",
@@ -180,18 +255,20 @@ EXPORT_COLUMNS = ("customer_id", "display_name", "stage", "tier", "rfm_cell", "r
                   "p_alive", "clv_12m", "churn_risk_90d", "scored_at")
 
 
-def scores_export(*, actor: Any, stage: str = "", tier: str = "") -> Iterator[list[str]]:
+def scores_export(*, actor: Any, stage: str = "", tier: str = "",
+                  segment_id: int | None = None) -> Iterator[list[str]]:
     """Header, then one row per visible scored customer, a page at a time; audited before
     the first row leaves, formula-like cells neutralised."""
     from guanxi.analytics.selectors import score_list
 
     require(actor, Action.CUSTOMER_EXPORT)
     log_action(actor=actor, action="analytics.scores_export", object_type="analytics",
-               extra={"stage": stage, "tier": tier})
+               extra={"stage": stage, "tier": tier, "segment_id": segment_id})
     yield list(EXPORT_COLUMNS)
     cursor: str | None = None
     while True:
-        page = score_list(actor=actor, stage=stage, tier=tier, cursor=cursor, limit=500)
+        page = score_list(actor=actor, stage=stage, tier=tier, segment_id=segment_id,
+                          cursor=cursor, limit=500)
         for s in page.items:
             yield [safe_cell("" if v is None else v) for v in (
                 s.customer_id, s.customer.display_name, s.stage, s.tier, s.cell, s.r, s.f,
@@ -205,21 +282,28 @@ def scores_export(*, actor: Any, stage: str = "", tier: str = "") -> Iterator[li
 def segment_save(*, actor: Any, name: str, rules: dict[str, Any],
                  segment: Segment | None = None) -> Segment:
     """Create or change a segment (rules validated), then materialise its members."""
-    require(actor, Action.CUSTOMER_EXPORT)
+    require(actor, Action.SEGMENT_MANAGE)
     compile_rules(rules)
     clean = " ".join(name.split())[:100]
     if not clean:
         raise InvalidInput.single("name", _("A segment needs a name"), name)
+    taken = Segment.objects.filter(name=clean)
+    if segment is not None:
+        taken = taken.exclude(pk=segment.pk)
+    if taken.exists():
+        raise InvalidInput.single("name", _("Another segment has this name"), clean)
     with transaction.atomic():
         if segment is None:
             segment = Segment.objects.create(name=clean, rules=rules, created_by=actor)
             log_action(actor=actor, action="segment.create", obj=segment,
                        changes={"name": [None, clean]})
         else:
+            before = {"name": segment.name, "rules": segment.rules}
             segment.name, segment.rules = clean, rules
             segment.save(update_fields=["name", "rules"])
             log_action(actor=actor, action="segment.update", obj=segment,
-                       changes={"rules": [None, rules]})
+                       changes={k: [before[k], v] for k, v in
+                                (("name", clean), ("rules", rules)) if before[k] != v})
         segment_refresh(segment=segment)
     return segment
 
@@ -243,6 +327,51 @@ def segment_refresh(*, segment: Segment) -> SegmentSize:
         segment.save(update_fields=["member_count", "refreshed_at"])
         return SegmentSize.objects.create(segment=segment, at=now, members=len(wanted),
                                           joined=len(joined), left=len(left))
+
+
+def segment_refresh_now(*, actor: Any, segment: Segment) -> SegmentSize:
+    """A user asked for fresh members now (normally nightly, after scoring)."""
+    require(actor, Action.SEGMENT_MANAGE)
+    size = segment_refresh(segment=segment)
+    log_action(actor=actor, action="segment.refresh", obj=segment,
+               extra={"members": size.members, "joined": size.joined, "left": size.left})
+    return size
+
+
+def segment_delete(*, actor: Any, segment: Segment) -> None:
+    require(actor, Action.SEGMENT_MANAGE)
+    with transaction.atomic():
+        log_action(actor=actor, action="segment.delete", obj=segment,
+                   changes={"name": [segment.name, None], "rules": [segment.rules, None]})
+        segment.delete()
+
+
+def scoring_settings_save(*, actor: Any, rfm: dict[str, Any], lifecycle: dict[str, Any]
+                          ) -> ScoringSettings:
+    """Change the RFM and lifecycle rules (each value checked, errors name the setting);
+    they apply from the next scoring run."""
+    require(actor, Action.SCORING_CONFIGURE)
+    errors = []
+    configs: list[Any] = []
+    for parse, data in ((rfm_config, rfm), (lifecycle_config, lifecycle)):
+        try:
+            configs.append(parse(data))
+        except InvalidInput as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    new_rfm, new_lifecycle = (config_dict(c) for c in configs)
+    with transaction.atomic():
+        stored, _created = ScoringSettings.objects.select_for_update().get_or_create(pk=1)
+        changes = {key: [old, new] for key, old, new in (
+            ("rfm", stored.rfm, new_rfm), ("lifecycle", stored.lifecycle, new_lifecycle))
+            if old != new}
+        stored.rfm, stored.lifecycle = new_rfm, new_lifecycle
+        stored.updated_at, stored.updated_by = timezone.now(), actor
+        stored.save()
+        log_action(actor=actor, action="analytics.settings", object_type="analytics",
+                   changes=changes)
+    return stored
 
 
 def segments_refresh_all() -> int:

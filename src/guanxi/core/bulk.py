@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection
+
+COPY_FROM = 1000  # rows from which PostgreSQL gets them by COPY
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
@@ -20,5 +23,42 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[obje
     sql = (f"INSERT INTO {table} ({', '.join(columns)}) "
            f"VALUES ({placeholders}){suffix}")
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql" and not ignore_conflicts and len(rows) >= COPY_FROM:
+            _copy_into(cursor, table, columns, rows)
+            return len(rows)
+        cursor.executemany(sql, rows)  # type: ignore[arg-type]
         return cursor.rowcount
+
+
+def _copy_into(cursor: Any, table: str, columns: Sequence[str],
+               rows: Sequence[Sequence[object]]) -> None:
+    """PostgreSQL COPY: an order of magnitude faster than INSERT for many rows."""
+    raw = cursor.cursor  # the psycopg cursor under Django's wrapper
+    with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def upsert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
+                conflict: Sequence[str]) -> int:
+    """Insert rows, updating every other column of a row whose `conflict` key exists.
+    Values must already be adapted, as for insert_rows. On PostgreSQL the rows travel by
+    COPY into a temporary table first (call inside a transaction)."""
+    if not rows:
+        return 0
+    update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in conflict)
+    tail = f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {update}"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            stage = f"_upsert_{table}"
+            cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} "
+                           f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
+            _copy_into(cursor, stage, columns, rows)
+            cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) "
+                           f"SELECT {', '.join(columns)} FROM {stage} {tail}")
+            cursor.execute(f"TRUNCATE {stage}")
+        else:
+            placeholders = ", ".join(["%s"] * len(columns))
+            cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                               f"VALUES ({placeholders}) {tail}", rows)  # type: ignore[arg-type]
+    return len(rows)

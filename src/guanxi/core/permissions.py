@@ -30,6 +30,8 @@ class Action(StrEnum):
     CUSTOMER_EXPORT = "customer.export"
     CUSTOMER_MERGE = "customer.merge"
     DATA_IMPORT = "data.import"
+    SEGMENT_MANAGE = "segment.manage"
+    SCORING_CONFIGURE = "scoring.configure"
     IDENTITY_CHANGE = "identity.change"
     CONSENT_CHANGE = "consent.change"
     TAG_ASSIGN = "tag.assign"
@@ -54,8 +56,9 @@ ROLE_ACTIONS: dict[str, frozenset[Action]] = {
     }),
     Role.MARKETING: frozenset({
         _A.CUSTOMER_VIEW, _A.CUSTOMER_EXPORT, _A.TAG_ASSIGN, _A.CONSENT_CHANGE,
+        _A.SEGMENT_MANAGE,
     }),
-    Role.ANALYST: frozenset({_A.CUSTOMER_VIEW, _A.CUSTOMER_EXPORT}),
+    Role.ANALYST: frozenset({_A.CUSTOMER_VIEW, _A.CUSTOMER_EXPORT, _A.SEGMENT_MANAGE}),
 }
 
 # Roles that see only the customers they or their team own.

@@ -47,6 +47,7 @@ class CustomerFilters(Schema):
     tag: str = ""
     owner_id: int | None = None
     region: str = ""
+    segment_id: int | None = None
     cursor: str | None = None
     limit: int = 25
 

@@ -87,7 +87,7 @@ def _list_prefetch(qs: QuerySet[Customer]) -> QuerySet[Customer]:
 
 
 def _filters_q(actor: Any, *, tag: str, owner_id: int | None, region: str,
-               prefix: str = "") -> Q:
+               prefix: str = "", segment_id: int | None = None) -> Q:
     """The scope and filters as a Q, relative to Customer or through a relation prefix."""
     def p(name: str) -> str:
         return prefix + name
@@ -104,12 +104,16 @@ def _filters_q(actor: Any, *, tag: str, owner_id: int | None, region: str,
         q &= Q(**{p("owner_id"): owner_id})
     if region:
         q &= Q(**{p("region__startswith"): region})
+    if segment_id:
+        # Current members (analytics keeps the memberships; at most one open per segment).
+        q &= Q(**{p("segment_memberships__segment_id"): segment_id,
+                  p("segment_memberships__left_at__isnull"): True})
     return q
 
 
 def customer_search(*, actor: Any, q: str = "", tag: str = "", owner_id: int | None = None,
-                    region: str = "", cursor: str | None = None,
-                    limit: int = 25) -> Page[Customer]:
+                    region: str = "", segment_id: int | None = None,
+                    cursor: str | None = None, limit: int = 25) -> Page[Customer]:
     """Instant search and filters. With a query, results come from the search-term index
     in term order; without one, newest first with a keyset cursor."""
     require(actor, Action.CUSTOMER_VIEW)
@@ -123,7 +127,7 @@ def customer_search(*, actor: Any, q: str = "", tag: str = "", owner_id: int | N
             lo, hi = search.prefix_range(prefix)
             term_q |= Q(term__gte=lo, term__lt=hi)
         filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                             prefix="customer__")
+                             prefix="customer__", segment_id=segment_id)
         after = decode_cursor(cursor, arity=1)
         offset = int(after[0]) if after else 0
         rows = (SearchTerm.objects.filter(term_q).filter(filters).order_by("term")
@@ -142,7 +146,8 @@ def customer_search(*, actor: Any, q: str = "", tag: str = "", owner_id: int | N
         items = [by_id[i] for i in ids if i in by_id]
     else:
         qs = Customer.objects.filter(
-            _filters_q(actor, tag=tag, owner_id=owner_id, region=region))
+            _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
+                       segment_id=segment_id))
         after = decode_cursor(cursor, arity=1)
         if after:
             qs = qs.filter(pk__lt=int(after[0]))

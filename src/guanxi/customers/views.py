@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.accounts.selectors import staff_list
-from guanxi.analytics.selectors import customer_score_get
+from guanxi.analytics.selectors import customer_score_get, segment_list
 from guanxi.core.errors import DomainError
 from guanxi.core.htmx import is_htmx
 from guanxi.core.permissions import Action, can, is_team_scoped, require
-from guanxi.core.spreadsheet import csv_download
+from guanxi.core.spreadsheet import csv_download, xlsx_download
 from guanxi.customers import selectors, services
 from guanxi.customers.forms import (
     CustomerCreateForm,
@@ -28,10 +28,11 @@ from guanxi.dataquality.selectors import candidates_for_customer, possible_dupli
 
 
 def _filters(request: HttpRequest) -> dict:
-    owner = request.GET.get("owner", "")
+    owner, segment = request.GET.get("owner", ""), request.GET.get("segment", "")
     return {"q": request.GET.get("q", "").strip(), "tag": request.GET.get("tag", ""),
             "owner_id": int(owner) if owner.isdigit() else None,
-            "region": request.GET.get("region", "")}
+            "region": request.GET.get("region", ""),
+            "segment_id": int(segment) if segment.isdigit() else None}
 
 
 @login_required
@@ -44,15 +45,18 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     if is_htmx(request) and request.headers.get("HX-Target") == "results":
         return render(request, "customers/_results.html", context)
     context.update(tags=tag_list(), owners=staff_list(actor=request.user),
-                   regions=selectors.region_list(actor=request.user))
+                   regions=selectors.region_list(actor=request.user),
+                   segments=segment_list(actor=request.user))
     return render(request, "customers/list.html", context)
 
 
 @login_required
 @require_GET
-def customer_export(request: HttpRequest) -> StreamingHttpResponse:
-    return csv_download(services.customers_export(actor=request.user, **_filters(request)),
-                        "customers.csv")
+def customer_export(request: HttpRequest) -> HttpResponse:
+    rows = services.customers_export(actor=request.user, **_filters(request))
+    if request.GET.get("format") == "xlsx":
+        return xlsx_download(rows, "customers.xlsx", sheet=_("Customers"))
+    return csv_download(rows, "customers.csv")
 
 
 def _abilities(user) -> dict[str, bool]:

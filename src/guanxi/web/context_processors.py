@@ -13,4 +13,5 @@ def navigation(request: HttpRequest) -> dict[str, object]:
         "can_export": can(user, Action.CUSTOMER_EXPORT),
         "can_import": can(user, Action.DATA_IMPORT),
         "can_merge": can(user, Action.CUSTOMER_MERGE),
+        "can_configure_scoring": can(user, Action.SCORING_CONFIGURE),
     }
