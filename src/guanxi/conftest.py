@@ -59,3 +59,15 @@ def browser():
             "--disable-component-update", "--disable-sync", "--no-first-run"])
         yield b
         b.close()
+
+
+@pytest.fixture
+def huey_immediate(settings, tmp_path):
+    """Worker tasks run inline when the transaction that queued them commits; uploads go
+    to a temporary var directory."""
+    from huey.contrib.djhuey import HUEY
+
+    settings.VAR_DIR = tmp_path
+    HUEY.immediate = True
+    yield
+    HUEY.immediate = False

@@ -119,7 +119,7 @@ def cohort_chart(cohorts: list[dict[str, Any]]) -> dict[str, Any]:
     width = max((len(c["retention"]) for c in cohorts), default=1)
     rows = [f"{c['cohort']:%Y-%m} ({c['customers']})" for c in cohorts]
     data = [[k, i, value] for i, c in enumerate(cohorts)
-            for k, value in enumerate(c["retention"]) if k > 0]
+            for k, value in enumerate(c["retention"])]
     return {
         "title": {"text": _("Monthly cohort retention (% of the cohort buying again)"),
                   "textStyle": {"fontSize": 14}},
