@@ -94,6 +94,61 @@ def segments_create(request: HttpRequest, payload: SegmentIn) -> Any:
                                     rules=payload.rules))
 
 
+class SizeOut(Schema):
+    at: dt.datetime
+    members: int
+    joined: int
+    left: int
+
+
+@router.get("/segments", response=list[SegmentOut], summary="All segments")
+def segments_list(request: HttpRequest) -> Any:
+    return list(selectors.segment_list(actor=request.user))
+
+
+@router.get("/segments/{segment_id}", response=SegmentOut, summary="One segment")
+def segments_get(request: HttpRequest, segment_id: int) -> Any:
+    return selectors.segment_get(actor=request.user, segment_id=segment_id)
+
+
+@router.put("/segments/{segment_id}", response=SegmentOut,
+            summary="Change a segment's name or rules (members are refreshed)")
+def segments_update(request: HttpRequest, segment_id: int, payload: SegmentIn) -> Any:
+    from guanxi.analytics.services import segment_save
+
+    segment = selectors.segment_get(actor=request.user, segment_id=segment_id)
+    return segment_save(actor=request.user, name=payload.name, rules=payload.rules,
+                        segment=segment)
+
+
+@router.delete("/segments/{segment_id}", response={204: None}, summary="Delete a segment")
+def segments_delete(request: HttpRequest, segment_id: int) -> Any:
+    from ninja.responses import Status
+
+    from guanxi.analytics.services import segment_delete
+
+    segment_delete(actor=request.user,
+                   segment=selectors.segment_get(actor=request.user, segment_id=segment_id))
+    return Status(204, None)
+
+
+@router.post("/segments/{segment_id}/refresh", response=SizeOut,
+             summary="Recompute the members now")
+def segments_refresh(request: HttpRequest, segment_id: int) -> Any:
+    from guanxi.analytics.services import segment_refresh_now
+
+    return segment_refresh_now(
+        actor=request.user,
+        segment=selectors.segment_get(actor=request.user, segment_id=segment_id))
+
+
+@router.get("/segments/{segment_id}/sizes", response=list[SizeOut],
+            summary="The size at each refresh, oldest first (the size-over-time chart)")
+def segments_sizes(request: HttpRequest, segment_id: int) -> Any:
+    return selectors.segment_sizes(
+        segment=selectors.segment_get(actor=request.user, segment_id=segment_id))
+
+
 @router.get("/segments/{segment_id}/members", response=list[int],
             summary="Customer numbers in the segment now (audiences select by segment id)")
 def segments_members(request: HttpRequest, segment_id: int, limit: int = 1000) -> Any:

@@ -327,18 +327,21 @@ class ParetoNBD:
         similar data, e.g. last night's), which saves most of the search."""
         x, tx, t, w, scale = _purchase_rows(frequency, recency, T, weights)
         args = (x, tx * scale, t * scale, w, _Pairs(x, tx * scale, t * scale))
+        options: dict[str, Any] = {"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-12}
         if start:
             begin = np.log([start["r"], start["alpha"] * scale, start["s"],
                             start["beta"] * scale])
             first = optimize.OptimizeResult(x=begin, fun=self._negative_ll(begin, *args))
+            # near the answer already: a small simplex, parameters to about 4 digits
+            options.update(initial_simplex=begin + np.vstack([np.zeros(4), 0.02 * np.eye(4)]),
+                           xatol=1e-4, fatol=1e-9)
         else:
             # Quasi-Newton with numerical gradients first; the simplex method polishes
             # from there (the hypergeometric terms make gradients noisy near z = 1).
             first = optimize.minimize(self._negative_ll, np.zeros(4), args=args,
                                       method="L-BFGS-B", options={"maxiter": 500})
         best = optimize.minimize(self._negative_ll, first.x, args=args,
-                                 method="Nelder-Mead",
-                                 options={"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-12})
+                                 method="Nelder-Mead", options=options)
         if first.fun < best.fun:
             best = first
         r, alpha, s, beta = np.exp(best.x)

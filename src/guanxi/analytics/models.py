@@ -38,7 +38,12 @@ class Cell(models.TextChoices):
 
 class CustomerScore(models.Model):
     """The latest scores of one customer; every change of stage or tier is also an event
-    on the customer's timeline, which keeps the history."""
+    on the customer's timeline, which keeps the history.
+
+    Every row is rewritten by each full run, so the table has no index but its key (a
+    filter on stage or tier reads a million rows in a fraction of a second) and, on
+    PostgreSQL, pages left half empty so the rewrites are HOT updates (see migration
+    0005: the write of a million scores went from 17.5 s to 4.3 s)."""
 
     customer = models.OneToOneField(Customer, primary_key=True, on_delete=models.CASCADE,
                                     related_name="score")
@@ -51,10 +56,9 @@ class CustomerScore(models.Model):
     f = models.SmallIntegerField(null=True, blank=True)
     m = models.SmallIntegerField(null=True, blank=True)
     tier = models.CharField(_("value tier"), max_length=30, choices=Tier.choices,
-                            default=Tier.NO_PURCHASES, db_index=True)
+                            default=Tier.NO_PURCHASES)
     cell = models.CharField(_("RFM cell"), max_length=30, choices=Cell.choices, blank=True)
-    stage = models.CharField(_("lifecycle stage"), max_length=20, choices=Stage.choices,
-                             db_index=True)
+    stage = models.CharField(_("lifecycle stage"), max_length=20, choices=Stage.choices)
     expected_purchases = models.FloatField(_("expected purchases, next 90 days"), null=True,
                                            blank=True)
     p_alive = models.FloatField(_("probability still active"), null=True, blank=True)

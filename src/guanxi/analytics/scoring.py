@@ -18,6 +18,7 @@ the lifetimes package (several orders on one day are one purchase).
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -78,6 +79,10 @@ def _epoch(column: str) -> str:
     return f"CAST((julianday({column}) - 2440587.5) * 86400 AS INTEGER)"
 
 
+def _bigint(column: str) -> str:
+    return f"{column}::bigint" if connection.vendor == "postgresql" else column
+
+
 def _number(column: str) -> str:
     return f"{column}::float8" if connection.vendor == "postgresql" else column
 
@@ -86,13 +91,28 @@ def _in_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def _fetch(sql: str, params: list[Any], dtype: list[tuple[str, str]]) -> np.ndarray:
-    """Rows as a numpy record array (numpy converts the tuples in C, far faster than
-    splitting them into columns in Python)."""
+def _fetch(sql: str, params: list[Any], dtype: list[tuple[str, str]]) -> dict[str, np.ndarray]:
+    """Rows as numpy columns. PostgreSQL sends them by COPY as CSV, parsed by pandas in C;
+    on SQLite numpy converts the row tuples in C (far faster than splitting them into
+    columns in Python)."""
+    if connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        with connection.cursor() as cursor, cursor.cursor.copy(
+                f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
+            for block in copy:
+                buffer.write(block)
+        buffer.seek(0)
+        if not buffer.getbuffer().nbytes:
+            return {name: np.empty(0, dtype=kind) for name, kind in dtype}
+        frame = pd.read_csv(buffer, header=None, names=[n for n, _k in dtype],
+                            dtype={n: (str if k == "O" else k) for n, k in dtype},
+                            keep_default_na=False)
+        return {name: frame[name].to_numpy() for name, _kind in dtype}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    return np.array(rows, dtype=dtype) if rows else np.empty(0, dtype=dtype)
+    array = np.array(rows, dtype=dtype) if rows else np.empty(0, dtype=dtype)
+    return {name: array[name] for name, _kind in dtype}
 
 
 def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = None
@@ -106,7 +126,7 @@ def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = Non
         where, params = "BETWEEN %s AND %s", [lo, hi - 1]
     cust = _fetch(f"SELECT id, {_epoch('created_at')} FROM customers_customer "
                   f"WHERE id {where} ORDER BY id", params, [("id", "i8"), ("t", "i8")])
-    orders = _fetch(f"SELECT customer_id * {SHIFT} + {_epoch('placed_at')}, "
+    orders = _fetch(f"SELECT {_bigint('customer_id')} * {SHIFT} + {_epoch('placed_at')}, "
                     f"{_number('total')} FROM customers_order WHERE customer_id {where} "
                     f"AND status = 'paid' AND placed_at <= %s", [*params, when],
                     [("key", "i8"), ("total", "f8")])
@@ -114,7 +134,7 @@ def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = Non
             f" + CASE WHEN kind IN ({_in_list(INTERACTION_KINDS)}) THEN {INTERACTION} ELSE 0 END"
             f" + CASE WHEN kind IN ({_in_list(COMPLAINT_KINDS)}) THEN {COMPLAINT} ELSE 0 END END")
     system = tuple(k for k in SYSTEM_KINDS if k != "tier_changed")
-    events = _fetch(f"SELECT customer_id * {SHIFT} + {_epoch('occurred_at')}, {code}, "
+    events = _fetch(f"SELECT {_bigint('customer_id')} * {SHIFT} + {_epoch('occurred_at')}, {code}, "
                     f"channel FROM customers_event WHERE customer_id {where} "
                     f"AND occurred_at <= %s AND kind NOT IN ({_in_list(system)})",
                     [*params, when], [("key", "i8"), ("code", "i8"), ("channel", "O")])
@@ -144,10 +164,15 @@ class _Rows:
 
     def __init__(self, ids: np.ndarray, customer: np.ndarray, time: np.ndarray,
                  **columns: np.ndarray) -> None:
+        # one int64 key (customer, then time) sorts several times faster than lexsort
+        key = customer.astype(np.int64) * SHIFT + time.astype(np.int64)
+        order = np.argsort(key, kind="stable")
+        customer, time = customer[order], time[order]
+        columns = {k: v[order] for k, v in columns.items()}
         pos = np.searchsorted(ids, customer)
-        known = (pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == customer) \
-            if len(ids) else np.zeros(len(customer), bool)
-        order = np.lexsort((time[known], pos[known]))
+        known = ((pos < len(ids)) & (ids[np.minimum(pos, len(ids) - 1)] == customer)
+                 if len(ids) else np.zeros(len(customer), bool))
+        order = np.flatnonzero(known)
         self.n = len(ids)
         self.pos = pos[known][order]
         self.time = time[known][order]
@@ -343,7 +368,8 @@ def fit_models(facts: pd.DataFrame, now: float, rfm: RFMConfig, lifecycle: Lifec
             if len(buyers) and lifecycle.high_value_share > 0 else float("inf"))
     fitted = Fitted(rfm=rfm, lifecycle=lifecycle, thresholds=thresholds, high_value_spend=high)
     rng = np.random.default_rng(seed)
-    summary = facts[facts["first_at"].notna()]
+    summary = facts.loc[facts["first_at"].notna(),
+                        ["frequency", "recency", "T", "monetary_value"]]
     if (summary["frequency"] > 0).sum() >= MIN_REPEAT_BUYERS:
         sample = summary.iloc[rng.permutation(len(summary))[:FIT_SAMPLE]]
         start = (previous.purchases.params_ if previous is not None
@@ -361,6 +387,8 @@ def fit_models(facts: pd.DataFrame, now: float, rfm: RFMConfig, lifecycle: Lifec
     test = _cutoff_frame(facts, "test")
     if len(train) > CHURN_SAMPLE:
         train = train.iloc[rng.permutation(len(train))[:CHURN_SAMPLE]]
+    if len(test) > CHURN_SAMPLE:  # the AUC of 200,000 customers is precise enough
+        test = test.iloc[rng.permutation(len(test))[:CHURN_SAMPLE]]
     try:
         baseline = alive_baseline(test)
         fitted.churn = churn_fit(train[list(FEATURES)], train["churned"],

@@ -33,7 +33,7 @@ from guanxi.analytics.rfm import RFMConfig
 from guanxi.analytics.segments import compile_rules
 from guanxi.analytics.settings import config_dict, lifecycle_config, rfm_config
 from guanxi.audit.services import log_action
-from guanxi.core.bulk import insert_rows, upsert_rows
+from guanxi.core.bulk import insert_rows, upsert_frame
 from guanxi.core.errors import Conflict, InvalidInput
 from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
@@ -210,26 +210,24 @@ SCORE_COLUMNS = ("customer_id", "scored_at", "recency_days", "frequency", "monet
                  "churn_risk", "churn_reasons")
 
 
-def _nullable(values: pd.Series, cast: Any = float) -> list[Any]:
-    array = values.to_numpy(dtype=float)
-    return [None if v != v else cast(v) for v in array.tolist()]
-
-
 def _write_scores(scores: pd.DataFrame, previous: dict[int, tuple[str, str]],
                   as_of: dt.datetime) -> int:
     """Upsert the scores of one range and add a timeline event for each change of stage
     or tier; returns the number of changes."""
     ids = scores.index.to_numpy(dtype=np.int64).tolist()
     when = connection.ops.adapt_datetimefield_value(as_of)
-    reasons = [json.dumps(r) for r in scores["churn_reasons"].tolist()]
     stage, tier = scores["stage"].tolist(), scores["tier"].tolist()
-    rows = list(zip(
-        ids, [when] * len(ids), _nullable(scores["recency_days"]),
-        scores["frequency"].astype(int).tolist(), scores["monetary"].astype(float).tolist(),
-        _nullable(scores["r"], int), _nullable(scores["f"], int), _nullable(scores["m"], int),
-        tier, scores["cell"].tolist(), stage, _nullable(scores["expected_purchases"]),
-        _nullable(scores["p_alive"]), _nullable(scores["clv"]),
-        _nullable(scores["churn_risk"]), reasons, strict=True))
+    frame = pd.DataFrame({
+        "customer_id": scores.index.to_numpy(dtype=np.int64), "scored_at": str(when),
+        "recency_days": scores["recency_days"].astype(float),
+        "frequency": scores["frequency"].astype(np.int64),
+        "monetary": scores["monetary"].astype(float).round(2),
+        **{dim: scores[dim].astype("Int64") for dim in ("r", "f", "m")},
+        "tier": tier, "cell": scores["cell"], "stage": stage,
+        **{col: scores[col].astype(float)
+           for col in ("expected_purchases", "p_alive", "clv", "churn_risk")},
+        "churn_reasons": [json.dumps(r) if r else "[]" for r in scores["churn_reasons"]],
+    }, columns=list(SCORE_COLUMNS))
     labels = {("stage_changed", v): _("Became %(new)s") % {"new": Stage(v).label}
               for v in Stage.values}
     labels.update({("tier_changed", v): _("Became %(new)s") % {"new": Tier(v).label}
@@ -243,8 +241,7 @@ def _write_scores(scores: pd.DataFrame, previous: dict[int, tuple[str, str]],
                 events.append((customer_id, kind, when, when, "", "guanxi",
                                labels[(kind, new)], json.dumps({"from": old, "to": new})))
     with transaction.atomic():
-        upsert_rows("analytics_customerscore", SCORE_COLUMNS, rows,
-                    conflict=("customer_id",))
+        upsert_frame("analytics_customerscore", frame, conflict=("customer_id",))
         insert_rows("customers_event", ("customer_id", "kind", "occurred_at", "recorded_at",
                                         "channel", "source", "summary", "data"), events)
     return len(events)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pandas as pd
 from django.db import connection
 
 COPY_FROM = 1000  # rows from which PostgreSQL gets them by COPY
@@ -39,13 +40,14 @@ def _copy_into(cursor: Any, table: str, columns: Sequence[str],
             copy.write_row(row)
 
 
-def upsert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
-                conflict: Sequence[str]) -> int:
-    """Insert rows, updating every other column of a row whose `conflict` key exists.
-    Values must already be adapted, as for insert_rows. On PostgreSQL the rows travel by
-    COPY into a temporary table first (call inside a transaction)."""
-    if not rows:
+def upsert_frame(table: str, frame: pd.DataFrame, *, conflict: Sequence[str]) -> int:
+    """Insert a frame's rows (columns named as the table's), updating every other column
+    of a row whose `conflict` key exists; missing values become NULL. On PostgreSQL the
+    frame travels as one CSV stream by COPY into a temporary table, then one upsert (call
+    inside a transaction); on SQLite one statement is executed per row."""
+    if frame.empty:
         return 0
+    columns = list(frame.columns)
     update = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in conflict)
     tail = f"ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {update}"
     with connection.cursor() as cursor:
@@ -53,12 +55,18 @@ def upsert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[obje
             stage = f"_upsert_{table}"
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} "
                            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-            _copy_into(cursor, stage, columns, rows)
+            # \N marks NULL, so an empty string stays an empty string
+            text = frame.to_csv(header=False, index=False, na_rep="\\N")
+            with cursor.cursor.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN "
+                                    f"WITH (FORMAT csv, NULL '\\N')") as copy:
+                copy.write(text)
             cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) "
                            f"SELECT {', '.join(columns)} FROM {stage} {tail}")
             cursor.execute(f"TRUNCATE {stage}")
         else:
+            rows = frame.astype(object).where(frame.notna(), None).itertuples(
+                index=False, name=None)
             placeholders = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
                                f"VALUES ({placeholders}) {tail}", rows)  # type: ignore[arg-type]
-    return len(rows)
+    return len(frame)

@@ -76,7 +76,7 @@ def test_build_a_segment_with_a_live_count(logged_in):
     page.fill("[data-testid=rule-value]", "30")
     page.wait_for_function(
         "document.getElementById('live-count').innerText !== '…'"
-        " && document.getElementById('live-count').innerText !== String(%d)" % first)
+        f" && document.getElementById('live-count').innerText !== String({first})")
     assert page.inner_text("[data-testid=live-count]") == "3"
     # and, with ANY instead of ALL, a group is added: or a lifecycle stage of churned
     page.locator("[data-testid=group] .gx-group-head select").first.select_option("or")

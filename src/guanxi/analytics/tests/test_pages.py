@@ -272,3 +272,52 @@ def test_churn_reasons_on_demand_for_large_bases(personas, monkeypatch):
     shown = [customer_score_get(actor=personas.manager, customer_id=s.customer_id)
              for s in stored[:30]]
     assert any(s.churn_reasons for s in shown)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ranges_read_by_several_processes_give_the_same_facts(personas):
+    from django.db import connection
+
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
+        pytest.skip("worker processes cannot open an in-memory SQLite database "
+                    "(the PostgreSQL run covers this)")
+    now = timezone.now()
+    people = [make_customer(personas.manager, full_name=f"客户{i}") for i in range(6)]
+    for i, person in enumerate(people):
+        for k in range(i):
+            _buy(personas.manager, person, now - dt.timedelta(days=10 + 40 * k))
+    lo, hi = people[0].pk, people[-1].pk + 1
+    ranges = [(lo, lo + 3), (lo + 3, hi)]
+    alone = list(scoring.read_facts_parallel(ranges, now, 365, 365, 1))
+    shared = list(scoring.read_facts_parallel(ranges, now, 365, 365, 2))
+    for a, b in zip(alone, shared, strict=True):
+        assert a.facts.equals(b.facts) and a.last_order_id == b.last_order_id
+    assert sum(len(p.facts) for p in shared) == 6
+
+
+def test_segments_through_the_api(client, personas, shop):
+    from guanxi.core.testing import bearer
+
+    headers = bearer(personas.marketing)
+    made = client.post("/api/v1/segments", {"name": "Buyers", "rules": {
+        "field": "frequency", "operator": "gte", "value": 1}},
+        content_type="application/json", headers=headers)
+    assert made.status_code == 201 and made.json()["member_count"] == 2
+    pk = made.json()["id"]
+    assert [s["name"] for s in client.get("/api/v1/segments", headers=headers).json()] == [
+        "Buyers"]
+    changed = client.put(f"/api/v1/segments/{pk}", {"name": "Everyone", "rules": {
+        "field": "frequency", "operator": "gte", "value": 0}},
+        content_type="application/json", headers=headers)
+    assert changed.json()["member_count"] == 3
+    sizes = client.get(f"/api/v1/segments/{pk}/sizes", headers=headers).json()
+    assert [s["members"] for s in sizes] == [2, 3]
+    bad = client.put(f"/api/v1/segments/{pk}", {"name": "x", "rules": {"op": "xor",
+                                                                        "rules": []}},
+                     content_type="application/json", headers=headers)
+    assert bad.status_code == 422 and "rules.op" in bad.content.decode()
+    # service staff may read audiences but not change them
+    assert client.delete(f"/api/v1/segments/{pk}",
+                         headers=bearer(personas.service)).status_code == 403
+    assert client.delete(f"/api/v1/segments/{pk}", headers=headers).status_code == 204
+    assert client.get(f"/api/v1/segments/{pk}", headers=headers).status_code == 404
