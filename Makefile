@@ -39,6 +39,7 @@ test-pg: install
 bench: install
 	$(BIN)/python bench/dedupe.py
 	$(BIN)/python bench/clv.py
+	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/foundation.py
 
 messages: install

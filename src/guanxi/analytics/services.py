@@ -138,6 +138,7 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
             scored += len(scores)
             last_order = max(last_order, part.last_order_id)
             _progress(run, _("writing scores"), len(ranges) + 1 + i)
+        _vacuum_scores()
         figures = {**(fitted.figures if fitted else {}), "processes": workers,
                    "ranges": len(ranges),
                    **{k: round(v, 2) for k, v in timings.items()},
@@ -157,6 +158,15 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
             status=RunStatus.FAILED, finished_at=timezone.now(), error=str(exc)[:2000])
         raise
     return summary
+
+
+def _vacuum_scores() -> None:
+    """PostgreSQL: every score was just rewritten; clear the old row versions now so the
+    next run's rewrite fits in the pages again (HOT updates) instead of waiting for
+    autovacuum. Not possible (nor needed) inside an outer transaction."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE) analytics_customerscore")
 
 
 def scores_refresh_changed(*, as_of: dt.datetime | None = None, batch: int = 20_000
@@ -369,6 +379,28 @@ def scoring_settings_save(*, actor: Any, rfm: dict[str, Any], lifecycle: dict[st
         log_action(actor=actor, action="analytics.settings", object_type="analytics",
                    changes=changes)
     return stored
+
+
+DEMO_SEGMENTS = (
+    ("沉睡的重要客户 · Dormant, high spend", {"op": "and", "rules": [
+        {"field": "stage", "operator": "in", "value": ["dormant", "churned"]},
+        {"field": "m", "operator": "gte", "value": 4}]}),
+    ("高流失风险 · High churn risk", {"field": "churn_risk", "operator": "gte",
+                                       "value": 0.6}),
+    ("近90天买过茶叶 · Bought tea in 90 days", {
+        "field": "bought_category", "operator": "within_days",
+        "value": {"category": "茶叶", "days": 90}}),
+)
+
+
+def demo_segments(*, actor: Any) -> int:
+    """Example segments for the demo data (skipped when one of that name exists)."""
+    made = 0
+    for name, rules in DEMO_SEGMENTS:
+        if not Segment.objects.filter(name=name).exists():
+            segment_save(actor=actor, name=name, rules=rules)
+            made += 1
+    return made
 
 
 def segments_refresh_all() -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from django.db import connection
 
@@ -40,11 +41,27 @@ def _copy_into(cursor: Any, table: str, columns: Sequence[str],
             copy.write_row(row)
 
 
+def _frame_rows(frame: pd.DataFrame) -> list[tuple[Any, ...]]:
+    """The frame as row tuples of Python values, missing values as None (column by column
+    in numpy: several times faster than pandas' CSV writer or row iteration)."""
+    columns = []
+    for name in frame.columns:
+        values = frame[name]
+        if values.dtype.kind == "f":
+            array = values.to_numpy()
+            out = array.astype(object)
+            out[np.isnan(array)] = None
+            columns.append(out.tolist())
+        else:
+            columns.append(values.astype(object).where(values.notna(), None).tolist())
+    return list(zip(*columns, strict=True))
+
+
 def upsert_frame(table: str, frame: pd.DataFrame, *, conflict: Sequence[str]) -> int:
     """Insert a frame's rows (columns named as the table's), updating every other column
     of a row whose `conflict` key exists; missing values become NULL. On PostgreSQL the
-    frame travels as one CSV stream by COPY into a temporary table, then one upsert (call
-    inside a transaction); on SQLite one statement is executed per row."""
+    rows travel by COPY into a temporary table, then one upsert (call inside a
+    transaction); on SQLite one statement is executed per row."""
     if frame.empty:
         return 0
     columns = list(frame.columns)
@@ -55,17 +72,12 @@ def upsert_frame(table: str, frame: pd.DataFrame, *, conflict: Sequence[str]) ->
             stage = f"_upsert_{table}"
             cursor.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} "
                            f"(LIKE {table} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS")
-            # \N marks NULL, so an empty string stays an empty string
-            text = frame.to_csv(header=False, index=False, na_rep="\\N")
-            with cursor.cursor.copy(f"COPY {stage} ({', '.join(columns)}) FROM STDIN "
-                                    f"WITH (FORMAT csv, NULL '\\N')") as copy:
-                copy.write(text)
+            _copy_into(cursor, stage, columns, _frame_rows(frame))
             cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) "
                            f"SELECT {', '.join(columns)} FROM {stage} {tail}")
             cursor.execute(f"TRUNCATE {stage}")
         else:
-            rows = frame.astype(object).where(frame.notna(), None).itertuples(
-                index=False, name=None)
+            rows = _frame_rows(frame)
             placeholders = ", ".join(["%s"] * len(columns))
             cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
                                f"VALUES ({placeholders}) {tail}", rows)  # type: ignore[arg-type]

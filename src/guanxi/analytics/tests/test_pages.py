@@ -321,3 +321,11 @@ def test_segments_through_the_api(client, personas, shop):
                          headers=bearer(personas.service)).status_code == 403
     assert client.delete(f"/api/v1/segments/{pk}", headers=headers).status_code == 204
     assert client.get(f"/api/v1/segments/{pk}", headers=headers).status_code == 404
+
+
+def test_demo_segments_are_made_once(personas, shop):
+    from guanxi.analytics.services import demo_segments
+
+    assert demo_segments(actor=personas.admin) == 3
+    assert demo_segments(actor=personas.admin) == 0
+    assert Segment.objects.count() == 3

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
 from guanxi.accounts.models import User
 from guanxi.accounts.services import user_create
@@ -46,9 +48,13 @@ class Command(BaseCommand):
                 if password:
                     names = ", ".join(s[0] for s in STAFF)
                     self.stdout.write(f"  Demo staff ({names}) share the admin's password.")
-                # Score once now so the 360 pages show stages and value straight away;
-                # the worker rescores nightly.
-                from guanxi.analytics.services import scores_refresh
+                # Score now so the 360 pages show stages and value straight away (and
+                # once as of two months ago, from the data up to then, so the stage
+                # flows have history); the worker rescores nightly.
+                from guanxi.analytics.services import demo_segments, scores_refresh
 
+                scores_refresh(actor=admin, as_of=timezone.now() - dt.timedelta(days=60))
                 scored = scores_refresh(actor=admin)
-                self.stdout.write(f"  Scored {scored['customers']} customers.")
+                segments = demo_segments(actor=admin)
+                self.stdout.write(f"  Scored {scored['customers']} customers; "
+                                  f"{segments} example segments.")
