@@ -84,10 +84,13 @@ def rfm_heatmap(grid: list[dict[str, Any]]) -> dict[str, Any]:
         "yAxis": {"type": "category", "name": _("R score"), "data": ["1", "2", "3", "4", "5"],
                   "splitArea": {"show": True}},
         "visualMap": {"min": 0, "max": top, "calculable": True, "orient": "horizontal",
+                      "dimension": 2,  # customers (the 4th value is the average spend)
                       "left": "center", "bottom": 0,
                       "inRange": {"color": ["#fdf2e9", "#e67e22", "#c0392b"]}},
         "series": [{"type": "heatmap", "name": _("Customers"), "data": data,
-                    "label": {"show": True}, "encode": {"x": 0, "y": 1, "value": 2}}],
+                    "label": {"show": True},
+                    "encode": {"x": 0, "y": 1, "value": 2, "tooltip": [2, 3]},
+                    "dimensions": ["F", "R", _("Customers"), _("Average spend")]}],
     }
 
 

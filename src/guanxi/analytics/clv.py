@@ -327,14 +327,18 @@ class ParetoNBD:
         similar data, e.g. last night's), which saves most of the search."""
         x, tx, t, w, scale = _purchase_rows(frequency, recency, T, weights)
         args = (x, tx * scale, t * scale, w, _Pairs(x, tx * scale, t * scale))
-        options: dict[str, Any] = {"maxiter": 4000, "xatol": 1e-7, "fatol": 1e-12}
+        # The likelihood has a long flat ridge in (s, beta) on small or short histories,
+        # where the simplex can wander for thousands of evaluations without changing any
+        # prediction: the evaluations are capped.
+        options: dict[str, Any] = {"maxiter": 4000, "maxfev": 2000, "xatol": 1e-7,
+                                   "fatol": 1e-12}
         if start:
             begin = np.log([start["r"], start["alpha"] * scale, start["s"],
                             start["beta"] * scale])
             first = optimize.OptimizeResult(x=begin, fun=self._negative_ll(begin, *args))
             # near the answer already: a small simplex, parameters to about 4 digits
             options.update(initial_simplex=begin + np.vstack([np.zeros(4), 0.02 * np.eye(4)]),
-                           xatol=1e-4, fatol=1e-9)
+                           xatol=1e-4, fatol=1e-9, maxfev=400)
         else:
             # Quasi-Newton with numerical gradients first; the simplex method polishes
             # from there (the hypergeometric terms make gradients noisy near z = 1).
