@@ -329,3 +329,38 @@ def test_demo_segments_are_made_once(personas, shop):
     assert demo_segments(actor=personas.admin) == 3
     assert demo_segments(actor=personas.admin) == 0
     assert Segment.objects.count() == 3
+
+
+def test_range_facts_match_the_public_definitions():
+    """The scoring job's numpy facts equal summary_from_transactions (lifetimes'
+    definitions) and rfm_values on the same orders."""
+    import numpy as np
+    import pandas as pd
+
+    from guanxi.analytics.clv import summary_from_transactions
+    from guanxi.analytics.rfm import rfm_values
+
+    rng = np.random.default_rng(8)
+    now = pd.Timestamp("2026-06-30 12:00", tz="UTC")
+    orders = pd.DataFrame({
+        "customer_id": rng.integers(1, 60, 600),
+        "placed_at": now - pd.to_timedelta(rng.uniform(0, 700, 600).round(3), unit="D"),
+        "total": rng.gamma(2, 50, 600).round(2)})
+    data = scoring.RangeData(
+        ids=np.arange(1, 60), created=np.full(59, now.timestamp() - 800 * 86400),
+        order_customer=orders["customer_id"].to_numpy(),
+        order_time=((orders["placed_at"] - pd.Timestamp(0, tz="UTC")).dt.total_seconds()
+                    .round().to_numpy()),
+        order_total=orders["total"].to_numpy(), event_customer=np.empty(0, np.int64),
+        event_time=np.empty(0), event_code=np.empty(0, np.int64),
+        event_channel=np.empty(0, np.int64))
+    facts = scoring.range_facts(data, now.timestamp(), 365, 365)
+    expected = summary_from_transactions(orders, "customer_id", "placed_at", "total",
+                                         observation_end=now.tz_convert(None))
+    got = facts.loc[expected.index, ["frequency", "recency", "T", "monetary_value"]]
+    assert np.allclose(got.to_numpy(), expected.to_numpy())
+    values = rfm_values(orders, as_of=now, window_days=365)
+    assert np.allclose(facts.loc[values.index, "rfm_days"], values["frequency"])
+    assert np.allclose(facts.loc[values.index, "rfm_spend"], values["monetary"])
+    assert np.allclose((now.timestamp() - facts.loc[values.index, "rfm_last_at"]) / 86400,
+                       values["recency_days"], atol=1e-4)
