@@ -174,7 +174,7 @@ def measure(label: str, env: dict[str, str], runs: int, target: float, fresh: bo
     emit(f"scoring_{label}_full", statistics.median(seconds), "s", target=target,
          runs=seconds, customers=last["customers"], changes_written=last["changed"],
          processes=last.get("processes"), read_s=last.get("read_s"), fit_s=last.get("fit_s"),
-         apply_s=last.get("apply_s"), write_s=last.get("write_s"),
+         score_s=last.get("score_s"), vacuum_s=last.get("vacuum_s"),
          churn_auc=last.get("churn_auc"), churn_baseline_auc=last.get("churn_baseline_auc"),
          meets_target=statistics.median(seconds) <= target)
     incremental = score(env, incremental=True, day=runs)

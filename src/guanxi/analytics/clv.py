@@ -83,16 +83,15 @@ def summary_from_transactions(df: pd.DataFrame, customer_col: str, datetime_col:
     return summary
 
 
-def _distinct(*columns: np.ndarray, weights: np.ndarray | None = None
-              ) -> tuple[list[np.ndarray], np.ndarray]:
-    """Distinct rows and how many customers share each: likelihoods are sums over
-    customers, and customers repeat (most bought once), so this shrinks the work."""
-    w = np.ones(len(columns[0])) if weights is None else _array(weights)
-    if all(np.array_equal(c, np.round(c)) and c.min() >= 0 for c in columns):
+def _factorize(*columns: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of the columns and, per row, the index of its distinct row."""
+    whole = len(columns[0]) > 0 and all(np.array_equal(c, np.round(c)) and c.min() >= 0
+                                        for c in columns)
+    spans = [int(c.max()) + 1 for c in columns] if whole else []
+    if whole and float(np.prod(np.array(spans, dtype=float))) < 2.0 ** 62:
         # Whole periods (the usual case): one int64 key per row sorts far faster than
         # rows of floats.
         key = np.zeros(len(columns[0]), dtype=np.int64)
-        spans = [int(c.max()) + 1 for c in columns]
         for column, span in zip(columns, spans, strict=True):
             key = key * span + column.astype(np.int64)
         unique, inverse = np.unique(key, return_inverse=True)
@@ -100,12 +99,18 @@ def _distinct(*columns: np.ndarray, weights: np.ndarray | None = None
         for span in reversed(spans):
             decoded.append((unique % span).astype(float))
             unique = unique // span
-        rows = list(reversed(decoded))
-    else:
-        stacked = np.column_stack(columns)
-        table, inverse = np.unique(stacked, axis=0, return_inverse=True)
-        rows = [table[:, i] for i in range(table.shape[1])]
-    counts = np.bincount(inverse.ravel(), weights=w, minlength=len(rows[0]))
+        return list(reversed(decoded)), inverse.ravel()
+    table, inverse = np.unique(np.column_stack(columns), axis=0, return_inverse=True)
+    return [table[:, i] for i in range(table.shape[1])], inverse.ravel()
+
+
+def _distinct(*columns: np.ndarray, weights: np.ndarray | None = None
+              ) -> tuple[list[np.ndarray], np.ndarray]:
+    """Distinct rows and how many customers share each: likelihoods are sums over
+    customers, and customers repeat (most bought once), so this shrinks the work."""
+    w = np.ones(len(columns[0])) if weights is None else _array(weights)
+    rows, inverse = _factorize(*columns)
+    counts = np.bincount(inverse, weights=w, minlength=len(rows[0]))
     return rows, counts
 
 
@@ -123,8 +128,8 @@ class _Pairs:
         a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         if len(a) == 0:
             return (a, b), np.zeros(0, dtype=np.int64)
-        table, inverse = np.unique(np.column_stack([a, b]), axis=0, return_inverse=True)
-        return (table[:, 0], table[:, 1]), inverse.ravel()
+        (first, second), inverse = _factorize(a, b)
+        return (first, second), inverse
 
 
 class _Factor:
@@ -335,10 +340,18 @@ class ParetoNBD:
         if start:
             begin = np.log([start["r"], start["alpha"] * scale, start["s"],
                             start["beta"] * scale])
-            first = optimize.OptimizeResult(x=begin, fun=self._negative_ll(begin, *args))
-            # near the answer already: a small simplex, parameters to about 4 digits
+            before = self._negative_ll(begin, *args)
+            # Near the answer already: quasi-Newton steps finish in about a hundred
+            # evaluations (the simplex needs several hundred for the same predictions).
+            first = optimize.minimize(self._negative_ll, begin, args=args,
+                                      method="L-BFGS-B", options={"maxiter": 100})
+            if first.success and first.fun <= before:
+                return self._set(first.x, scale)
+            # a small simplex around the start, parameters to about 4 digits
             options.update(initial_simplex=begin + np.vstack([np.zeros(4), 0.02 * np.eye(4)]),
                            xatol=1e-4, fatol=1e-9, maxfev=400)
+            if not first.fun <= before:
+                first = optimize.OptimizeResult(x=begin, fun=before)
         else:
             # Quasi-Newton with numerical gradients first; the simplex method polishes
             # from there (the hypergeometric terms make gradients noisy near z = 1).
@@ -348,7 +361,10 @@ class ParetoNBD:
                                  method="Nelder-Mead", options=options)
         if first.fun < best.fun:
             best = first
-        r, alpha, s, beta = np.exp(best.x)
+        return self._set(best.x, scale)
+
+    def _set(self, log_params: np.ndarray, scale: float) -> ParetoNBD:
+        r, alpha, s, beta = np.exp(log_params)
         self.params_ = {"r": float(r), "alpha": float(alpha / scale), "s": float(s),
                         "beta": float(beta / scale)}
         return self

@@ -4,12 +4,14 @@ risk applied with models fitted once per full run.
 
     data = read_range(lo, hi, as_of)              # one range of customers, from the database
     facts = range_facts(data, now, windows)       # one row per customer, numpy only
-    fitted = fit_models(all_facts, now, configs)  # thresholds, purchase/spend/churn models
+    fitted = fit_models(extract, train, test, now, configs)  # thresholds and models
     scores = apply_models(facts, fitted, now)     # per customer: the CustomerScore columns
 
-A full run fits on every range's facts and applies to all of them; an incremental run
-(customers with new orders) reads only those customers and applies the last full run's
-fitted models, so a customer's scores mean the same either way.
+A full run (RangeWorkers) has worker processes read the ranges and keep their facts; the
+parent fits on what they send back (a few columns of every customer, random samples of
+the churn rows), then the workers apply the models to their ranges and write the scores.
+An incremental run (customers with new orders) reads only those customers and applies the
+last full run's fitted models, so a customer's scores mean the same either way.
 
 Times are epoch seconds (UTC) and days are UTC days throughout; purchase "days" follow
 the lifetimes package (several orders on one day are one purchase).
@@ -17,9 +19,10 @@ the lifetimes package (several orders on one day are one purchase).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,13 +68,13 @@ class RangeData:
     last_order_id: int = 0
 
 
-SHIFT = 2 ** 32  # customer id and epoch second travel packed in one integer
+SHIFT = 2 ** 32  # customer id and epoch second packed in one integer sort together
 
 
 def _epoch(column: str) -> str:
-    """Whole epoch seconds of a timestamp column, as an integer."""
+    """Whole epoch seconds of a timestamp column (fractions dropped), as an integer."""
     if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})::bigint"
+        return f"floor(date_part('epoch', {column}))::bigint"  # float8: cheaper than EXTRACT
     import sqlite3
 
     if sqlite3.sqlite_version_info >= (3, 38):
@@ -79,37 +82,37 @@ def _epoch(column: str) -> str:
     return f"CAST((julianday({column}) - 2440587.5) * 86400 AS INTEGER)"
 
 
-def _bigint(column: str) -> str:
-    return f"{column}::bigint" if connection.vendor == "postgresql" else column
-
-
-def _number(column: str) -> str:
-    return f"{column}::float8" if connection.vendor == "postgresql" else column
-
-
 def _in_list(values: tuple[str, ...]) -> str:
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
 
 
-def _fetch(sql: str, params: list[Any], dtype: list[tuple[str, str]]) -> dict[str, np.ndarray]:
-    """Rows as numpy columns. PostgreSQL sends them by COPY as CSV, parsed by pandas in C;
-    on SQLite numpy converts the row tuples in C (far faster than splitting them into
-    columns in Python)."""
+def _fetch(columns: list[tuple[str, str, str]], source: str, params: list[Any],
+           owner: str) -> dict[str, np.ndarray]:
+    """`SELECT <owner>, <columns> FROM <source>` as numpy columns (the owner column, an
+    integer, under the name "owner"); `columns` are (name, SQL expression, numpy dtype),
+    expressions never NULL. PostgreSQL sends one text row per owner (a customer): its
+    rows as CSV lines joined on the server, parsed by pandas in C. Row-by-row transfer
+    (COPY included) costs the client more than the query costs the server. On SQLite
+    numpy converts the row tuples in C."""
+    names = [name for name, _expr, _kind in columns]
+    dtype = [("owner", "i8"), *[(name, kind) for name, _expr, kind in columns]]
+    exprs = [expr for _name, expr, _kind in columns]
     if connection.vendor == "postgresql":
-        buffer = io.BytesIO()
-        with connection.cursor() as cursor, cursor.cursor.copy(
-                f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)", params) as copy:
-            for block in copy:
-                buffer.write(block)
-        buffer.seek(0)
-        if not buffer.getbuffer().nbytes:
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT {owner}, count(*), string_agg(concat_ws(',', "
+                           f"{', '.join(exprs)}), E'\\n') FROM {source} GROUP BY {owner}",
+                           params)
+            groups = cursor.fetchall()
+        if not groups:
             return {name: np.empty(0, dtype=kind) for name, kind in dtype}
-        frame = pd.read_csv(buffer, header=None, names=[n for n, _k in dtype],
-                            dtype={n: (str if k == "O" else k) for n, k in dtype},
+        owners, counts = np.array([(g[0], g[1]) for g in groups], dtype=np.int64).T
+        frame = pd.read_csv(io.BytesIO("\n".join(g[2] for g in groups).encode()),
+                            header=None, names=names, dtype=dict(dtype[1:]),
                             keep_default_na=False)
-        return {name: frame[name].to_numpy() for name, _kind in dtype}
+        return {"owner": np.repeat(owners, counts),
+                **{name: frame[name].to_numpy() for name in names}}
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(f"SELECT {owner}, {', '.join(exprs)} FROM {source}", params)
         rows = cursor.fetchall()
     array = np.array(rows, dtype=dtype) if rows else np.empty(0, dtype=dtype)
     return {name: array[name] for name, _kind in dtype}
@@ -124,20 +127,22 @@ def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = Non
         where, params = f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
     else:
         where, params = "BETWEEN %s AND %s", [lo, hi - 1]
-    cust = _fetch(f"SELECT id, {_epoch('created_at')} FROM customers_customer "
-                  f"WHERE id {where} ORDER BY id", params, [("id", "i8"), ("t", "i8")])
-    orders = _fetch(f"SELECT {_bigint('customer_id')} * {SHIFT} + {_epoch('placed_at')}, "
-                    f"{_number('total')} FROM customers_order WHERE customer_id {where} "
-                    f"AND status = 'paid' AND placed_at <= %s", [*params, when],
-                    [("key", "i8"), ("total", "f8")])
+    postgres = connection.vendor == "postgresql"
+    cust = _fetch([("id", "id", "i8"), ("t", _epoch("created_at"), "i8")],
+                  f"customers_customer WHERE id {where}", params, "id / 1000")
+    orders = _fetch([("time", _epoch("placed_at"), "i8"), ("total", "total", "f8")],
+                    f"customers_order WHERE customer_id {where} AND status = 'paid' "
+                    f"AND placed_at <= %s", [*params, when], "customer_id")
     code = (f"CASE WHEN kind = 'tier_changed' THEN {TIER_CHANGE} ELSE {ACTIVITY}"
             f" + CASE WHEN kind IN ({_in_list(INTERACTION_KINDS)}) THEN {INTERACTION} ELSE 0 END"
             f" + CASE WHEN kind IN ({_in_list(COMPLAINT_KINDS)}) THEN {COMPLAINT} ELSE 0 END END")
     system = tuple(k for k in SYSTEM_KINDS if k != "tier_changed")
-    events = _fetch(f"SELECT {_bigint('customer_id')} * {SHIFT} + {_epoch('occurred_at')}, {code}, "
-                    f"channel FROM customers_event WHERE customer_id {where} "
-                    f"AND occurred_at <= %s AND kind NOT IN ({_in_list(system)})",
-                    [*params, when], [("key", "i8"), ("code", "i8"), ("channel", "O")])
+    events = _fetch([("time", _epoch("occurred_at"), "i8"), ("code", code, "i8"),
+                     # only distinctness matters: PostgreSQL sends a hash (no quoting)
+                     ("channel", "hashtext(channel)" if postgres else "channel",
+                      "i8" if postgres else "O")],
+                    f"customers_event WHERE customer_id {where} AND occurred_at <= %s "
+                    f"AND kind NOT IN ({_in_list(system)})", [*params, when], "customer_id")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT customer_id, stage, tier FROM analytics_customerscore "
                        f"WHERE customer_id {where}", params)
@@ -145,15 +150,16 @@ def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = Non
         cursor.execute(f"SELECT MAX(id) FROM customers_order WHERE customer_id {where}",
                        params)
         last_order_id = cursor.fetchone()[0] or 0
-    channel_codes = (pd.factorize(events["channel"])[0] if len(events)
+    channel_codes = (pd.factorize(events["channel"])[0] if len(events["channel"])
                      else np.empty(0, np.int64))
+    order = np.argsort(cust["id"], kind="stable")
     return RangeData(
-        ids=cust["id"], created=cust["t"].astype(float),
-        order_customer=orders["key"] // SHIFT,
-        order_time=(orders["key"] % SHIFT).astype(float), order_total=orders["total"],
-        event_customer=events["key"] // SHIFT,
-        event_time=(events["key"] % SHIFT).astype(float), event_code=events["code"],
-        event_channel=channel_codes.astype(np.int64), previous=previous,
+        ids=cust["id"][order], created=cust["t"][order].astype(float),
+        order_customer=orders["owner"], order_time=orders["time"].astype(float),
+        order_total=orders["total"].astype(float),
+        event_customer=events["owner"], event_time=events["time"].astype(float),
+        event_code=events["code"], event_channel=channel_codes.astype(np.int64),
+        previous=previous,
         last_order_id=int(last_order_id))
 
 
@@ -350,26 +356,32 @@ def _score(values: np.ndarray, thresholds: list[float]) -> np.ndarray:
     return 1 + (values[:, None] >= np.asarray(thresholds)[None, :]).sum(axis=1)
 
 
-def fit_models(facts: pd.DataFrame, now: float, rfm: RFMConfig, lifecycle: LifecycleConfig,
-               *, seed: int = 7, previous: Fitted | None = None) -> Fitted:
-    """Thresholds and models from all customers' facts. The purchase model is fitted on a
-    random sample (four parameters need far fewer than a million customers), starting
-    from the previous run's parameters when there are some."""
+FIT_COLUMNS = ("rfm_last_at", "rfm_days", "rfm_spend", "lc_spend", "first_at", "frequency",
+               "recency", "T", "monetary_value")  # of every customer, for fit_models
+
+
+def fit_models(extract: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, now: float,
+               rfm: RFMConfig, lifecycle: LifecycleConfig, *, seed: int = 7,
+               previous: Fitted | None = None) -> Fitted:
+    """Thresholds and models. `extract`: the FIT_COLUMNS of every customer; `train` and
+    `test`: the churn features of (a sample of) the buyers at the two past cutoffs. The
+    purchase model is fitted on a random sample (four parameters need far fewer than a
+    million customers), starting from the previous run's parameters when there are some."""
     from guanxi.analytics.churn import churn_fit
     from guanxi.analytics.clv import GammaGamma, ParetoNBD
 
-    values = _rfm_values(facts, now)
+    values = _rfm_values(extract, now)
     thresholds: dict[str, list[float]] = {}
     if len(values) and rfm.method == "quantile":
         thresholds = _thresholds(values, rfm_scores(values, rfm))
-    spend = facts["lc_spend"].to_numpy()
+    spend = extract["lc_spend"].to_numpy()
     buyers = spend[spend > 0]
     high = (float(np.quantile(buyers, 1 - lifecycle.high_value_share))
             if len(buyers) and lifecycle.high_value_share > 0 else float("inf"))
     fitted = Fitted(rfm=rfm, lifecycle=lifecycle, thresholds=thresholds, high_value_spend=high)
     rng = np.random.default_rng(seed)
-    summary = facts.loc[facts["first_at"].notna(),
-                        ["frequency", "recency", "T", "monetary_value"]]
+    summary = extract.loc[extract["first_at"].notna(),
+                          ["frequency", "recency", "T", "monetary_value"]]
     if (summary["frequency"] > 0).sum() >= MIN_REPEAT_BUYERS:
         sample = summary.iloc[rng.permutation(len(summary))[:FIT_SAMPLE]]
         start = (previous.purchases.params_ if previous is not None
@@ -383,12 +395,6 @@ def fit_models(facts: pd.DataFrame, now: float, rfm: RFMConfig, lifecycle: Lifec
         else:
             fitted.spend = float(repeat["monetary_value"].mean()) if len(repeat) else 0.0
         fitted.figures["fit_customers"] = len(sample)
-    train = _cutoff_frame(facts, "train")
-    test = _cutoff_frame(facts, "test")
-    if len(train) > CHURN_SAMPLE:
-        train = train.iloc[rng.permutation(len(train))[:CHURN_SAMPLE]]
-    if len(test) > CHURN_SAMPLE:  # the AUC of 200,000 customers is precise enough
-        test = test.iloc[rng.permutation(len(test))[:CHURN_SAMPLE]]
     try:
         baseline = alive_baseline(test)
         fitted.churn = churn_fit(train[list(FEATURES)], train["churned"],
@@ -499,6 +505,9 @@ def reasons_for(customer_id: int, fitted: Fitted, as_of: dt.datetime) -> list[li
 
 # --- ranges across processes ------------------------------------------------------------
 
+CUTOFFS = ("train", "test")  # the churn model learns at one past cutoff, is tested at the other
+
+
 @dataclass
 class RangeFacts:
     facts: pd.DataFrame
@@ -506,12 +515,61 @@ class RangeFacts:
     last_order_id: int
 
 
+@dataclass
+class RangeRead:
+    """What a full run's first pass learns from one range."""
+
+    lo: int
+    extract: pd.DataFrame      # FIT_COLUMNS of every customer of the range
+    buyers: dict[str, int]     # buyers at each churn cutoff
+
+
+@dataclass
+class RangeScored:
+    """A range scored and written."""
+
+    customers: int
+    changed: int
+    last_order_id: int
+
+
 def facts_for_range(lo: int, hi: int, as_of: dt.datetime, rfm_days: int,
                     lifecycle_days: int) -> RangeFacts:
-    """One unit of work: read a customer-id range and compute its facts."""
+    """Read a customer-id range and compute its facts."""
     data = read_range(lo, hi, as_of)
     return RangeFacts(range_facts(data, as_of.timestamp(), rfm_days, lifecycle_days),
                       data.previous, data.last_order_id)
+
+
+class RangeHolder:
+    """The facts of the ranges one process has read, kept between the passes of a full
+    run: read (what fitting needs goes back), sample (churn rows), score (apply, write)."""
+
+    def __init__(self, as_of: dt.datetime, rfm_days: int, lifecycle_days: int) -> None:
+        self.as_of, self.rfm_days, self.lifecycle_days = as_of, rfm_days, lifecycle_days
+        self.held: dict[int, RangeFacts] = {}
+
+    def read(self, lo: int, hi: int) -> RangeRead:
+        part = facts_for_range(lo, hi, self.as_of, self.rfm_days, self.lifecycle_days)
+        self.held[lo] = part
+        return RangeRead(lo, part.facts[list(FIT_COLUMNS)],
+                         {c: int(part.facts[f"{c}.recency_days"].notna().sum())
+                          for c in CUTOFFS})
+
+    def sample(self, lo: int, counts: dict[str, int], seed: int) -> dict[str, pd.DataFrame]:
+        """`counts[cutoff]` of the range's buyers at each cutoff, drawn at random."""
+        rng = np.random.default_rng([seed, lo])
+        out = {}
+        for cutoff in CUTOFFS:
+            frame = _cutoff_frame(self.held[lo].facts, cutoff)
+            out[cutoff] = frame.iloc[np.sort(rng.permutation(len(frame))[:counts[cutoff]])]
+        return out
+
+    def score(self, lo: int, fitted: Fitted, write: Callable[..., int]) -> RangeScored:
+        part = self.held.pop(lo)
+        scores = apply_models(part.facts, fitted, self.as_of.timestamp())
+        changed = write(scores, part.previous, self.as_of)
+        return RangeScored(len(scores), changed, part.last_order_id)
 
 
 def _child_setup(database: dict[str, Any]) -> None:
@@ -524,23 +582,147 @@ def _child_setup(database: dict[str, Any]) -> None:
     django.setup()
 
 
-def read_facts_parallel(ranges: list[tuple[int, int]], as_of: dt.datetime, rfm_days: int,
-                        lifecycle_days: int, processes: int) -> Iterator[RangeFacts]:
-    """The facts of each range, in order; with processes > 1 ranges are read by that many
-    worker processes at once (each its own database connection)."""
-    if processes <= 1 or len(ranges) <= 1:
-        for lo, hi in ranges:
-            yield facts_for_range(lo, hi, as_of, rfm_days, lifecycle_days)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+def _serve(pipe: Any, database: dict[str, Any], ranges: list[tuple[int, int]],
+           as_of: dt.datetime, rfm_days: int, lifecycle_days: int) -> None:
+    """A worker process's life: read its ranges, then answer the parent's requests for
+    samples and for scoring until told to stop. Errors go back as text."""
+    import traceback
 
-    database = {k: v for k, v in connection.settings_dict.items()
-                if k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")}
-    with ProcessPoolExecutor(max_workers=min(processes, len(ranges)),
-                             mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_child_setup, initargs=(database,)) as pool:
-        futures = [pool.submit(facts_for_range, lo, hi, as_of, rfm_days, lifecycle_days)
-                   for lo, hi in ranges]
-        for future in futures:
-            yield future.result()
+    try:
+        _child_setup(database)
+        holder = RangeHolder(as_of, rfm_days, lifecycle_days)
+        for lo, hi in ranges:
+            pipe.send(("ok", holder.read(lo, hi)))
+        while True:
+            command, payload = pipe.recv()
+            if command == "sample":
+                for lo, counts, seed in payload:
+                    pipe.send(("ok", (lo, holder.sample(lo, counts, seed))))
+            elif command == "score":
+                fitted, write = payload
+                for lo in list(holder.held):
+                    pipe.send(("ok", holder.score(lo, fitted, write)))
+            else:
+                return
+    except BaseException:  # reported to the parent, which raises
+        pipe.send(("error", traceback.format_exc()))
+    finally:
+        connection.close()
+        pipe.close()
+
+
+class RangeWorkers:
+    """A full run's ranges shared by `processes` worker processes, each holding the facts
+    of the ranges it read until they are scored (each its own database connection); with
+    one process, this process does it all. Use as a context manager."""
+
+    def __init__(self, ranges: list[tuple[int, int]], as_of: dt.datetime, rfm_days: int,
+                 lifecycle_days: int, processes: int) -> None:
+        self.ranges = ranges
+        self.local: RangeHolder | None = None
+        self.pipes: list[Any] = []
+        self.owner: dict[int, Any] = {}   # range start -> the pipe of the process holding it
+        self.procs: list[Any] = []
+        if processes <= 1 or len(ranges) <= 1:
+            self.local = RangeHolder(as_of, rfm_days, lifecycle_days)
+            return
+        import multiprocessing
+
+        context = multiprocessing.get_context("spawn")
+        database = {k: v for k, v in connection.settings_dict.items()
+                    if k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")}
+        for i in range(min(processes, len(ranges))):
+            mine = ranges[i::processes]
+            parent, child = context.Pipe()
+            proc = context.Process(target=_serve, daemon=True, args=(
+                child, database, mine, as_of, rfm_days, lifecycle_days))
+            proc.start()
+            child.close()
+            self.pipes.append(parent)
+            self.procs.append(proc)
+            self.owner.update({lo: parent for lo, _hi in mine})
+
+    def __enter__(self) -> RangeWorkers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(BrokenPipeError, OSError):  # the worker is gone
+                pipe.send(("stop", None))
+        for proc in self.procs:
+            proc.join(timeout=10)
+            if proc.is_alive():
+                proc.terminate()
+
+    def _answers(self, expected: dict[Any, int]) -> Iterator[Any]:
+        """Answers as they arrive: `expected[pipe]` from each pipe."""
+        from multiprocessing.connection import wait
+
+        waiting = {pipe: n for pipe, n in expected.items() if n}
+        while waiting:
+            for ready in wait(list(waiting)):
+                pipe: Any = ready
+                try:
+                    status, value = pipe.recv()
+                except EOFError:
+                    raise RuntimeError("a scoring worker process died") from None
+                if status == "error":
+                    raise RuntimeError(f"a scoring worker failed:\n{value}")
+                waiting[pipe] -= 1
+                if not waiting[pipe]:
+                    del waiting[pipe]
+                yield value
+
+    def _counts(self) -> dict[Any, int]:
+        counts: dict[Any, int] = {}
+        for pipe in self.owner.values():
+            counts[pipe] = counts.get(pipe, 0) + 1
+        return counts
+
+    def read(self) -> Iterator[RangeRead]:
+        """Pass 1: every range read, in the order they finish."""
+        if self.local is not None:
+            for lo, hi in self.ranges:
+                yield self.local.read(lo, hi)
+            return
+        yield from self._answers(self._counts())
+
+    def sample(self, counts: dict[int, dict[str, int]], seed: int
+               ) -> dict[str, pd.DataFrame]:
+        """Pass 2: `counts[range start][cutoff]` random buyers of each range at each churn
+        cutoff, gathered into one frame per cutoff (in range order)."""
+        if self.local is not None:
+            parts = {lo: self.local.sample(lo, c, seed) for lo, c in counts.items()}
+        else:
+            for pipe in self.pipes:
+                pipe.send(("sample", [(lo, c, seed) for lo, c in counts.items()
+                                      if self.owner[lo] is pipe]))
+            parts = dict(self._answers(self._counts()))
+        return {cutoff: pd.concat([parts[lo][cutoff] for lo in sorted(parts)])
+                for cutoff in CUTOFFS}
+
+    def score(self, fitted: Fitted, write: Callable[..., int]) -> Iterator[RangeScored]:
+        """Pass 3: every range scored with the fitted models and written by `write`
+        (a module-level function: it travels to the worker processes by name)."""
+        if self.local is not None:
+            for lo, _hi in self.ranges:
+                yield self.local.score(lo, fitted, write)
+            return
+        for pipe in self.pipes:
+            pipe.send(("score", (fitted, write)))
+        yield from self._answers(self._counts())
+
+
+def sample_counts(reads: list[RangeRead], limit: int, seed: int) -> dict[int, dict[str, int]]:
+    """How many buyers to draw from each range at each cutoff so that together they are a
+    uniform random sample of at most `limit` of all of them (multivariate hypergeometric
+    shares, exactly as drawing from the pooled buyers)."""
+    rng = np.random.default_rng(seed)
+    out: dict[int, dict[str, int]] = {r.lo: {} for r in reads}
+    for cutoff in CUTOFFS:
+        available = np.array([r.buyers[cutoff] for r in reads], dtype=np.int64)
+        take = (rng.multivariate_hypergeometric(available, min(limit, int(available.sum())))
+                if available.sum() else available)
+        for r, n in zip(reads, take, strict=True):
+            out[r.lo][cutoff] = int(n)
+    return out

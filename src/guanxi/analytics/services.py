@@ -86,15 +86,11 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
                    run: ScoringRun | None = None, processes: int | None = None
                    ) -> dict[str, Any]:
     """Score every customer as of `as_of` (now by default). System job: runs nightly and
-    on demand. Customers are read one id range at a time, by several processes when there
-    are many; the models are fitted once on all ranges' facts; scores, a timeline event
-    for every change of stage or tier, and one audit entry are written."""
-    from guanxi.analytics.scoring import (
-        RangeFacts,
-        apply_models,
-        fit_models,
-        read_facts_parallel,
-    )
+    on demand. Customers are read one id range at a time, by several worker processes
+    when there are many, which keep the facts; the models are fitted once, here, on what
+    they send back; then each worker scores its ranges and writes the scores and a
+    timeline event for every change of stage or tier. One audit entry at the end."""
+    from guanxi.analytics.scoring import CHURN_SAMPLE, RangeWorkers, fit_models, sample_counts
 
     started = time.perf_counter()
     as_of = pd.Timestamp(as_of).to_pydatetime() if as_of is not None else timezone.now()
@@ -112,33 +108,36 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
         customers = Customer.objects.count()
         workers = (processes if processes is not None
                    else (os.cpu_count() or 1) if customers >= POOL_MIN_CUSTOMERS else 1)
-        parts: list[RangeFacts] = []
-        for done, part in enumerate(read_facts_parallel(
-                ranges, as_of, rfm.window_days, lifecycle.window_days, workers), start=1):
-            parts.append(part)
-            _progress(run, _("reading orders and events"), done)
-        timings["read_s"] = time.perf_counter() - clock
-        now = as_of.timestamp()
-        clock = time.perf_counter()
-        _progress(run, _("fitting the models"), len(ranges))
-        fitted = (fit_models(pd.concat([p.facts for p in parts]), now, rfm, lifecycle,
-                             previous=_last_fitted()) if parts else None)
-        timings["fit_s"] = time.perf_counter() - clock
-        clock = time.perf_counter()
-        scored = changed = 0
-        last_order = 0
-        for i, part in enumerate(parts, start=1):
-            assert fitted is not None
-            scores = apply_models(part.facts, fitted, now)
-            timings["apply_s"] = timings.get("apply_s", 0.0) + time.perf_counter() - clock
+        fitted = None
+        scored = changed = last_order = 0
+        with RangeWorkers(ranges, as_of, rfm.window_days, lifecycle.window_days,
+                          workers) as pool:
+            previous = _last_fitted()  # while the workers read
+            reads = []
+            for done, read in enumerate(pool.read(), start=1):
+                reads.append(read)
+                _progress(run, _("reading orders and events"), done)
+            timings["read_s"] = time.perf_counter() - clock
             clock = time.perf_counter()
-            changed += _write_scores(scores, part.previous, as_of)
-            timings["write_s"] = timings.get("write_s", 0.0) + time.perf_counter() - clock
-            clock = time.perf_counter()
-            scored += len(scores)
-            last_order = max(last_order, part.last_order_id)
-            _progress(run, _("writing scores"), len(ranges) + 1 + i)
+            if reads:
+                _progress(run, _("fitting the models"), len(ranges))
+                reads.sort(key=lambda r: r.lo)
+                samples = pool.sample(sample_counts(reads, CHURN_SAMPLE, seed=7), seed=7)
+                fitted = fit_models(pd.concat([r.extract for r in reads]), samples["train"],
+                                    samples["test"], as_of.timestamp(), rfm, lifecycle,
+                                    previous=previous)
+                del reads
+                timings["fit_s"] = time.perf_counter() - clock
+                clock = time.perf_counter()
+                for i, part in enumerate(pool.score(fitted, _write_scores), start=1):
+                    scored += part.customers
+                    changed += part.changed
+                    last_order = max(last_order, part.last_order_id)
+                    _progress(run, _("writing scores"), len(ranges) + 1 + i)
+                timings["score_s"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         _vacuum_scores()
+        timings["vacuum_s"] = time.perf_counter() - clock
         figures = {**(fitted.figures if fitted else {}), "processes": workers,
                    "ranges": len(ranges),
                    **{k: round(v, 2) for k, v in timings.items()},

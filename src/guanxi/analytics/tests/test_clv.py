@@ -145,6 +145,23 @@ def test_pareto_nbd_matches_lifetimes(cdnow):
                        atol=2e-3)
 
 
+def test_pareto_nbd_warm_start_lands_on_the_cold_fit(cdnow):
+    """The nightly job starts from last night's parameters: from a start several percent
+    off, the fit reaches the same optimum (same predictions) as a fit from scratch."""
+    from guanxi.analytics.clv import ParetoNBD
+
+    x, tx, t = cdnow["frequency"], cdnow["recency"], cdnow["T"]
+    cold = ParetoNBD().fit(x, tx, t)
+    assert cold.params_ is not None
+    start = {k: v * f for (k, v), f in zip(cold.params_.items(), (1.1, 0.9, 1.15, 0.85),
+                                           strict=True)}
+    warm = ParetoNBD().fit(x, tx, t, start=start)
+    assert warm.params_ == pytest.approx(cold.params_, rel=2e-2)
+    assert np.allclose(warm.p_alive(x, tx, t), cold.p_alive(x, tx, t), atol=2e-3)
+    assert np.allclose(warm.expected_purchases(39, x, tx, t),
+                       cold.expected_purchases(39, x, tx, t), rtol=5e-3, atol=1e-3)
+
+
 def test_default_forecast_beats_bg_nbd_on_the_cdnow_holdout():
     from lifetimes.utils import calibration_and_holdout_data
 

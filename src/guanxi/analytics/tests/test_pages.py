@@ -274,27 +274,6 @@ def test_churn_reasons_on_demand_for_large_bases(personas, monkeypatch):
     assert any(s.churn_reasons for s in shown)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_ranges_read_by_several_processes_give_the_same_facts(personas):
-    from django.db import connection
-
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("worker processes cannot open an in-memory SQLite database "
-                    "(the PostgreSQL run covers this)")
-    now = timezone.now()
-    people = [make_customer(personas.manager, full_name=f"客户{i}") for i in range(6)]
-    for i, person in enumerate(people):
-        for k in range(i):
-            _buy(personas.manager, person, now - dt.timedelta(days=10 + 40 * k))
-    lo, hi = people[0].pk, people[-1].pk + 1
-    ranges = [(lo, lo + 3), (lo + 3, hi)]
-    alone = list(scoring.read_facts_parallel(ranges, now, 365, 365, 1))
-    shared = list(scoring.read_facts_parallel(ranges, now, 365, 365, 2))
-    for a, b in zip(alone, shared, strict=True):
-        assert a.facts.equals(b.facts) and a.last_order_id == b.last_order_id
-    assert sum(len(p.facts) for p in shared) == 6
-
-
 def test_segments_through_the_api(client, personas, shop):
     from guanxi.core.testing import bearer
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -62,26 +64,9 @@ def test_360_page_shows_the_scores(client, personas):
 
 def test_churn_risk_is_scored_once_there_is_history(personas, monkeypatch):
     # given a business with a long purchase history (simulated), scored from the database
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_churn import START, simulate
-
-    orders, events = simulate(customers=400, seed=5)
-    people = {c: make_customer(personas.manager, full_name=f"客户{c}")
-              for c in sorted(orders["customer_id"].unique())}
-    from guanxi.customers.models import Order
-
-    Order.objects.bulk_create([Order(customer=people[c], total=Decimal(str(round(t, 2))),
-                                     placed_at=at.tz_localize("UTC"))
-                               for c, at, t in orders.itertuples(index=False)])
-    Event.objects.bulk_create([Event(customer=people[c], kind=k,
-                                     occurred_at=at.tz_localize("UTC"), channel=ch)
-                               for c, k, at, ch in events.itertuples(index=False)
-                               if c in people])
+    as_of = _simulated_shop(personas, 400)
     # when
-    summary = scores_refresh(as_of=(START + dt.timedelta(days=730)).tz_localize("UTC"))
+    summary = scores_refresh(as_of=as_of)
     # then
     assert summary["churn_model"] == 1 and summary["churn_auc"] > 0.6
     scored = CustomerScore.objects.exclude(churn_risk=None)
@@ -114,3 +99,78 @@ def test_scores_through_the_api_and_csv(client, personas):
     assert AuditEntry.objects.filter(action="analytics.scores_export").exists()
     client.force_login(personas.sales)  # no export right
     assert client.get(reverse("analytics:scores_csv")).status_code == 403
+
+
+def _simulated_shop(personas, customers: int):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_churn import START, simulate
+
+    from guanxi.customers.models import Order
+
+    orders, events = simulate(customers=customers, seed=5)
+    people = {c: make_customer(personas.manager, full_name=f"客户{c}")
+              for c in sorted(orders["customer_id"].unique())}
+    Order.objects.bulk_create([Order(customer=people[c], total=Decimal(str(round(t, 2))),
+                                     placed_at=at.tz_localize("UTC"))
+                               for c, at, t in orders.itertuples(index=False)])
+    Event.objects.bulk_create([Event(customer=people[c], kind=k,
+                                     occurred_at=at.tz_localize("UTC"), channel=ch)
+                               for c, k, at, ch in events.itertuples(index=False)
+                               if c in people])
+    return (START + dt.timedelta(days=730)).tz_localize("UTC")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_worker_processes_score_their_ranges_as_this_process_would(personas, monkeypatch):
+    """A full run shared by two worker processes (each reading, then scoring and writing
+    the ranges it holds) gives the scores a run in one process gives."""
+    from django.db import connection
+
+    from guanxi.analytics import services
+
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
+        pytest.skip("worker processes cannot open an in-memory SQLite database "
+                    "(the PostgreSQL run covers this)")
+    as_of = _simulated_shop(personas, 300)
+    monkeypatch.setattr(services, "RANGE_SIZE", 70)  # several ranges per process
+    fields = ("customer_id", "stage", "tier", "cell", "r", "f", "m", "frequency", "monetary",
+              "recency_days", "expected_purchases", "p_alive", "clv", "churn_risk")
+
+    def scores():
+        return {row[0]: row for row in CustomerScore.objects.order_by("customer_id")
+                .values_list(*fields)}
+
+    alone = scores_refresh(as_of=as_of, processes=1)
+    first = scores()
+    shared = scores_refresh(as_of=as_of, processes=2)
+    second = scores()
+    assert alone["ranges"] >= 4 and shared["processes"] == 2
+    assert shared["customers"] == alone["customers"] == len(first) == len(second)
+    assert shared["churn_auc"] == alone["churn_auc"]
+    for key, a in first.items():
+        b = second[key]
+        assert a[:10] == b[:10]
+        # the second run's purchase model starts from the first's: equal to fit precision
+        # (and to the cent the value is stored in)
+        assert [float(v) for v in a[10:] if v is not None] == pytest.approx(
+            [float(v) for v in b[10:] if v is not None], rel=1e-3, abs=0.011)
+    changes = Event.objects.filter(kind__in=["stage_changed", "tier_changed"]).count()
+    assert changes == alone["changed"] and shared["changed"] == 0
+
+
+def test_churn_samples_are_shared_out_as_one_uniform_draw():
+    from guanxi.analytics.scoring import RangeRead, sample_counts
+
+    reads = [RangeRead(lo, pd.DataFrame(), {"train": n, "test": n + 5})
+             for lo, n in ((1, 100), (101, 0), (201, 300))]
+    few = sample_counts(reads, 50, seed=1)
+    assert sum(c["train"] for c in few.values()) == 50 and few[101]["train"] == 0
+    assert all(few[r.lo]["test"] <= r.buyers["test"] for r in reads)
+    every = sample_counts(reads, 10_000, seed=1)
+    assert {lo: c["train"] for lo, c in every.items()} == {1: 100, 101: 0, 201: 300}
+    # shares follow the ranges' sizes over many draws
+    third = np.mean([sample_counts(reads, 80, seed=s)[201]["train"] for s in range(200)])
+    assert 57 < third < 63
