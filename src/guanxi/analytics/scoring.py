@@ -559,10 +559,12 @@ class RangeHolder:
     def sample(self, lo: int, counts: dict[str, int], seed: int) -> dict[str, pd.DataFrame]:
         """`counts[cutoff]` of the range's buyers at each cutoff, drawn at random."""
         rng = np.random.default_rng([seed, lo])
+        facts = self.held[lo].facts
         out = {}
         for cutoff in CUTOFFS:
-            frame = _cutoff_frame(self.held[lo].facts, cutoff)
-            out[cutoff] = frame.iloc[np.sort(rng.permutation(len(frame))[:counts[cutoff]])]
+            buyers = np.flatnonzero(facts[f"{cutoff}.recency_days"].notna().to_numpy())
+            pick = np.sort(rng.choice(len(buyers), counts[cutoff], replace=False))
+            out[cutoff] = _cutoff_frame(facts.iloc[buyers[pick]], cutoff)
         return out
 
     def score(self, lo: int, fitted: Fitted, write: Callable[..., int]) -> RangeScored:
@@ -575,9 +577,14 @@ class RangeHolder:
 def _child_setup(database: dict[str, Any]) -> None:
     """A worker process: Django set up against the parent's database (under tests that is
     the test database, whose name exists only in the parent's settings)."""
+    import os
+
     import django
     from django.conf import settings
 
+    # the workers share the cores: one thread each for the model libraries (OpenMP threads
+    # of two workers, spinning on two cores, slow both down)
+    os.environ["OMP_NUM_THREADS"] = "1"
     settings.DATABASES["default"].update(database)  # type: ignore[typeddict-item]
     django.setup()
 
@@ -593,6 +600,9 @@ def _serve(pipe: Any, database: dict[str, Any], ranges: list[tuple[int, int]],
         holder = RangeHolder(as_of, rfm_days, lifecycle_days)
         for lo, hi in ranges:
             pipe.send(("ok", holder.read(lo, hi)))
+        # while the parent fits: load what unpickling the fitted models will need
+        import lightgbm  # noqa: F401
+        import sklearn.isotonic  # noqa: F401
         while True:
             command, payload = pipe.recv()
             if command == "sample":
