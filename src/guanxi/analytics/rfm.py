@@ -149,6 +149,9 @@ def value_tiers(scores: pd.DataFrame, config: RFMConfig) -> pd.DataFrame:
         [high_r & high_f & high_m, high_m, high_r | high_f],
         ["important_value", "important_development", "general_value"],
         default="low_value")
-    eight = [EIGHT_CELLS[(bool(a), bool(b), bool(c))]
-             for a, b, c in zip(high_r, high_f, high_m, strict=True)]
+    # the cell of each (R, F, M) high/low combination, looked up by a 3-bit code
+    cells = np.array([EIGHT_CELLS[(bool(k & 4), bool(k & 2), bool(k & 1))] for k in range(8)],
+                     dtype=object)
+    eight = cells[4 * high_r.to_numpy(dtype=int) + 2 * high_f.to_numpy(dtype=int)
+                  + high_m.to_numpy(dtype=int)]
     return pd.DataFrame({"tier": four, "cell": eight}, index=scores.index)

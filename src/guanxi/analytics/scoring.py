@@ -137,12 +137,17 @@ def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = Non
             f" + CASE WHEN kind IN ({_in_list(INTERACTION_KINDS)}) THEN {INTERACTION} ELSE 0 END"
             f" + CASE WHEN kind IN ({_in_list(COMPLAINT_KINDS)}) THEN {COMPLAINT} ELSE 0 END END")
     system = tuple(k for k in SYSTEM_KINDS if k != "tier_changed")
+    # a first tier (from none, as every customer gets at their first scoring) is no change
+    first_tier = ("data->>'from' IS NULL" if postgres
+                  else "json_extract(data, '$.from') IS NULL")
     events = _fetch([("time", _epoch("occurred_at"), "i8"), ("code", code, "i8"),
                      # only distinctness matters: PostgreSQL sends a hash (no quoting)
                      ("channel", "hashtext(channel)" if postgres else "channel",
                       "i8" if postgres else "O")],
                     f"customers_event WHERE customer_id {where} AND occurred_at <= %s "
-                    f"AND kind NOT IN ({_in_list(system)})", [*params, when], "customer_id")
+                    f"AND kind NOT IN ({_in_list(system)}) "
+                    f"AND NOT (kind = 'tier_changed' AND {first_tier})", [*params, when],
+                    "customer_id")
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT customer_id, stage, tier FROM analytics_customerscore "
                        f"WHERE customer_id {where}", params)
@@ -474,7 +479,7 @@ def apply_models(facts: pd.DataFrame, fitted: Fitted, now: float) -> pd.DataFram
         out.loc[bought, "clv"] = np.round(year * each, 2)
 
     out["churn_risk"] = np.nan
-    out["churn_reasons"] = pd.Series([[] for _ in range(n)], index=out.index, dtype=object)
+    out["churn_reasons"] = np.full(n, None, dtype=object)  # None: no reasons
     current = _cutoff_frame(facts, "now")
     if fitted.churn is not None and len(current):
         features = current[list(FEATURES)]

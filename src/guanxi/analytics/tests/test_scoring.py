@@ -174,3 +174,21 @@ def test_churn_samples_are_shared_out_as_one_uniform_draw():
     # shares follow the ranges' sizes over many draws
     third = np.mean([sample_counts(reads, 80, seed=s)[201]["train"] for s in range(200)])
     assert 57 < third < 63
+
+
+def test_churn_features_count_tier_changes_not_first_tiers(personas):
+    from guanxi.analytics import scoring
+
+    now = timezone.now()
+    c = make_customer(personas.manager, full_name="王芳")
+    _buy(personas.manager, c, now - dt.timedelta(days=100))
+    Event.objects.bulk_create([
+        Event(customer=c, kind="tier_changed", occurred_at=now - dt.timedelta(days=90),
+              data={"from": None, "to": "low_value"}),
+        Event(customer=c, kind="tier_changed", occurred_at=now - dt.timedelta(days=30),
+              data={"from": "low_value", "to": "general_value"}),
+        Event(customer=c, kind="stage_changed", occurred_at=now - dt.timedelta(days=30),
+              data={"from": "new", "to": "active"})])
+    data = scoring.read_range(0, 0, now, ids=[c.pk])
+    features = scoring.cutoff_features(data, now.timestamp(), label=False)
+    assert features.loc[c.pk, "tier_changes_365"] == 1
