@@ -8,7 +8,7 @@ import json
 import os
 import pickle
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -59,10 +59,14 @@ def _ranges(size: int) -> list[tuple[int, int]]:
             for lo in range(bounds["lo"], bounds["hi"] + 1, size)]
 
 
-def _progress(run: ScoringRun, step: str, done: int) -> None:
+def _progress(run: ScoringRun, step: str, done: int,
+              progress: Callable[[str, int, int], None] | None = None) -> None:
+    """Record how far a run is (the page polls it); tell `progress` too (a CLI bar)."""
     run.step, run.done, run.heartbeat_at = step, done, timezone.now()
     ScoringRun.objects.filter(pk=run.pk).update(step=step, done=done,
                                                  heartbeat_at=run.heartbeat_at)
+    if progress is not None:
+        progress(str(step), done, run.total)
 
 
 def scores_start(*, actor: Any) -> ScoringRun:
@@ -83,7 +87,8 @@ def scores_start(*, actor: Any) -> ScoringRun:
 
 def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
                    rfm: RFMConfig | None = None, lifecycle: LifecycleConfig | None = None,
-                   run: ScoringRun | None = None, processes: int | None = None
+                   run: ScoringRun | None = None, processes: int | None = None,
+                   progress: Callable[[str, int, int], None] | None = None
                    ) -> dict[str, Any]:
     """Score every customer as of `as_of` (now by default). System job: runs nightly and
     on demand. Customers are read one id range at a time, by several worker processes
@@ -116,11 +121,11 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
             reads = []
             for done, read in enumerate(pool.read(), start=1):
                 reads.append(read)
-                _progress(run, _("reading orders and events"), done)
+                _progress(run, _("reading orders and events"), done, progress)
             timings["read_s"] = time.perf_counter() - clock
             clock = time.perf_counter()
             if reads:
-                _progress(run, _("fitting the models"), len(ranges))
+                _progress(run, _("fitting the models"), len(ranges), progress)
                 reads.sort(key=lambda r: r.lo)
                 samples = pool.sample(sample_counts(reads, CHURN_SAMPLE, seed=7), seed=7)
                 fitted = fit_models(pd.concat([r.extract for r in reads]), samples["train"],
@@ -133,7 +138,7 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
                     scored += part.customers
                     changed += part.changed
                     last_order = max(last_order, part.last_order_id)
-                    _progress(run, _("writing scores"), len(ranges) + 1 + i)
+                    _progress(run, _("writing scores"), len(ranges) + 1 + i, progress)
                 timings["score_s"] = time.perf_counter() - clock
         clock = time.perf_counter()
         _vacuum_scores()

@@ -192,3 +192,19 @@ def test_churn_features_count_tier_changes_not_first_tiers(personas):
     data = scoring.read_range(0, 0, now, ids=[c.pk])
     features = scoring.cutoff_features(data, now.timestamp(), label=False)
     assert features.loc[c.pk, "tier_changes_365"] == 1
+
+
+def test_score_command_reports_progress_to_the_end(personas):
+    import io
+
+    from django.core.management import call_command
+
+    c = make_customer(personas.manager, full_name="王芳")
+    _buy(personas.manager, c, timezone.now() - dt.timedelta(days=3))
+    seen = []
+    scores_refresh(progress=lambda step, done, total: seen.append((step, done, total)))
+    assert seen[0][0] == "reading orders and events" and seen[-1][1] == seen[-1][2] == 3
+    assert [done for _s, done, _t in seen] == sorted(done for _s, done, _t in seen)
+    out = io.StringIO()
+    call_command("score", stdout=out)
+    assert "Scored 1 customers" in out.getvalue()

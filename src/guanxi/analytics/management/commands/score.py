@@ -1,6 +1,7 @@
 import datetime as dt
 
 from django.core.management.base import BaseCommand
+from tqdm import tqdm
 
 from guanxi.analytics.services import scores_refresh
 
@@ -15,7 +16,13 @@ class Command(BaseCommand):
     def handle(self, *args, as_of, **options):
         if as_of is not None and as_of.tzinfo is None:
             as_of = as_of.replace(tzinfo=dt.UTC)
-        summary = scores_refresh(as_of=as_of)
+        with tqdm(unit="step", disable=None) as bar:
+            def progress(step: str, done: int, total: int) -> None:
+                bar.total = total
+                bar.set_description(step)
+                bar.update(done - bar.n)
+
+            summary = scores_refresh(as_of=as_of, progress=progress)
         self.stdout.write(self.style.SUCCESS(
             f"Scored {summary['customers']} customers; {summary['changed']} stage or tier "
             f"changes written to timelines"
