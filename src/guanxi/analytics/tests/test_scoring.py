@@ -208,3 +208,18 @@ def test_score_command_reports_progress_to_the_end(personas):
     out = io.StringIO()
     call_command("score", stdout=out)
     assert "Scored 1 customers" in out.getvalue()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_worker_process_fails_the_run_with_its_error(personas):
+    from django.db import connection
+
+    from guanxi.analytics.scoring import RangeWorkers
+
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
+        pytest.skip("worker processes cannot open an in-memory SQLite database "
+                    "(the PostgreSQL run covers this)")
+    with pytest.raises(RuntimeError, match="a scoring worker failed") as failure, \
+            RangeWorkers([(1, 10), (10, 20)], "not a moment", 365, 365, 2) as pool:  # type: ignore[arg-type]
+        list(pool.read())
+    assert "not a moment" in str(failure.value)  # the worker's own traceback
