@@ -197,10 +197,12 @@ class BetaGeo:
         args = (x, _Factor(x), _Factor(tx * scale), _Factor(t * scale), w)
         best = None
         for start in (np.zeros(4), np.log([0.5, 1.0, 1.0, 2.0])):
-            result = optimize.minimize(self._negative_ll, start, jac=True, args=args,
-                                       method="L-BFGS-B", options={"maxiter": 2000,
-                                                                   "ftol": 1e-13,
-                                                                   "gtol": 1e-9})
+            # trial points far from the answer can overflow (the line search backs off)
+            with np.errstate(all="ignore"):
+                result = optimize.minimize(self._negative_ll, start, jac=True, args=args,
+                                           method="L-BFGS-B", options={"maxiter": 2000,
+                                                                       "ftol": 1e-13,
+                                                                       "gtol": 1e-9})
             if best is None or result.fun < best.fun:
                 best = result
             if result.success:
