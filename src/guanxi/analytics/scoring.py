@@ -386,7 +386,6 @@ def fit_models(extract: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, n
     purchase model is fitted on a random sample (four parameters need far fewer than a
     million customers), starting from the previous run's parameters when there are some."""
     from guanxi.analytics.churn import churn_fit
-    from guanxi.analytics.clv import GammaGamma, ParetoNBD
 
     values = _rfm_values(extract, now)
     thresholds: dict[str, list[float]] = {}
@@ -397,22 +396,9 @@ def fit_models(extract: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, n
     high = (float(np.quantile(buyers, 1 - lifecycle.high_value_share))
             if len(buyers) and lifecycle.high_value_share > 0 else float("inf"))
     fitted = Fitted(rfm=rfm, lifecycle=lifecycle, thresholds=thresholds, high_value_spend=high)
-    rng = np.random.default_rng(seed)
     summary = extract.loc[extract["first_at"].notna(),
                           ["frequency", "recency", "T", "monetary_value"]]
-    if (summary["frequency"] > 0).sum() >= MIN_REPEAT_BUYERS:
-        sample = summary.iloc[rng.permutation(len(summary))[:FIT_SAMPLE]]
-        start = (previous.purchases.params_ if previous is not None
-                 and isinstance(previous.purchases, ParetoNBD) else None)
-        fitted.purchases = ParetoNBD().fit(sample["frequency"], sample["recency"],
-                                           sample["T"], start=start)
-        repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
-        if len(repeat) >= 20:
-            repeat = repeat.iloc[rng.permutation(len(repeat))[:FIT_SAMPLE]]
-            fitted.spend = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
-        else:
-            fitted.spend = float(repeat["monetary_value"].mean()) if len(repeat) else 0.0
-        fitted.figures["fit_customers"] = len(sample)
+    _fit_purchases(fitted, summary, seed, previous)
     try:
         baseline = alive_baseline(test)
         fitted.churn = churn_fit(train[list(FEATURES)], train["churned"],
@@ -424,6 +410,29 @@ def fit_models(extract: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, n
                               churn_baseline_auc=round(fitted.churn.baseline_auc, 3),
                               churn_brier=round(fitted.churn.brier, 3))
     return fitted
+
+
+def _fit_purchases(fitted: Fitted, summary: pd.DataFrame, seed: int,
+                   previous: Fitted | None) -> None:
+    """Pareto/NBD on a random sample of the buyers (from the previous run's parameters when
+    there are some) and Gamma-Gamma on repeat buyers, into `fitted`."""
+    from guanxi.analytics.clv import GammaGamma, ParetoNBD
+
+    if (summary["frequency"] > 0).sum() < MIN_REPEAT_BUYERS:
+        return
+    rng = np.random.default_rng(seed)
+    sample = summary.iloc[rng.permutation(len(summary))[:FIT_SAMPLE]]
+    start = (previous.purchases.params_ if previous is not None
+             and isinstance(previous.purchases, ParetoNBD) else None)
+    fitted.purchases = ParetoNBD().fit(sample["frequency"], sample["recency"], sample["T"],
+                                       start=start)
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    if len(repeat) >= 20:
+        repeat = repeat.iloc[rng.permutation(len(repeat))[:FIT_SAMPLE]]
+        fitted.spend = GammaGamma().fit(repeat["frequency"], repeat["monetary_value"])
+    else:
+        fitted.spend = float(repeat["monetary_value"].mean()) if len(repeat) else 0.0
+    fitted.figures["fit_customers"] = len(sample)
 
 
 def _cutoff_frame(facts: pd.DataFrame, prefix: str) -> pd.DataFrame:
