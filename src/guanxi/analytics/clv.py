@@ -336,8 +336,9 @@ class ParetoNBD:
         args = (x, tx * scale, t * scale, w, _Pairs(x, tx * scale, t * scale))
         # The likelihood has a long flat ridge in (s, beta) on small or short histories,
         # where the simplex can wander for thousands of evaluations without changing any
-        # prediction: the evaluations are capped.
-        options: dict[str, Any] = {"maxiter": 4000, "maxfev": 2000, "xatol": 1e-7,
+        # prediction (the demo's 267 buyers: 2,000 evaluations, 17 s, predictions equal to
+        # those after 600): the evaluations are capped. CDNOW's polish takes ~210.
+        options: dict[str, Any] = {"maxiter": 4000, "maxfev": 600, "xatol": 1e-7,
                                    "fatol": 1e-12}
         if start:
             begin = np.log([start["r"], start["alpha"] * scale, start["s"],
