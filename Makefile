@@ -26,8 +26,11 @@ lint: install
 
 test: install lint test-sqlite test-pg
 
+# A database file rather than memory: the scoring tests start worker processes that
+# open the test database too.
 test-sqlite: install
-	$(BIN)/pytest
+	@mkdir -p var
+	GUANXI_TEST_SQLITE="$(CURDIR)/var/test-sqlite.sqlite3" $(BIN)/pytest
 
 # The same suite on PostgreSQL. GUANXI_REQUIRE_PG=1 (set by .ci/run) turns an
 # unreachable server into a failure instead of a skipped pass.

@@ -123,17 +123,25 @@ def _simulated_shop(personas, customers: int):
     return (START + dt.timedelta(days=730)).tz_localize("UTC")
 
 
+@pytest.fixture
+def shared_database():
+    """Worker processes open the test database too: not possible in memory (`make test`
+    gives SQLite a file through GUANXI_TEST_SQLITE)."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
+        pytest.skip("worker processes cannot open an in-memory SQLite database; "
+                    "set GUANXI_TEST_SQLITE to a file (as make test does)")
+
+
 @pytest.mark.django_db(transaction=True)
-def test_worker_processes_score_their_ranges_as_this_process_would(personas, monkeypatch):
+def test_worker_processes_score_their_ranges_as_this_process_would(personas, monkeypatch,
+                                                                    shared_database):
     """A full run shared by two worker processes (each reading, then scoring and writing
     the ranges it holds) gives the scores a run in one process gives."""
-    from django.db import connection
 
     from guanxi.analytics import services
 
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("worker processes cannot open an in-memory SQLite database "
-                    "(the PostgreSQL run covers this)")
     as_of = _simulated_shop(personas, 300)
     monkeypatch.setattr(services, "RANGE_SIZE", 70)  # several ranges per process
     fields = ("customer_id", "stage", "tier", "cell", "r", "f", "m", "frequency", "monetary",
@@ -211,14 +219,9 @@ def test_score_command_reports_progress_to_the_end(personas):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_failing_worker_process_fails_the_run_with_its_error(personas):
-    from django.db import connection
-
+def test_a_failing_worker_process_fails_the_run_with_its_error(personas, shared_database):
     from guanxi.analytics.scoring import RangeWorkers
 
-    if connection.vendor == "sqlite" and "memory" in str(connection.settings_dict["NAME"]):
-        pytest.skip("worker processes cannot open an in-memory SQLite database "
-                    "(the PostgreSQL run covers this)")
     with pytest.raises(RuntimeError, match="a scoring worker failed") as failure, \
             RangeWorkers([(1, 10), (10, 20)], "not a moment", 365, 365, 2) as pool:  # type: ignore[arg-type]
         list(pool.read())
