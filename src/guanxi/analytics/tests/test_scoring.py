@@ -139,7 +139,6 @@ def test_worker_processes_score_their_ranges_as_this_process_would(personas, mon
                                                                     shared_database):
     """A full run shared by two worker processes (each reading, then scoring and writing
     the ranges it holds) gives the scores a run in one process gives."""
-
     from guanxi.analytics import services
 
     as_of = _simulated_shop(personas, 300)
