@@ -244,28 +244,12 @@ def test_rfm_thresholds_reproduce_quantile_scores():
         assert (again == scores[dim].to_numpy()).all()
 
 
-def test_churn_reasons_on_demand_for_large_bases(personas, monkeypatch):
-    import sys
-    from pathlib import Path
-
+def test_churn_reasons_on_demand_for_large_bases(personas, monkeypatch, simulated_shop):
     from guanxi.analytics.selectors import customer_score_get
-    from guanxi.customers.models import Order
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_churn import START, simulate
 
     monkeypatch.setattr(scoring, "REASONS_MAX", 0)  # as if the base were huge
-    orders, events = simulate(customers=300, seed=5)
-    people = {c: make_customer(personas.manager, full_name=f"客户{c}")
-              for c in sorted(orders["customer_id"].unique())}
-    Order.objects.bulk_create([Order(customer=people[c], total=Decimal(str(round(t, 2))),
-                                     placed_at=at.tz_localize("UTC"))
-                               for c, at, t in orders.itertuples(index=False)])
-    Event.objects.bulk_create([Event(customer=people[c], kind=k,
-                                     occurred_at=at.tz_localize("UTC"), channel=ch)
-                               for c, k, at, ch in events.itertuples(index=False)
-                               if c in people])
-    summary = scores_refresh(as_of=(START + dt.timedelta(days=730)).tz_localize("UTC"))
+    as_of = simulated_shop(300)
+    summary = scores_refresh(as_of=as_of)
     assert summary["churn_model"] == 1
     stored = CustomerScore.objects.exclude(churn_risk=None)
     assert not any(s.churn_reasons for s in stored)

@@ -62,9 +62,9 @@ def test_360_page_shows_the_scores(client, personas):
     assert 'data-testid="scores"' in page and "High value" in page  # the only buyer tops spend
 
 
-def test_churn_risk_is_scored_once_there_is_history(personas, monkeypatch):
+def test_churn_risk_is_scored_once_there_is_history(simulated_shop):
     # given a business with a long purchase history (simulated), scored from the database
-    as_of = _simulated_shop(personas, 400)
+    as_of = simulated_shop(400)
     # when
     summary = scores_refresh(as_of=as_of)
     # then
@@ -101,28 +101,6 @@ def test_scores_through_the_api_and_csv(client, personas):
     assert client.get(reverse("analytics:scores_csv")).status_code == 403
 
 
-def _simulated_shop(personas, customers: int):
-    import sys
-    from pathlib import Path
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_churn import START, simulate
-
-    from guanxi.customers.models import Order
-
-    orders, events = simulate(customers=customers, seed=5)
-    people = {c: make_customer(personas.manager, full_name=f"客户{c}")
-              for c in sorted(orders["customer_id"].unique())}
-    Order.objects.bulk_create([Order(customer=people[c], total=Decimal(str(round(t, 2))),
-                                     placed_at=at.tz_localize("UTC"))
-                               for c, at, t in orders.itertuples(index=False)])
-    Event.objects.bulk_create([Event(customer=people[c], kind=k,
-                                     occurred_at=at.tz_localize("UTC"), channel=ch)
-                               for c, k, at, ch in events.itertuples(index=False)
-                               if c in people])
-    return (START + dt.timedelta(days=730)).tz_localize("UTC")
-
-
 @pytest.fixture
 def shared_database():
     """Worker processes open the test database too: not possible in memory (`make test`
@@ -135,13 +113,13 @@ def shared_database():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_worker_processes_score_their_ranges_as_this_process_would(personas, monkeypatch,
+def test_worker_processes_score_their_ranges_as_this_process_would(simulated_shop, monkeypatch,
                                                                     shared_database):
     """A full run shared by two worker processes (each reading, then scoring and writing
     the ranges it holds) gives the scores a run in one process gives."""
     from guanxi.analytics import services
 
-    as_of = _simulated_shop(personas, 300)
+    as_of = simulated_shop(300)
     monkeypatch.setattr(services, "RANGE_SIZE", 70)  # several ranges per process
     fields = ("customer_id", "stage", "tier", "cell", "r", "f", "m", "frequency", "monetary",
               "recency_days", "expected_purchases", "p_alive", "clv", "churn_risk")
