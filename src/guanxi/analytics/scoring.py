@@ -659,6 +659,7 @@ class RangeWorkers:
         self.local: RangeHolder | None = None
         self.pipes: list[Any] = []
         self.owner: dict[int, Any] = {}   # range start -> the pipe of the process holding it
+        self.held: dict[Any, int] = {}    # pipe -> how many ranges its process holds
         self.procs: list[Any] = []
         if processes <= 1 or len(ranges) <= 1:
             self.local = RangeHolder(as_of, rfm_days, lifecycle_days)
@@ -678,6 +679,7 @@ class RangeWorkers:
             self.pipes.append(parent)
             self.procs.append(proc)
             self.owner.update({lo: parent for lo, _hi in mine})
+            self.held[parent] = len(mine)
 
     def __enter__(self) -> RangeWorkers:
         return self
@@ -710,19 +712,13 @@ class RangeWorkers:
                     del waiting[pipe]
                 yield value
 
-    def _counts(self) -> dict[Any, int]:
-        counts: dict[Any, int] = {}
-        for pipe in self.owner.values():
-            counts[pipe] = counts.get(pipe, 0) + 1
-        return counts
-
     def read(self) -> Iterator[RangeRead]:
         """Pass 1: every range read, in the order they finish."""
         if self.local is not None:
             for lo, hi in self.ranges:
                 yield self.local.read(lo, hi)
             return
-        yield from self._answers(self._counts())
+        yield from self._answers(self.held)
 
     def sample(self, counts: dict[int, dict[str, int]], seed: int
                ) -> dict[str, pd.DataFrame]:
@@ -734,7 +730,7 @@ class RangeWorkers:
             for pipe in self.pipes:
                 pipe.send(("sample", [(lo, c, seed) for lo, c in counts.items()
                                       if self.owner[lo] is pipe]))
-            parts = dict(self._answers(self._counts()))
+            parts = dict(self._answers(self.held))
         return {cutoff: pd.concat([parts[lo][cutoff] for lo in sorted(parts)])
                 for cutoff in CUTOFFS}
 
@@ -747,7 +743,7 @@ class RangeWorkers:
             return
         for pipe in self.pipes:
             pipe.send(("score", (fitted, write)))
-        yield from self._answers(self._counts())
+        yield from self._answers(self.held)
 
 
 def sample_counts(reads: list[RangeRead], limit: int, seed: int) -> dict[int, dict[str, int]]:

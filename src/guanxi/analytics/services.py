@@ -254,10 +254,12 @@ def _write_scores(scores: pd.DataFrame, previous: dict[int, tuple[str, str]],
             if old != new:
                 events.append((customer_id, kind, when, when, "", "guanxi",
                                labels[(kind, new)], json.dumps({"from": old, "to": new})))
+    # Scores are recomputed from the orders at every run: a crash losing the last moment's
+    # commits costs nothing, so the commit does not wait for the WAL flush (only when this
+    # is the whole transaction: the setting lasts until the outermost one ends).
+    asynchronous = connection.vendor == "postgresql" and not connection.in_atomic_block
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            # Scores are recomputed from the orders at every run: a crash losing the last
-            # moment's commits costs nothing, so the commit does not wait for the WAL flush.
+        if asynchronous:
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         upsert_frame("analytics_customerscore", frame, conflict=("customer_id",))
