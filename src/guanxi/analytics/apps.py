@@ -6,3 +6,19 @@ class AnalyticsConfig(AppConfig):
     name = "guanxi.analytics"
     label = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self) -> None:
+        from django.db.models import Q
+
+        from guanxi.analytics.models import CustomerScore, SegmentMembership
+        from guanxi.analytics.services import rescore_after_merge
+        from guanxi.customers.merging import MergeRule, Strategy, register_merge_rules
+
+        register_merge_rules([
+            # Derived from orders and events: scored again for the merged customers.
+            MergeRule(CustomerScore, Strategy.REMOVE, after=rescore_after_merge),
+            # One open membership per segment: the kept customer's stays; the rest move
+            # until the next refresh recomputes membership.
+            MergeRule(SegmentMembership, Strategy.KEEP_SURVIVOR, key=("segment_id",),
+                      conflict_filter=Q(left_at__isnull=True)),
+        ])

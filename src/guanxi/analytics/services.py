@@ -178,8 +178,6 @@ def scores_refresh_changed(*, as_of: dt.datetime | None = None, batch: int = 20_
     """Incremental scoring (every few minutes): customers with paid orders newer than the
     last run are scored again with the last full run's models, so a first purchase shows
     up as a stage and a value long before the nightly run."""
-    from guanxi.analytics.scoring import apply_models, range_facts, read_range
-
     full = _last_full_run()
     if full is None:
         return {"customers": 0, "changed": 0}
@@ -190,8 +188,20 @@ def scores_refresh_changed(*, as_of: dt.datetime | None = None, batch: int = 20_
     if not ids:
         return {"customers": 0, "changed": 0}
     as_of = as_of or timezone.now()
-    fitted = _last_fitted()
     run = ScoringRun.objects.create(as_of=as_of, incremental=True, total=len(ids))
+    changed, last_order = _rescore(ids, _last_fitted(), as_of, batch)
+    ScoringRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.DONE, finished_at=timezone.now(), customers=len(ids),
+        changed=changed, done=len(ids), last_order_id=max(last_order, since))
+    return {"customers": len(ids), "changed": changed}
+
+
+def _rescore(ids: list[int], fitted: Any, as_of: dt.datetime, batch: int = 20_000
+             ) -> tuple[int, int]:
+    """Score these customers again with the given models; returns (changes, last order
+    id read)."""
+    from guanxi.analytics.scoring import apply_models, range_facts, read_range
+
     changed = last_order = 0
     for start in range(0, len(ids), batch):
         data = read_range(0, 0, as_of, ids=ids[start:start + batch])
@@ -200,10 +210,25 @@ def scores_refresh_changed(*, as_of: dt.datetime | None = None, batch: int = 20_
         scores = apply_models(facts, fitted, as_of.timestamp())
         changed += _write_scores(scores, data.previous, as_of)
         last_order = max(last_order, data.last_order_id)
-    ScoringRun.objects.filter(pk=run.pk).update(
-        status=RunStatus.DONE, finished_at=timezone.now(), customers=len(ids),
-        changed=changed, done=len(ids), last_order_id=max(last_order, since))
-    return {"customers": len(ids), "changed": changed}
+    return changed, last_order
+
+
+def scores_refresh_customers(*, customer_ids: list[int]) -> int:
+    """Score some customers again with the last full run's models (after a merge or its
+    undo changed whose orders they are); nothing before the first full run."""
+    fitted = _last_fitted()
+    ids = sorted(set(Customer.objects.filter(pk__in=customer_ids).values_list("pk", flat=True)))
+    if fitted is None or not ids:
+        return 0
+    return _rescore(ids, fitted, timezone.now())[0]
+
+
+def rescore_after_merge(customers: list[Any]) -> None:
+    """Merge rule hook: the merged customers are scored again once the merge commits."""
+    from guanxi.analytics.tasks import scores_refresh_customers_task
+
+    ids = [c.pk for c in customers]
+    transaction.on_commit(lambda: scores_refresh_customers_task(ids))
 
 
 def _last_full_run() -> ScoringRun | None:

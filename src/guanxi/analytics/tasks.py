@@ -37,3 +37,11 @@ def scores_run_task(run_id: int) -> dict[str, Any]:
     summary = scores_refresh(actor=run.started_by, run=run)
     segments_refresh_all()
     return summary
+
+
+@db_task()
+def scores_refresh_customers_task(customer_ids: list[int]) -> int:
+    """Customers whose orders changed hands in a merge or its undo."""
+    from guanxi.analytics.services import scores_refresh_customers
+
+    return scores_refresh_customers(customer_ids=customer_ids)

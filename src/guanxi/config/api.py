@@ -3,6 +3,7 @@ RFC 9457 problem+json errors."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -50,6 +51,7 @@ api = NinjaAPI(
 )
 
 PROBLEM = "application/problem+json"
+logger = logging.getLogger("guanxi.api")
 
 
 def problem(request: HttpRequest, *, status: int, title: str, detail: str = "",
@@ -120,6 +122,15 @@ def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     return problem(request, status=exc.status_code, title=str(exc))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """Anything else is our defect: logged with its traceback, answered as problem+json
+    (the request's writes are rolled back by AtomicWritesMiddleware)."""
+    logger.error("API error on %s %s", request.method, request.path, exc_info=exc)
+    return problem(request, status=500, title="Internal server error", code="server-error",
+                   detail="An unexpected error occurred; nothing was saved. It was logged.")
 
 
 def mount() -> None:

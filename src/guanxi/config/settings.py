@@ -70,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "guanxi.web.middleware.DomainErrorMiddleware",
+    "guanxi.web.middleware.AtomicWritesMiddleware",
 ]
 
 ROOT_URLCONF = "guanxi.config.urls"

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class CustomersConfig(AppConfig):
     name = "guanxi.customers"
     verbose_name = _("Customers")
+
+    def ready(self) -> None:
+        from guanxi.customers.merging import register_customer_rules
+
+        register_customer_rules()

@@ -613,13 +613,23 @@ def consent_set(*, actor: Any, customer: Customer, channel: str, purpose: str, g
     return consent
 
 
-def _money(value: Any, path: str) -> Decimal:
+# The largest amounts the columns hold: unit prices 12 digits, totals 14 (2 decimals).
+MAX_UNIT_PRICE = Decimal("9999999999.99")
+MAX_TOTAL = Decimal("999999999999.99")
+
+
+def _money(value: Any, path: str, limit: Decimal = MAX_UNIT_PRICE) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"))
     except (InvalidOperation, ValueError) as exc:
         raise InvalidInput.single(path, _("Not an amount"), value) from exc
+    if not amount.is_finite():
+        raise InvalidInput.single(path, _("Not an amount"), value)
     if amount < 0:
         raise InvalidInput.single(path, _("Must not be negative"), value)
+    if amount > limit:
+        raise InvalidInput.single(path, _("Must not be more than %(max)s") % {"max": limit},
+                                  value)
     return amount
 
 
@@ -657,6 +667,11 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
         except InvalidInput as exc:
             errors.extend(exc.errors)
             continue
+        if price * line.quantity > MAX_TOTAL:
+            errors.append(FieldError(f"lines.{i}.quantity", _(
+                "The line total (quantity × unit price) must not be more than %(max)s")
+                % {"max": MAX_TOTAL}, line.quantity))
+            continue
         built.append(OrderLine(product=product, sku=line.sku,
                                name=line.name or (product.name if product else line.sku),
                                quantity=line.quantity, unit_price=price,
@@ -664,9 +679,12 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
     if external_id and Order.objects.filter(channel=channel, external_id=external_id).exists():
         raise Conflict(_("Order %(id)s from %(channel)s already exists")
                        % {"id": external_id, "channel": channel}, field_name="external_id")
+    total = sum((ln.line_total for ln in built), Decimal("0.00"))
+    if total > MAX_TOTAL:
+        errors.append(FieldError("lines", _("The order total must not be more than %(max)s")
+                                 % {"max": MAX_TOTAL}, str(total)))
     if errors:
         raise InvalidInput(errors)
-    total = sum((ln.line_total for ln in built), Decimal("0.00"))
     with transaction.atomic():
         order = Order.objects.create(customer=customer, external_id=external_id,
                                      channel=channel, store=store, currency=currency,

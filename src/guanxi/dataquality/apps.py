@@ -12,3 +12,15 @@ class DataQualityConfig(AppConfig):
         from guanxi.dataquality.autotags import autotags_apply, autotags_apply_many
 
         register_after_change(autotags_apply, many=autotags_apply_many)
+
+        from guanxi.customers.merging import MergeRule, Strategy, register_merge_rules
+        from guanxi.dataquality.models import MatchCandidate, Merge
+
+        register_merge_rules([
+            # Pairs with the absorbed customer mean nothing once the two are one; the
+            # undo brings them back (the merged pair itself as "not the same person").
+            MergeRule(MatchCandidate, Strategy.REMOVE, field="left"),
+            MergeRule(MatchCandidate, Strategy.REMOVE, field="right"),
+            # The merge records are written by the merge itself.
+            MergeRule(Merge, Strategy.IGNORE, field="survivor"),
+        ])

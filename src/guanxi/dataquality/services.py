@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +20,8 @@ from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
 from guanxi.core.permissions import Action, require
 from guanxi.customers.hooks import run_after_change
-from guanxi.customers.models import Consent, Customer, CustomerTag, Identity, SearchTerm
+from guanxi.customers.merging import MergeRule, Strategy, customer_foreign_keys, merge_rules
+from guanxi.customers.models import Customer, Identity
 from guanxi.customers.selectors import customer_is_visible
 from guanxi.customers.services import event_record, refresh_search_terms
 from guanxi.dataquality.models import (
@@ -30,6 +32,8 @@ from guanxi.dataquality.models import (
     ResolutionRun,
 )
 
+logger = logging.getLogger(__name__)
+
 # Profile fields that survivorship fills; the first non-empty value in rank order wins.
 SURVIVING_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
                     "lunar_birthday", "region", "occupation", "preferred_language",
@@ -37,8 +41,6 @@ SURVIVING_FIELDS = ("family_name", "given_name", "display_name", "gender", "birt
 EMPTY: tuple[object, ...] = (None, "", "unknown", {}, False)
 # No progress from a resolution run for this long means its worker is gone.
 RESOLUTION_STALE = dt.timedelta(minutes=30)
-# Rows with one of these unique keys per customer cannot both move; the newer one wins.
-PER_CUSTOMER_UNIQUE = {Consent: ("channel", "purpose"), CustomerTag: ("tag_id",)}
 
 
 def _rows(model: type[models.Model], **filters: Any) -> list[dict[str, Any]]:
@@ -50,15 +52,64 @@ def _restore(rows: list[dict[str, Any]]) -> None:
         obj.save()
 
 
-def _customer_relations() -> list[models.ForeignKey]:
-    """Every foreign key to Customer in every installed app, so modules added later
-    (tickets, points, messages) follow a merge without being listed here."""
-    out = []
-    for rel in Customer._meta.related_objects:
-        field = rel.field
-        if isinstance(field, models.ForeignKey) and rel.related_model is not Merge:
-            out.append(field)
-    return out
+def _apply_rules(rules: list[MergeRule], survivor: Customer, absorbed: Customer,
+                 snapshot: dict[str, Any]) -> None:
+    """Each foreign key to Customer follows its registered rule; what is removed is kept
+    in the snapshot (once, even when a row points at the customer twice), what moves is
+    listed by id, so the undo can put both back."""
+    removed: dict[tuple[str, Any], dict[str, Any]] = {}
+
+    def remove(model: type[models.Model], qs: models.QuerySet[Any]) -> None:
+        for row in _rows(model, pk__in=list(qs.values_list("pk", flat=True))):
+            removed[(row["model"], row["pk"])] = row
+        qs.delete()
+
+    for rule in rules:
+        model, name = rule.model, rule.field
+        manager = model._default_manager
+        if rule.strategy is Strategy.IGNORE:
+            continue
+        if rule.strategy is Strategy.REMOVE:
+            remove(model, manager.filter(**{name: absorbed}))
+            continue
+        if rule.strategy in (Strategy.KEEP_NEWER, Strategy.KEEP_SURVIVOR):
+            scope = rule.conflict_filter or models.Q()
+            mine = {tuple(getattr(r, k) for k in rule.key): r
+                    for r in manager.filter(scope, **{name: survivor})}
+            losers = []
+            for row in manager.filter(scope, **{name: absorbed}):
+                other = mine.get(tuple(getattr(row, k) for k in rule.key))
+                if other is None:
+                    continue
+                if (rule.strategy is Strategy.KEEP_NEWER
+                        and getattr(row, rule.time_field) > getattr(other, rule.time_field)):
+                    losers.append(other.pk)
+                else:
+                    losers.append(row.pk)
+            if losers:
+                remove(model, manager.filter(pk__in=losers))
+        ids = list(manager.filter(**{name: absorbed}).values_list("pk", flat=True))
+        if ids:
+            manager.filter(pk__in=ids).update(**{name: survivor})
+            snapshot["moved"][rule.label] = ids
+    snapshot["removed"].extend(removed.values())
+
+
+def _targets_exist(row: dict[str, Any]) -> bool:
+    """A removed row comes back only if the customers it points at still exist (a pair
+    with a third customer who was merged away since stays gone)."""
+    from django.apps import apps
+
+    model = apps.get_model(row["model"])
+    ids = [row["pk"] if fk.primary_key else row["fields"].get(fk.name)
+           for fk in customer_foreign_keys() if fk.model is model]
+    ids = [i for i in ids if i is not None]
+    return Customer.objects.filter(pk__in=ids).count() == len(set(ids))
+
+
+def _run_after_rules(rules: list[MergeRule], customers: list[Customer]) -> None:
+    for after in dict.fromkeys(r.after for r in rules if r.after is not None):
+        after(customers)
 
 
 def _source_rank(source: str) -> int:
@@ -83,9 +134,16 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
     for c in (survivor, absorbed):
         if not customer_is_visible(actor, c):
             raise NotFound(_("Customer not found"))
+    rules = merge_rules()  # before anything is written: a model without a rule stops it
     with transaction.atomic():
-        survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
-        absorbed = Customer.objects.select_for_update().get(pk=absorbed.pk)
+        # Both rows locked in one order (no deadlock between two merges of the pair);
+        # a customer that a concurrent merge absorbed is gone when the lock is granted.
+        locked = {c.pk: c for c in Customer.objects.select_for_update()
+                  .filter(pk__in=sorted([survivor.pk, absorbed.pk])).order_by("pk")}
+        if len(locked) < 2:
+            raise Conflict(_("One of these customers was merged or deleted in the meantime; "
+                             "reload the page"))
+        survivor, absorbed = locked[survivor.pk], locked[absorbed.pk]
         snapshot: dict[str, Any] = {
             "survivor": _rows(Customer, pk=survivor.pk)[0],
             "absorbed": _rows(Customer, pk=absorbed.pk)[0],
@@ -105,19 +163,6 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
             if attributes != survivor.attributes:
                 changed["attributes"] = [survivor.attributes, attributes]
                 survivor.attributes = attributes
-        # Children: conflicting per-customer rows keep the newer, the rest move.
-        for model, key in PER_CUSTOMER_UNIQUE.items():
-            time_field = "changed_at" if model is Consent else "added_at"
-            mine = {tuple(getattr(r, k) for k in key): r
-                    for r in model._default_manager.filter(customer=survivor)}
-            for row in model._default_manager.filter(customer=absorbed):
-                other = mine.get(tuple(getattr(row, k) for k in key))
-                if other is None:
-                    continue
-                loser = other if getattr(row, time_field) > getattr(other, time_field) else row
-                snapshot["removed"].extend(_rows(model, pk=loser.pk))
-                loser.delete()
-        SearchTerm.objects.filter(customer=absorbed).delete()
         # One primary contact per kind: the kept customer's stays primary.
         primary_kinds = set(Identity.objects.filter(customer=survivor, is_primary=True)
                             .values_list("kind", flat=True))
@@ -126,30 +171,23 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
                        .values_list("pk", flat=True))
         Identity.objects.filter(pk__in=demoted).update(is_primary=False)
         snapshot["demoted"] = demoted
-        for fk in _customer_relations():
-            model = fk.model
-            if model is SearchTerm or model is MatchCandidate:
-                continue
-            ids = list(model._default_manager.filter(**{fk.name: absorbed})
-                       .values_list("pk", flat=True))
-            if ids:
-                model._default_manager.filter(pk__in=ids).update(**{fk.name: survivor})
-                snapshot["moved"][f"{model._meta.label}.{fk.name}"] = ids
         candidate = MatchCandidate.objects.filter(
             left_id=min(survivor.pk, absorbed.pk), right_id=max(survivor.pk, absorbed.pk)
         ).first()
         if candidate is not None:
             snapshot["candidate"] = _rows(MatchCandidate, pk=candidate.pk)[0]
+        _apply_rules(rules, survivor, absorbed, snapshot)
         merge = Merge.objects.create(
             survivor=survivor, survivor_number=survivor.pk, absorbed_number=absorbed.pk,
             absorbed_name=absorbed.display_name, probability=probability,
             automatic=automatic, snapshot=snapshot,
             merged_by=actor if getattr(actor, "pk", None) else None)
         absorbed_pk, absorbed_name = absorbed.pk, absorbed.display_name
-        absorbed.delete()  # only its match candidates remain to cascade
+        absorbed.delete()  # every row of it has moved or been removed by its rule
         survivor.save()
         refresh_search_terms(survivor)
         run_after_change(survivor)
+        _run_after_rules(rules, [survivor])
         event_record(customer=survivor, kind="customer_merged", actor=actor,
                      summary=_("Merged with #%(id)s %(name)s") % {"id": absorbed_pk,
                                                                   "name": absorbed_name},
@@ -186,7 +224,7 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
 
             model = apps.get_model(model_label)
             model._default_manager.filter(pk__in=ids).update(**{field_name: restored})
-        _restore(snap["removed"])
+        _restore([row for row in snap["removed"] if _targets_exist(row)])
         Identity.objects.filter(pk__in=snap.get("demoted", [])).update(is_primary=True)
         survivor = Customer.objects.get(pk=merge.survivor_id)
         before = snap["survivor"]["fields"]
@@ -217,6 +255,7 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
         for customer in (survivor, restored):
             refresh_search_terms(customer)
             run_after_change(customer)
+        _run_after_rules(merge_rules(), [survivor, restored])
         for customer, other in ((survivor, restored), (restored, survivor)):
             event_record(customer=customer, kind="customer_unmerged", actor=actor,
                          summary=_("Merge with #%(id)s %(name)s undone") % {
@@ -317,9 +356,13 @@ def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: N
             if keep == gone:
                 continue
             keep, gone = min(keep, gone), max(keep, gone)
-            customers_merge(actor=actor, survivor=Customer.objects.get(pk=keep),
-                            absorbed=Customer.objects.get(pk=gone),
-                            probability=probability, automatic=True)
+            pair = Customer.objects.in_bulk([keep, gone])
+            try:
+                customers_merge(actor=actor, survivor=pair[keep], absorbed=pair[gone],
+                                probability=probability, automatic=True)
+            except (KeyError, Conflict):  # merged or deleted by someone else meanwhile
+                summary["skipped"] += 1
+                continue
             merged_into[gone] = keep
             summary["merged"] += 1
             continue
@@ -366,9 +409,13 @@ def resolution_run_job(run_id: int) -> ResolutionRun:
 
     try:
         summary = resolution_run(actor=run.created_by, progress=progress)
-    except Exception as exc:
+    except Exception:
+        # The page says what happened in words; the traceback goes to the worker's log.
+        logger.exception("resolution run %s failed", run_id)
         ResolutionRun.objects.filter(pk=run_id).update(
-            status=JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000],
+            status=JobStatus.FAILED,
+            error=_("An unexpected error stopped the search (run #%(id)s); nothing was "
+                    "merged after it. The details are in the worker's log.") % {"id": run_id},
             finished_at=timezone.now())
         raise
     ResolutionRun.objects.filter(pk=run_id).update(

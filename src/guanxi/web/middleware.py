@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.shortcuts import render
 
@@ -21,3 +22,24 @@ class DomainErrorMiddleware:
         if isinstance(exception, DomainError):
             return render(request, "400.html", {"error": exception}, status=exception.status)
         return None
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+class AtomicWritesMiddleware:
+    """A request that changes data runs in one transaction, rolled back when its answer
+    is a server error: a 500 never leaves half a write behind. Reads stay outside a
+    transaction (on SQLite every transaction takes the write lock)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        if request.method in SAFE_METHODS:
+            return self.get_response(request)
+        with transaction.atomic():
+            response = self.get_response(request)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+        return response
