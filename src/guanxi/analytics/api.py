@@ -9,13 +9,14 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from guanxi.analytics import selectors
+from guanxi.core.apitypes import Id
 from guanxi.core.errors import NotFound
 
 router = Router(tags=["analytics"])
 
 
 class ScoreOut(Schema):
-    customer_id: int
+    customer_id: Id
     stage: str
     tier: str
     cell: str
@@ -41,7 +42,7 @@ class ScorePage(Schema):
 class ScoreFilters(Schema):
     stage: str = ""
     tier: str = ""
-    segment_id: int | None = None
+    segment_id: Id | None = None
     cursor: str | None = None
     limit: int = 100
 
@@ -54,7 +55,7 @@ def scores_list(request: HttpRequest, filters: Query[ScoreFilters]) -> Any:
 
 @router.get("/customers/{customer_id}/score", response=ScoreOut,
             summary="One customer's latest scores")
-def scores_get(request: HttpRequest, customer_id: int) -> Any:
+def scores_get(request: HttpRequest, customer_id: Id) -> Any:
     score = selectors.customer_score_get(actor=request.user, customer_id=customer_id)
     if score is None:
         raise NotFound("Not scored yet")
@@ -107,13 +108,13 @@ def segments_list(request: HttpRequest) -> Any:
 
 
 @router.get("/segments/{segment_id}", response=SegmentOut, summary="One segment")
-def segments_get(request: HttpRequest, segment_id: int) -> Any:
+def segments_get(request: HttpRequest, segment_id: Id) -> Any:
     return selectors.segment_get(actor=request.user, segment_id=segment_id)
 
 
 @router.put("/segments/{segment_id}", response=SegmentOut,
             summary="Change a segment's name or rules (members are refreshed)")
-def segments_update(request: HttpRequest, segment_id: int, payload: SegmentIn) -> Any:
+def segments_update(request: HttpRequest, segment_id: Id, payload: SegmentIn) -> Any:
     from guanxi.analytics.services import segment_save
 
     segment = selectors.segment_get(actor=request.user, segment_id=segment_id)
@@ -122,7 +123,7 @@ def segments_update(request: HttpRequest, segment_id: int, payload: SegmentIn) -
 
 
 @router.delete("/segments/{segment_id}", response={204: None}, summary="Delete a segment")
-def segments_delete(request: HttpRequest, segment_id: int) -> Any:
+def segments_delete(request: HttpRequest, segment_id: Id) -> Any:
     from ninja.responses import Status
 
     from guanxi.analytics.services import segment_delete
@@ -134,7 +135,7 @@ def segments_delete(request: HttpRequest, segment_id: int) -> Any:
 
 @router.post("/segments/{segment_id}/refresh", response=SizeOut,
              summary="Recompute the members now")
-def segments_refresh(request: HttpRequest, segment_id: int) -> Any:
+def segments_refresh(request: HttpRequest, segment_id: Id) -> Any:
     from guanxi.analytics.services import segment_refresh_now
 
     return segment_refresh_now(
@@ -144,13 +145,13 @@ def segments_refresh(request: HttpRequest, segment_id: int) -> Any:
 
 @router.get("/segments/{segment_id}/sizes", response=list[SizeOut],
             summary="The size at each refresh, oldest first (the size-over-time chart)")
-def segments_sizes(request: HttpRequest, segment_id: int) -> Any:
+def segments_sizes(request: HttpRequest, segment_id: Id) -> Any:
     return selectors.segment_sizes(
         segment=selectors.segment_get(actor=request.user, segment_id=segment_id))
 
 
 @router.get("/segments/{segment_id}/members", response=list[int],
             summary="Customer numbers in the segment now (audiences select by segment id)")
-def segments_members(request: HttpRequest, segment_id: int, limit: int = 1000) -> Any:
+def segments_members(request: HttpRequest, segment_id: Id, limit: int = 1000) -> Any:
     return list(selectors.segment_members(actor=request.user, segment_id=segment_id)
                 .order_by("pk").values_list("pk", flat=True)[:min(limit, 10000)])

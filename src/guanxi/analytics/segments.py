@@ -36,6 +36,38 @@ MAX_DEPTH = 5
 MAX_RULES = 50
 
 
+MAX_TEXT = 200
+MAX_NUMBER = 1e12
+
+
+def _choices() -> dict[str, set[str]]:
+    """The values a coded field can hold: anything else would silently match no one."""
+    from guanxi.analytics.models import Cell, Stage, Tier
+    from guanxi.customers.models import Channel, Gender, Source
+
+    return {"stage": set(Stage.values), "tier": set(Tier.values), "cell": set(Cell.values),
+            "gender": set(Gender.values), "source": set(Source.values),
+            "preferred_channel": set(Channel.values)}
+
+
+def _text_value(field: str, value: Any, where: str) -> str:
+    if not isinstance(value, str) or len(value) > MAX_TEXT:
+        raise InvalidInput.single(where, _("Give a text of at most %(n)s characters")
+                                  % {"n": MAX_TEXT}, value)
+    allowed = _choices().get(field)
+    if allowed is not None and value not in allowed:
+        raise InvalidInput.single(where, _("Choose one of: %(choices)s")
+                                  % {"choices": ", ".join(sorted(v for v in allowed if v))},
+                                  value)
+    return value
+
+
+def _keys(tree: dict[str, Any], allowed: set[str], where: str) -> None:
+    extra = sorted(set(tree) - allowed)
+    if extra:
+        raise InvalidInput.single(f"{where}.{extra[0]}", _("Unknown key"), extra[0])
+
+
 def _text(path: str, operator: str, value: Any) -> Q:
     if operator == "equals":
         return Q(**{path: value})
@@ -47,7 +79,7 @@ def _text(path: str, operator: str, value: Any) -> Q:
 
 
 def _since(days: Any, where: str) -> dt.datetime:
-    if not isinstance(days, int) or not 1 <= days <= 3650:
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 3650:
         raise InvalidInput.single(f"{where}.value.days", _("Days must be 1 to 3650"), days)
     return timezone.now() - dt.timedelta(days=days)
 
@@ -57,6 +89,7 @@ def compile_rules(tree: Any, where: str = "rules", depth: int = 0) -> Q:
     if not isinstance(tree, dict):
         raise InvalidInput.single(where, _("A rule or group must be an object"), tree)
     if "op" in tree:
+        _keys(tree, {"op", "rules"}, where)
         if tree["op"] not in ("and", "or"):
             raise InvalidInput.single(f"{where}.op", _("A group is 'and' or 'or'"), tree["op"])
         rules = tree.get("rules")
@@ -69,23 +102,37 @@ def compile_rules(tree: Any, where: str = "rules", depth: int = 0) -> Q:
         for part in parts[1:]:
             combined = combined & part if tree["op"] == "and" else combined | part
         return combined
+    _keys(tree, {"field", "operator", "value"}, where)
     field, operator, value = tree.get("field"), tree.get("operator"), tree.get("value")
     if field in TEXT_FIELDS:
         if operator not in TEXT_OPERATORS:
             raise InvalidInput.single(f"{where}.operator", _("Choose one of: %(choices)s")
                                       % {"choices": ", ".join(TEXT_OPERATORS)}, operator)
-        if operator == "in" and not (isinstance(value, list) and value):
-            raise InvalidInput.single(f"{where}.value", _("Give a list of values"), value)
+        if operator == "in":
+            if not (isinstance(value, list) and 1 <= len(value) <= MAX_RULES):
+                raise InvalidInput.single(f"{where}.value", _("Give a list of 1 to %(n)s "
+                                                              "values") % {"n": MAX_RULES},
+                                          value)
+            value = [_text_value(field, v, f"{where}.value.{i}") for i, v in enumerate(value)]
+        elif operator == "contains":
+            value = _text_value("", value, f"{where}.value")
+        else:
+            value = _text_value(field, value, f"{where}.value")
         return _text(TEXT_FIELDS[field], operator, value)
     if field in NUMBER_FIELDS:
         if operator not in NUMBER_OPERATORS:
             raise InvalidInput.single(f"{where}.operator", _("Choose one of: %(choices)s")
                                       % {"choices": ", ".join(NUMBER_OPERATORS)}, operator)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise InvalidInput.single(f"{where}.value", _("Give a number"), value)
+        if (isinstance(value, bool) or not isinstance(value, int | float)
+                or not abs(value) <= MAX_NUMBER):  # also NaN
+            raise InvalidInput.single(f"{where}.value", _("Give a number between -%(n)s and "
+                                                          "%(n)s") % {"n": f"{MAX_NUMBER:.0e}"},
+                                      value)
         path = NUMBER_FIELDS[field]
         return Q(**{path if operator == "equals" else f"{path}__{operator}": value})
     if field == "tag":
+        if not isinstance(value, str) or not 1 <= len(value) <= 50:
+            raise InvalidInput.single(f"{where}.value", _("Give a tag name"), value)
         has = Exists(CustomerTag.objects.filter(customer=OuterRef("pk"), tag__name=value))
         if operator not in ("has", "not_has"):
             raise InvalidInput.single(f"{where}.operator", _("Choose has or not_has"), operator)
@@ -95,6 +142,12 @@ def compile_rules(tree: Any, where: str = "rules", depth: int = 0) -> Q:
             raise InvalidInput.single(f"{where}.value", _("Give the days, and the category "
                                                           "or event kind"), value)
         since = _since(value.get("days"), where)
+        name = "category" if field == "bought_category" else "kind"
+        _keys(value, {"days", name}, f"{where}.value")
+        if not isinstance(value.get(name), str) or not 1 <= len(value[name]) <= MAX_TEXT:
+            raise InvalidInput.single(f"{where}.value.{name}", _("Give a text of at most "
+                                                                 "%(n)s characters")
+                                      % {"n": MAX_TEXT}, value.get(name))
         if field == "bought_category":
             lines = OrderLine.objects.filter(
                 order__customer=OuterRef("pk"), order__status=OrderStatus.PAID,

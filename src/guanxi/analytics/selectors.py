@@ -81,7 +81,7 @@ def score_list(*, actor: Any, stage: str = "", tier: str = "", segment_id: int |
     """Scores of the customers the actor may see, by customer number, a page at a time."""
     limit = max(1, min(limit, MAX_PAGE))
     qs = _scores(actor, stage, tier, segment_id)
-    after = decode_cursor(cursor, arity=1)
+    after = decode_cursor(cursor)
     if after:
         qs = qs.filter(customer_id__gt=int(after[0]))
     rows = list(qs.order_by("customer_id")[:limit + 1])

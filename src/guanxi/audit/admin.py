@@ -1,19 +1,13 @@
 from django.contrib import admin
 
 from guanxi.audit.models import AuditEntry
+from guanxi.core.adminsite import RoleAdmin
+from guanxi.core.permissions import Action
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(RoleAdmin):
+    view_action = Action.AUDIT_VIEW  # read-only: the log is append-only
     list_display = ("at", "actor_label", "action", "object_type", "object_id", "customer_id")
     list_filter = ("action", "object_type")
     search_fields = ("actor_label", "object_id")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

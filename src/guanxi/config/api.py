@@ -11,11 +11,26 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 from ninja.throttling import AuthRateThrottle
 
 from guanxi.accounts.services import token_authenticate
 from guanxi.core.errors import DomainError
+
+
+class UnsupportedMediaType(Exception):
+    """A body that is not JSON."""
+
+
+class JsonParser(Parser):
+    """Bodies are JSON (application/json or a +json type), never guessed from text."""
+
+    def parse_body(self, request: HttpRequest) -> Any:
+        media = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
+        if media != "application/json" and not media.endswith("+json"):
+            raise UnsupportedMediaType(media)
+        return super().parse_body(request)
 
 
 class TokenAuth(HttpBearer):
@@ -46,6 +61,7 @@ api = NinjaAPI(
     urls_namespace="api",
     auth=[TokenAuth(), django_auth],  # signed-in browsers; CSRF-checked
     throttle=[TokenRateThrottle(settings.GUANXI_API_RATE)],
+    parser=JsonParser(),
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
@@ -121,6 +137,13 @@ def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, UnsupportedMediaType):
+        return problem(request, status=415, title="Unsupported media type",
+                       code="unsupported-media-type",
+                       detail="Send the body as JSON with Content-Type: application/json")
+    if exc.status_code == 400 and isinstance(exc.__cause__, ValueError):
+        return problem(request, status=400, title="Malformed JSON", code="malformed-json",
+                       detail=f"The body is not valid JSON: {exc.__cause__}"[:300])
     return problem(request, status=exc.status_code, title=str(exc))
 
 

@@ -19,3 +19,8 @@ urlpatterns = [
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("admin/", admin.site.urls),
 ]
+
+handler400 = "guanxi.web.views.bad_request"
+handler403 = "guanxi.web.views.permission_denied"
+handler404 = "guanxi.web.views.page_not_found"
+handler500 = "guanxi.web.views.server_error"

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from django.utils.translation import gettext as _
 
 from guanxi.core.errors import InvalidInput
 
@@ -18,17 +21,39 @@ def encode_cursor(values: Sequence[object]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *, arity: int, field_name: str = "cursor") -> list | None:
+MAX_ID = 2**63 - 1  # the largest value of a 64-bit key column
+
+
+def _typed(value: object, kind: str) -> object:
+    if kind == "id":
+        if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_ID:
+            return value
+        raise ValueError(value)
+    if kind == "datetime" and isinstance(value, str) and len(value) <= 40:
+        at = dt.datetime.fromisoformat(value)
+        if at.tzinfo is None:
+            raise ValueError(value)
+        at.astimezone(dt.UTC)  # OverflowError near the ends of the calendar
+        return at
+    raise ValueError(value)
+
+
+def decode_cursor(cursor: str | None, *, kinds: Sequence[str] = ("id",),
+                  field_name: str = "cursor") -> list | None:
+    """The values of a cursor made by encode_cursor, checked against `kinds` ("id": a
+    key in the 64-bit range, "datetime": an aware ISO time): anything else is a 422."""
     if not cursor:
         return None
     try:
+        if len(cursor) > 500:
+            raise ValueError(cursor)
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    except (ValueError, TypeError) as exc:
-        raise InvalidInput.single(field_name, "Malformed cursor", cursor) from exc
-    if not isinstance(values, list) or len(values) != arity:
-        raise InvalidInput.single(field_name, "Malformed cursor", cursor)
-    return values
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise ValueError(values)
+        return [_typed(v, k) for v, k in zip(values, kinds, strict=True)]
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise InvalidInput.single(field_name, _("Malformed cursor"), cursor[:100]) from exc
 
 
 @dataclass

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import phonenumbers
 
 
@@ -32,3 +35,35 @@ def mask_text(value: str) -> str:
     if not value:
         return value
     return value[:1] + "***"
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# Seven or more digits, possibly split by spaces, dashes, dots or brackets, with an
+# optional leading +: phone numbers, ID card and account numbers in free text.
+_DIGITS = re.compile(r"\+?\d(?:[\s\-.()]*\d){6,}[\dXx]?")
+
+
+def mask_free_text(value: str) -> str:
+    """Contacts and long numbers inside free text (notes, old event summaries): emails
+    keep their first letter and domain, numbers their last four digits."""
+    if not value:
+        return value
+    text = _EMAIL.sub(lambda m: mask_email(m.group(0)), value)
+
+    def digits(m: re.Match[str]) -> str:
+        raw = re.sub(r"\D", "", m.group(0))
+        return "*" * (len(raw) - 4) + raw[-4:]
+
+    return _DIGITS.sub(digits, text)
+
+
+def mask_value(value: Any) -> Any:
+    """A customer's own attributes for a masked role: texts masked, numbers and yes/no
+    kept (they are what analysis needs), lists and objects walked."""
+    if isinstance(value, dict):
+        return {k: mask_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_value(v) for v in value]
+    if isinstance(value, str):
+        return mask_text(value)
+    return value

@@ -4,18 +4,27 @@ from __future__ import annotations
 
 import csv
 import itertools
+import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
 from django.http import HttpResponse, StreamingHttpResponse
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Control characters no spreadsheet cell may hold (XML 1.0 forbids them in XLSX; in a CSV
+# a NUL before "=" hides a formula from a naive check). Tab, newline and CR stay.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def safe_cell(value: object) -> str:
-    """Neutralise cells a spreadsheet would run as a formula (CSV injection)."""
-    text = "" if value is None else str(value)
-    if text.startswith(FORMULA_PREFIXES):
+    """Neutralise cells a spreadsheet would run as a formula (CSV injection): control
+    characters removed, then a cell that starts with a formula sign — also its full-width
+    form (＝, ＋, －, ＠), which spreadsheets read as the ASCII sign — gets a leading
+    apostrophe."""
+    text = CONTROL.sub("", "" if value is None else str(value))
+    first = unicodedata.normalize("NFKC", text.lstrip(" ")[:1])
+    if text.startswith(FORMULA_PREFIXES) or first.startswith(FORMULA_PREFIXES):
         return "'" + text
     return text
 
@@ -63,7 +72,7 @@ def xlsx_download(rows: Iterator[list[Any]], filename: str, *, sheet: str = "She
         cells.append(cell)
     ws.append(cells)
     for row in rows:
-        ws.append(["" if v is None else str(v) for v in row])
+        ws.append([safe_cell(v) for v in row])
     with tempfile.TemporaryFile() as tmp:
         book.save(tmp)
         tmp.seek(0)

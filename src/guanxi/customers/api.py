@@ -10,6 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 
 from guanxi.accounts.selectors import staff_get
+from guanxi.core.apitypes import Id
 from guanxi.core.errors import Conflict
 from guanxi.customers import selectors, services
 from guanxi.customers.schemas import (
@@ -45,9 +46,9 @@ router = Router(tags=["customers"])
 class CustomerFilters(Schema):
     q: str = ""
     tag: str = ""
-    owner_id: int | None = None
+    owner_id: Id | None = None
     region: str = ""
-    segment_id: int | None = None
+    segment_id: Id | None = None
     cursor: str | None = None
     limit: int = 25
 
@@ -80,12 +81,12 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
 
 @router.get("/customers/{customer_id}", response=Customer360Out,
             summary="The 360° view of a customer")
-def customers_get(request: HttpRequest, customer_id: int) -> Any:
+def customers_get(request: HttpRequest, customer_id: Id) -> Any:
     return selectors.customer_360(actor=request.user, customer_id=customer_id)
 
 
 @router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer")
-def customers_update(request: HttpRequest, customer_id: int, payload: CustomerPatch) -> Any:
+def customers_update(request: HttpRequest, customer_id: Id, payload: CustomerPatch) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     changes = payload.dict(exclude_unset=True)
     if "owner_id" in changes:
@@ -96,27 +97,27 @@ def customers_update(request: HttpRequest, customer_id: int, payload: CustomerPa
 
 
 @router.delete("/customers/{customer_id}", response={204: None}, summary="Delete a customer")
-def customers_delete(request: HttpRequest, customer_id: int) -> Any:
+def customers_delete(request: HttpRequest, customer_id: Id) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     services.customer_delete(actor=request.user, customer=customer)
     return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/identities", response=list[IdentityOut])
-def identities_list(request: HttpRequest, customer_id: int) -> Any:
+def identities_list(request: HttpRequest, customer_id: Id) -> Any:
     return list(selectors.customer_get(actor=request.user,
                                        customer_id=customer_id).identities.all())
 
 
 @router.post("/customers/{customer_id}/identities", response={201: IdentityOut})
-def identities_add(request: HttpRequest, customer_id: int, payload: IdentityIn) -> Any:
+def identities_add(request: HttpRequest, customer_id: Id, payload: IdentityIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     identity = services.identity_add(actor=request.user, customer=customer, **payload.dict())
     return Status(201, identity)
 
 
 @router.delete("/customers/{customer_id}/identities/{identity_id}", response={204: None})
-def identities_remove(request: HttpRequest, customer_id: int, identity_id: int) -> Any:
+def identities_remove(request: HttpRequest, customer_id: Id, identity_id: Id) -> Any:
     identity = selectors.identity_get(actor=request.user, customer_id=customer_id,
                                       identity_id=identity_id)
     services.identity_remove(actor=request.user, identity=identity)
@@ -124,7 +125,7 @@ def identities_remove(request: HttpRequest, customer_id: int, identity_id: int) 
 
 
 @router.post("/customers/{customer_id}/addresses", response={201: AddressOut})
-def addresses_add(request: HttpRequest, customer_id: int, payload: AddressIn) -> Any:
+def addresses_add(request: HttpRequest, customer_id: Id, payload: AddressIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     address = services.address_add(actor=request.user, customer=customer,
                                    address=services.AddressInput(**payload.dict()))
@@ -132,7 +133,7 @@ def addresses_add(request: HttpRequest, customer_id: int, payload: AddressIn) ->
 
 
 @router.delete("/customers/{customer_id}/addresses/{address_id}", response={204: None})
-def addresses_remove(request: HttpRequest, customer_id: int, address_id: int) -> Any:
+def addresses_remove(request: HttpRequest, customer_id: Id, address_id: Id) -> Any:
     address = selectors.address_get(actor=request.user, customer_id=customer_id,
                                     address_id=address_id)
     services.address_remove(actor=request.user, address=address)
@@ -151,14 +152,14 @@ def products_upsert(request: HttpRequest, payload: ProductIn) -> Any:
 
 
 @router.get("/customers/{customer_id}/consents", response=list[ConsentOut])
-def consents_list(request: HttpRequest, customer_id: int) -> Any:
+def consents_list(request: HttpRequest, customer_id: Id) -> Any:
     customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
     return selectors.consent_states(customer)
 
 
 @router.put("/customers/{customer_id}/consents", response=ConsentOut,
             summary="Record a consent answer for one channel and purpose")
-def consents_set(request: HttpRequest, customer_id: int, payload: ConsentIn) -> Any:
+def consents_set(request: HttpRequest, customer_id: Id, payload: ConsentIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     consent = services.consent_set(actor=request.user, customer=customer, **payload.dict())
     return {"channel": consent.channel, "purpose": consent.purpose, "granted": consent.granted,
@@ -166,27 +167,27 @@ def consents_set(request: HttpRequest, customer_id: int, payload: ConsentIn) -> 
 
 
 @router.get("/customers/{customer_id}/tags", response=list[str])
-def tags_list(request: HttpRequest, customer_id: int) -> Any:
+def tags_list(request: HttpRequest, customer_id: Id) -> Any:
     customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
     return [tag.name for tag in selectors.customer_tags(customer)]
 
 
 @router.post("/customers/{customer_id}/tags", response={201: list[str]})
-def tags_add(request: HttpRequest, customer_id: int, payload: TagIn) -> Any:
+def tags_add(request: HttpRequest, customer_id: Id, payload: TagIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     services.tag_add(actor=request.user, customer=customer, name=payload.name)
     return Status(201, tags_list(request, customer_id))
 
 
 @router.delete("/customers/{customer_id}/tags/{name}", response={204: None})
-def tags_remove(request: HttpRequest, customer_id: int, name: str) -> Any:
+def tags_remove(request: HttpRequest, customer_id: Id, name: str) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     services.tag_remove(actor=request.user, customer=customer, name=name)
     return Status(204, None)
 
 
 @router.get("/customers/{customer_id}/events", response=EventPage, summary="The timeline")
-def events_list(request: HttpRequest, customer_id: int, cursor: str | None = None,
+def events_list(request: HttpRequest, customer_id: Id, cursor: str | None = None,
                 limit: int = 50, kind: str = "") -> Any:
     return selectors.timeline(actor=request.user, customer_id=customer_id, cursor=cursor,
                               limit=limit, kind=kind)
@@ -194,7 +195,7 @@ def events_list(request: HttpRequest, customer_id: int, cursor: str | None = Non
 
 @router.post("/customers/{customer_id}/interactions", response={201: EventOut},
              summary="Log a call, visit or note")
-def interactions_log(request: HttpRequest, customer_id: int, payload: InteractionIn) -> Any:
+def interactions_log(request: HttpRequest, customer_id: Id, payload: InteractionIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     event = services.interaction_log(actor=request.user, customer=customer, **payload.dict())
     return Status(201, event)
@@ -213,7 +214,7 @@ def events_bulk(request: HttpRequest, payload: EventBulkIn) -> Any:
 
 
 @router.get("/orders", response=OrderPage, tags=["orders"])
-def orders_list(request: HttpRequest, customer_id: int | None = None,
+def orders_list(request: HttpRequest, customer_id: Id | None = None,
                 cursor: str | None = None, limit: int = 50) -> Any:
     return selectors.orders_list(actor=request.user, customer_id=customer_id, cursor=cursor,
                                  limit=limit)
@@ -230,12 +231,12 @@ def orders_create(request: HttpRequest, payload: OrderIn) -> Any:
 
 
 @router.get("/orders/{order_id}", response=OrderOut, tags=["orders"])
-def orders_get(request: HttpRequest, order_id: int) -> Any:
+def orders_get(request: HttpRequest, order_id: Id) -> Any:
     return selectors.order_get(actor=request.user, order_id=order_id)
 
 
 @router.post("/orders/{order_id}/status", response=OrderOut, tags=["orders"])
-def orders_status(request: HttpRequest, order_id: int, payload: OrderStatusIn) -> Any:
+def orders_status(request: HttpRequest, order_id: Id, payload: OrderStatusIn) -> Any:
     order = selectors.order_get(actor=request.user, order_id=order_id)
     services.order_set_status(actor=request.user, order=order, status=payload.status)
     return selectors.order_get(actor=request.user, order_id=order_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from typing import Any
 
 from pypinyin import Style, lazy_pinyin
 
@@ -93,6 +94,31 @@ def pinyin_keys(family_name: str, given_name: str) -> list[str]:
     return [k for k in keys if k]
 
 
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc  # loaded on first use: its dictionaries take a moment
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=200_000)
+def to_simplified(value: str) -> str:
+    """Traditional to simplified characters, for matching keys (display keeps the original)."""
+    if not value or not has_cjk(value):
+        return value
+    return str(_t2s().convert(value))
+
+
+def _strip_accents(value: str) -> str:
+    if value.isascii():
+        return value
+    decomposed = unicodedata.normalize("NFKD", value)
+    return unicodedata.normalize(
+        "NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
+
+
 def fold(value: str) -> str:
-    """The matching form of free text: NFKC, lower case, no spaces."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", value or "").lower())
+    """The matching form of free text: NFKC, lower case, no accents (Müller: muller),
+    simplified characters (張偉: 张伟), no spaces."""
+    text = unicodedata.normalize("NFKC", value or "").lower()
+    return re.sub(r"\s+", "", to_simplified(_strip_accents(text)))

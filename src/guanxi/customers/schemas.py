@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 from ninja import Schema
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from guanxi.core.apitypes import Id, Moment
 
 
 class IdentityIn(Schema):
@@ -55,7 +57,7 @@ class CustomerIn(Schema):
     preferred_channel: str = ""
     source: str = "api"
     attributes: dict[str, Any] = Field(default_factory=dict)
-    owner_id: int | None = None
+    owner_id: Id | None = None
     emails: list[str] = Field(default_factory=list, max_length=20)
     phones: list[str] = Field(default_factory=list, max_length=20)
     identities: list[IdentityIn] = Field(default_factory=list, max_length=50)
@@ -66,6 +68,11 @@ class CustomerIn(Schema):
         False, description="when true, a customer who may already exist (the same "
         "contact, or the same name in any spelling without a conflicting birthday) is not "
         "created: the answer is 409 with `possible_duplicates`")
+
+
+# Columns that hold "" rather than NULL: an explicit null is a 422 naming the field.
+NOT_NULL = ("family_name", "given_name", "display_name", "gender", "lunar_birthday", "region",
+            "occupation", "preferred_language", "preferred_channel", "attributes")
 
 
 class CustomerPatch(Schema):
@@ -80,7 +87,14 @@ class CustomerPatch(Schema):
     preferred_language: str | None = None
     preferred_channel: str | None = None
     attributes: dict[str, Any] | None = None
-    owner_id: int | None = None
+    owner_id: Id | None = None
+
+    @field_validator(*NOT_NULL)
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError('must not be null (send "" to clear a text)')
+        return value
 
 
 class CustomerOut(Schema):
@@ -173,7 +187,7 @@ class InteractionIn(Schema):
     kind: str = Field(description="call, visit or note")
     summary: str = Field(min_length=1, max_length=5000)
     channel: str = Field("", max_length=20)
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Moment | None = None
 
 
 # Bulk-ingest inputs are plain pydantic models: ninja's Schema adds a per-object ORM
@@ -185,10 +199,10 @@ class IdentityRef(BaseModel):
 
 
 class EventIn(BaseModel):
-    customer_id: int | None = None
+    customer_id: Id | None = None
     identity: IdentityRef | None = None
     kind: str = Field(max_length=64)
-    occurred_at: AwareDatetime
+    occurred_at: Moment
     channel: str = Field("", max_length=20)
     source: str = Field("", max_length=40)
     summary: str = Field("", max_length=500)
@@ -214,13 +228,13 @@ class OrderLineIn(Schema):
 
 
 class OrderIn(Schema):
-    customer_id: int
+    customer_id: Id
     lines: list[OrderLineIn] = Field(min_length=1, max_length=500)
     channel: str = "other"
     store: str = Field("", max_length=100)
     currency: str = ""
     status: str = "paid"
-    placed_at: AwareDatetime | None = None
+    placed_at: Moment | None = None
     external_id: str = Field("", max_length=100)
 
 

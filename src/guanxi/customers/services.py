@@ -223,6 +223,10 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
 
     if owner is None and is_team_scoped(actor):
         owner = actor  # otherwise a salesperson could create a customer they cannot see
+    elif (owner is not None and is_team_scoped(actor) and owner.pk != actor.pk
+          and not (actor.team_id and owner.team_id == actor.team_id)):
+        raise PermissionDenied(_("You can give a new customer only to yourself or to "
+                                 "someone in your team"))
     customer = Customer(
         family_name=family_name, given_name=given_name,
         display_name=display_name.strip() or compose_display_name(family_name, given_name),
@@ -428,9 +432,11 @@ def identity_add(*, actor: Any, customer: Customer, kind: str, value: str, syste
                                                is_primary=is_first)
             refresh_search_terms(customer)
             run_after_change(customer)
+            # The contact itself stays out of the timeline (a reference instead), so
+            # masking and erasure reach it.
             event_record(customer=customer, kind="identity_added", actor=actor,
-                         summary=f"{identity.get_kind_display()}: {normalized}",
-                         data={"kind": kind, "system": system})
+                         summary=str(identity.get_kind_display()),
+                         data={"kind": kind, "system": system, "identity_id": identity.pk})
             log_action(actor=actor, action="identity.add", obj=identity,
                        customer_id=customer.pk, changes={"value": [None, normalized]})
     except IntegrityError as exc:

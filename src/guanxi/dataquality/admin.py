@@ -2,13 +2,16 @@ from django.contrib import admin
 from django.db import transaction
 
 from guanxi.audit.services import log_action
+from guanxi.core.adminsite import RoleAdmin
+from guanxi.core.permissions import Action
 from guanxi.dataquality.models import ImportJob, ImportPreset, TagRule
 
 
 @admin.register(TagRule)
-class TagRuleAdmin(admin.ModelAdmin):
+class TagRuleAdmin(RoleAdmin):
     """Saving or deleting a rule re-tags every customer in the worker, and is audited."""
 
+    view_action = change_action = Action.DATA_IMPORT
     list_display = ("tag", "attribute", "operator", "value", "active")
     list_filter = ("active", "operator")
     search_fields = ("tag", "attribute", "value")
@@ -32,20 +35,17 @@ class TagRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(ImportPreset)
-class ImportPresetAdmin(admin.ModelAdmin):
+class ImportPresetAdmin(RoleAdmin):
+    view_action = change_action = Action.DATA_IMPORT
     list_display = ("name", "kind", "created_by", "created_at")
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(RoleAdmin):
     """Read-only: imports are run from the Import page, the CLI or the API."""
+
+    view_action = Action.DATA_IMPORT
 
     list_display = ("original_name", "kind", "status", "rows_done", "created", "updated",
                     "failed", "created_by", "created_at")
     list_filter = ("status", "kind")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False

@@ -11,6 +11,7 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 from pydantic import Field
 
+from guanxi.core.apitypes import Id
 from guanxi.core.errors import NotFound
 from guanxi.customers.selectors import customer_for_change
 from guanxi.dataquality import importing, selectors, services
@@ -76,8 +77,8 @@ class RowErrorOut(Schema):
 
 class CandidateOut(Schema):
     id: int
-    left_id: int
-    right_id: int
+    left_id: Id
+    right_id: Id
     left_name: str
     right_name: str
     probability: float
@@ -96,11 +97,11 @@ class CandidateOut(Schema):
 
 class DecisionIn(Schema):
     same_person: bool
-    keep_id: int | None = Field(None, description="the customer to keep when merging")
+    keep_id: Id | None = Field(None, description="the customer to keep when merging")
 
 
 class MergeIn(Schema):
-    other_id: int = Field(description="the customer merged into this one")
+    other_id: Id = Field(description="the customer merged into this one")
 
 
 class MergeOut(Schema):
@@ -134,13 +135,13 @@ def imports_upload(request: HttpRequest, file: File[UploadedFile],
 
 
 @router.get("/imports/{import_id}", response=ImportOut, summary="An import and its progress")
-def imports_get(request: HttpRequest, import_id: int) -> Any:
+def imports_get(request: HttpRequest, import_id: Id) -> Any:
     return selectors.import_get(actor=request.user, job_id=import_id)
 
 
 @router.put("/imports/{import_id}", response=ImportOut,
             summary="Set the column mapping and options of a draft import")
-def imports_configure(request: HttpRequest, import_id: int, payload: ImportConfigIn) -> Any:
+def imports_configure(request: HttpRequest, import_id: Id, payload: ImportConfigIn) -> Any:
     job = selectors.import_get(actor=request.user, job_id=import_id)
     if payload.preset:
         preset = selectors.preset_get(actor=request.user, name=payload.preset)
@@ -154,7 +155,7 @@ def imports_configure(request: HttpRequest, import_id: int, payload: ImportConfi
 
 @router.get("/imports/{import_id}/preview", response=list[PreviewRowOut],
             summary="The first rows as they would be imported")
-def imports_preview(request: HttpRequest, import_id: int, limit: int = 10) -> Any:
+def imports_preview(request: HttpRequest, import_id: Id, limit: int = 10) -> Any:
     job = selectors.import_get(actor=request.user, job_id=import_id)
     rows = importing.import_preview(actor=request.user, job=job, limit=min(limit, 100))
     return [{"row": r.number, "values": {c: v for c, v, _f in r.cells}, "result": r.result,
@@ -164,14 +165,14 @@ def imports_preview(request: HttpRequest, import_id: int, limit: int = 10) -> An
 
 @router.post("/imports/{import_id}/start", response={202: ImportOut},
              summary="Run the import in the worker")
-def imports_start(request: HttpRequest, import_id: int) -> Any:
+def imports_start(request: HttpRequest, import_id: Id) -> Any:
     job = selectors.import_get(actor=request.user, job_id=import_id)
     return Status(202, importing.import_start(actor=request.user, job=job))
 
 
 @router.post("/imports/{import_id}/resume", response={202: ImportOut},
              summary="Continue a failed or stalled import after its last checkpoint")
-def imports_resume(request: HttpRequest, import_id: int) -> Any:
+def imports_resume(request: HttpRequest, import_id: Id) -> Any:
     job = selectors.import_get(actor=request.user, job_id=import_id)
     return Status(202, importing.import_resume(actor=request.user, job=job))
 
@@ -183,7 +184,7 @@ class ErrorFilters(Schema):
 
 @router.get("/imports/{import_id}/errors", response=list[RowErrorOut],
             summary="Rows that were not imported, and why (page with after_row)")
-def imports_errors(request: HttpRequest, import_id: int, filters: Query[ErrorFilters]) -> Any:
+def imports_errors(request: HttpRequest, import_id: Id, filters: Query[ErrorFilters]) -> Any:
     job = selectors.import_get(actor=request.user, job_id=import_id)
     return list(job.row_errors.filter(row__gt=filters.after_row)[:filters.limit])
 
@@ -196,7 +197,7 @@ def duplicates_list(request: HttpRequest, limit: int = 100) -> Any:
 
 @router.post("/duplicates/{candidate_id}/decision", response={200: MergeOut | None},
              summary="Merge the pair or remember they are different people")
-def duplicates_decide(request: HttpRequest, candidate_id: int, payload: DecisionIn) -> Any:
+def duplicates_decide(request: HttpRequest, candidate_id: Id, payload: DecisionIn) -> Any:
     candidate = selectors.candidate_get(actor=request.user, candidate_id=candidate_id)
     if candidate.status != MatchStatus.PENDING:
         raise NotFound("Pair not found")
@@ -212,7 +213,7 @@ def duplicates_search(request: HttpRequest) -> Any:
 
 
 @router.get("/duplicates/search/{run_id}", response=RunOut)
-def duplicates_search_get(request: HttpRequest, run_id: int) -> Any:
+def duplicates_search_get(request: HttpRequest, run_id: Id) -> Any:
     run = selectors.resolution_run_get(actor=request.user, run_id=run_id)
     if run is None:
         raise NotFound("Run not found")
@@ -221,7 +222,7 @@ def duplicates_search_get(request: HttpRequest, run_id: int) -> Any:
 
 @router.post("/customers/{customer_id}/merge", response={201: MergeOut},
              summary="Merge another customer into this one")
-def customers_merge(request: HttpRequest, customer_id: int, payload: MergeIn) -> Any:
+def customers_merge(request: HttpRequest, customer_id: Id, payload: MergeIn) -> Any:
     survivor = customer_for_change(actor=request.user, customer_id=customer_id)
     absorbed = customer_for_change(actor=request.user, customer_id=payload.other_id)
     return Status(201, services.customers_merge(actor=request.user, survivor=survivor,
@@ -229,14 +230,14 @@ def customers_merge(request: HttpRequest, customer_id: int, payload: MergeIn) ->
 
 
 @router.get("/merges", response=list[MergeOut], summary="Merges, newest first")
-def merges_list(request: HttpRequest, customer_id: int | None = None, limit: int = 100) -> Any:
+def merges_list(request: HttpRequest, customer_id: Id | None = None, limit: int = 100) -> Any:
     return list(selectors.merge_list(actor=request.user, customer_id=customer_id)
                 [:min(limit, 1000)])
 
 
 @router.post("/merges/{merge_id}/undo", response={200: dict},
              summary="Undo a merge: the merged customer comes back as it was")
-def merges_undo(request: HttpRequest, merge_id: int) -> Any:
+def merges_undo(request: HttpRequest, merge_id: Id) -> Any:
     merge = selectors.merge_get(actor=request.user, merge_id=merge_id)
     restored = services.merge_undo(actor=request.user, merge=merge)
     return {"restored_id": restored.pk, "survivor_id": merge.survivor_number}

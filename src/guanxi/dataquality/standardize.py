@@ -22,6 +22,7 @@ from guanxi.customers.names import (
     pinyin_keys,
     split_chinese_name,
     surname_pinyin,
+    to_simplified,
 )
 from guanxi.customers.normalize import normalize_email, normalize_phone, to_halfwidth
 
@@ -30,21 +31,6 @@ __all__ = [
     "normalize_phone", "parse_address", "parse_date", "parse_gender", "person_name",
     "to_halfwidth", "to_simplified",
 ]
-
-
-@lru_cache(maxsize=1)
-def _t2s() -> Any:
-    import opencc  # loaded on first use: its dictionaries take a moment
-
-    return opencc.OpenCC("t2s")
-
-
-@lru_cache(maxsize=200_000)
-def to_simplified(value: str) -> str:
-    """Traditional to simplified characters, for matching keys (display keeps the original)."""
-    if not value or not has_cjk(value):
-        return value
-    return str(_t2s().convert(value))
 
 
 # --- names -------------------------------------------------------------------------

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
+from django.views import defaults
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -13,3 +14,30 @@ def healthz(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok", "database": connection.vendor})
+
+
+def _api_problem(request: HttpRequest, status: int, title: str) -> HttpResponse | None:
+    """Under /api/ every error is problem+json, including Django's own 404/500 pages
+    (a path no route matches, an error outside the API's handlers)."""
+    if not request.path.startswith("/api/"):
+        return None
+    return JsonResponse({"type": f"/problems/{status}", "title": title, "status": status},
+                        status=status, content_type="application/problem+json")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return (_api_problem(request, 404, "Not found")
+            or defaults.page_not_found(request, exception))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _api_problem(request, 500, "Internal server error") or defaults.server_error(request)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _api_problem(request, 400, "Bad request") or defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return (_api_problem(request, 403, "Forbidden")
+            or defaults.permission_denied(request, exception))

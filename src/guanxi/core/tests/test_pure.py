@@ -44,20 +44,64 @@ def test_polyphonic_surnames_get_their_surname_reading(family, given, expected):
 def test_search_terms_cover_name_pinyin_phone_suffix_and_email():
     terms = terms_for(family_name="张", given_name="伟", display_name="张伟",
                       emails=["zw@example.com"], phones=["+8613812345678"])
-    for prefix in ("n:张伟", "n:zhangwei", "n:zw", "p:13812345678", "r:8765", "n:zw@example.com"):
+    for prefix in ("n:张伟", "n:zhangwei", "n:zw", "p:13812345678", "r:8765", "e:zw@example.com"):
         assert any(t.startswith(prefix) for t in terms), prefix
     assert query_prefixes("5678") == ["p:5678", "r:8765"]
-    assert query_prefixes(" Zhang Wei ") == ["n:zhangwei"]
+    assert query_prefixes(" Zhang Wei ") == ["n:zhangwei", "e:zhangwei"]
 
 
-@given(st.lists(st.one_of(st.integers(), st.text(max_size=20)), min_size=1, max_size=3))
-def test_cursor_round_trips(values):
-    assert decode_cursor(encode_cursor(values), arity=len(values)) == values
+def test_masked_roles_match_phones_and_emails_only_in_full():
+    from guanxi.customers.search import query_terms
+
+    assert not query_terms("1380013", whole_contacts_only=True)
+    assert not query_terms("8000", whole_contacts_only=True)
+    assert query_terms("138 0013 8000", whole_contacts_only=True).exact == ["p:13800138000"]
+    assert query_terms("zw@example.com", whole_contacts_only=True).exact == [
+        "e:zw@example.com"]
+    # a name search does not reach the email namespace
+    assert query_terms("zw", whole_contacts_only=True).prefixes == ["n:zw"]
+
+
+@pytest.mark.parametrize(("query", "name"), [("张伟", "張偉"), ("張偉", "张伟"),
+                                             ("muller", "Müller"), ("Müller", "Muller"),
+                                             ("jose", "José García")])
+def test_search_folds_scripts_and_accents(query, name):
+    from guanxi.customers.search import query_terms
+
+    terms = terms_for(family_name="", given_name="", display_name=name)
+    prefix = query_terms(query).prefixes[0]
+    assert any(t.startswith(prefix) for t in terms), (prefix, terms)
+
+
+@given(st.integers(min_value=0, max_value=2**63 - 1),
+       st.datetimes(timezones=st.just(dt.UTC), min_value=dt.datetime(1, 1, 2),
+                    max_value=dt.datetime(9999, 12, 30)))
+def test_cursor_round_trips(key, at):
+    assert decode_cursor(encode_cursor([key]))[0] == key
+    assert decode_cursor(encode_cursor([at.isoformat(), key]),
+                         kinds=("datetime", "id")) == [at, key]
+
+
+@pytest.mark.parametrize("values", [
+    [10**20], [-1], ["12"], [True], [1.5], [None], [{"a": 1}], [1, 2],
+])
+def test_cursors_with_huge_or_wrong_typed_values_are_field_errors(values):
+    with pytest.raises(InvalidInput) as exc:
+        decode_cursor(encode_cursor(values))
+    assert exc.value.errors[0].field == "cursor"
+
+
+@pytest.mark.parametrize("values", [
+    ["0001-01-01T00:00:00+08:00", 1], ["2024-01-01T00:00:00", 1], [5, 1], ["x" * 50, 1],
+])
+def test_time_cursors_out_of_range_naive_or_mistyped_are_field_errors(values):
+    with pytest.raises(InvalidInput):
+        decode_cursor(encode_cursor(values), kinds=("datetime", "id"))
 
 
 def test_malformed_cursor_is_a_field_error():
     with pytest.raises(InvalidInput) as exc:
-        decode_cursor("not-base64!!", arity=1)
+        decode_cursor("not-base64!!")
     assert exc.value.errors[0].field == "cursor"
 
 
@@ -75,9 +119,12 @@ def test_lunar_birthday_follows_the_lunar_calendar():
     assert nxt.month == 2 and nxt != dt.date(2027, 2, 9)
 
 
-@pytest.mark.parametrize("value", ["=SUM(A1)", "+1", "-2", "@cmd", "\tx"])
+@pytest.mark.parametrize("value", ["=SUM(A1)", "+1", "-2", "@cmd", "\tx", "\x00=cmd|' /C calc'!A0",
+                                   "\x01\x0b=1+1", "＝SUM(A1)", "＋1", "－1", "＠x", " ＝1"])
 def test_formula_cells_are_neutralised(value):
-    assert safe_cell(value).startswith("'")
+    cell = safe_cell(value)
+    assert cell.startswith("'"), cell
+    assert not any(ord(ch) < 32 and ch not in "\t\n\r" for ch in cell)
     assert safe_cell("张伟") == "张伟"
 
 

@@ -79,3 +79,122 @@ def test_unexpected_api_errors_are_problem_json(client, personas, monkeypatch):
     assert r.status_code == 500
     assert r["Content-Type"].startswith("application/problem+json")
     assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["family_name", "display_name", "region", "occupation",
+                                   "lunar_birthday", "gender", "attributes"])
+def test_patching_a_not_null_field_with_null_is_422_naming_it(client, personas, field):
+    c = make_customer(personas.admin, full_name="张伟", occupation="工程师")
+    r = call(client, "patch", f"/api/v1/customers/{c.pk}", personas.admin, {field: None})
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"][0]["field"] == field
+    c.refresh_from_db()
+    assert c.occupation == "工程师"
+
+
+@pytest.mark.parametrize("method,url,body", [
+    ("patch", "/api/v1/customers/{c}", {"owner_id": 10**20}),
+    ("post", "/api/v1/customers", {"full_name": "李娜", "owner_id": 10**20}),
+    ("get", "/api/v1/customers?segment_id=100000000000000000000", None),
+    ("get", "/api/v1/customers/100000000000000000000", None),
+    ("get", "/api/v1/scores?segment_id=100000000000000000000", None),
+    ("post", "/api/v1/customers/{c}/merge", {"other_id": 10**20}),
+    ("post", "/api/v1/events/bulk", {"events": [
+        {"customer_id": 10**30, "kind": "page_viewed", "occurred_at": "2024-01-01T00:00:00Z"}]}),
+    ("post", "/api/v1/events/bulk", {"events": [
+        {"customer_id": "{c}", "kind": "page_viewed",
+         "occurred_at": "0001-01-01T00:00:00+08:00"}]}),
+    ("post", "/api/v1/orders", {"customer_id": "{c}", "placed_at": "9999-12-31T23:00:00-08:00",
+                                "lines": [{"sku": "T", "unit_price": "1"}]}),
+])
+def test_numbers_and_times_out_of_range_are_422_not_500(client, personas, method, url, body):
+    c = make_customer(personas.admin, full_name="张伟")
+    url = url.replace("{c}", str(c.pk))
+    if body is not None:
+        body = json.loads(json.dumps(body).replace('"{c}"', str(c.pk)))
+    r = call(client, method, url, personas.admin, body)
+    assert r.status_code == 422, r.content
+    assert r["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/customers", "/api/v1/scores",
+                                  "/api/v1/orders", "/api/v1/customers/{c}/events"])
+@pytest.mark.parametrize("values", [[10**20], ["x"], [None], [1.5], [[1]],
+                                    ["0001-01-01T00:00:00+08:00", 1]])
+def test_cursors_decoding_to_huge_or_wrong_values_are_422(client, personas, path, values):
+    from guanxi.core.cursors import encode_cursor
+
+    c = make_customer(personas.admin, full_name="张伟")
+    url = path.replace("{c}", str(c.pk)) + "?cursor=" + encode_cursor(values)
+    r = call(client, "get", url, personas.admin)
+    assert r.status_code == 422, (url, r.content)
+    assert r.json()["errors"][0]["field"] == "cursor"
+
+
+@pytest.mark.parametrize("rule", [
+    {"field": "region", "operator": "equals", "value": 5},
+    {"field": "stage", "operator": "equals", "value": "bogus"},
+    {"field": "tier", "operator": "in", "value": [{"a": 1}]},
+    {"field": "frequency", "operator": "gte", "value": 10**30},
+    {"field": "tag", "operator": "has", "value": None},
+    {"field": "event", "operator": "within_days", "value": {"days": True, "kind": "x"}},
+    {"field": "bought_category", "operator": "within_days", "value": {"days": 30}},
+    {"field": "region", "operator": "equals", "value": "上海", "extra": 1},
+])
+def test_invalid_segment_rules_are_422_naming_the_rule(client, personas, rule):
+    r = call(client, "post", "/api/v1/segments/count", personas.admin,
+             {"rules": {"op": "and", "rules": [rule]}})
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"][0]["field"].startswith("rules.rules.0")
+
+
+def test_a_text_plain_body_is_not_parsed_as_json(client, personas):
+    r = call(client, "post", "/api/v1/customers", personas.admin,
+             raw=json.dumps({"full_name": "张伟"}), content_type="text/plain")
+    assert r.status_code == 415
+    assert r["Content-Type"].startswith("application/problem+json")
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.parametrize("raw", ['{"full_name": ', "[" * 50_000])
+def test_malformed_or_deeply_nested_json_is_400_problem_json(client, personas, raw):
+    r = call(client, "post", "/api/v1/customers", personas.admin, raw=raw)
+    assert r.status_code == 400
+    assert r["Content-Type"].startswith("application/problem+json")
+
+
+def test_unknown_api_paths_are_problem_json_not_html(client, personas):
+    r = call(client, "get", "/api/v1/no-such-thing", personas.admin)
+    assert r.status_code == 404
+    assert r["Content-Type"].startswith("application/problem+json")
+
+
+def test_sales_cannot_create_a_customer_owned_by_another_team(client, personas):
+    # when sales (team East) gives a new customer to an outsider (team West)
+    r = call(client, "post", "/api/v1/customers", personas.sales,
+             {"full_name": "李娜", "owner_id": personas.outsider.pk})
+    # then it is refused and nothing is stored
+    assert r.status_code == 403, r.content
+    assert not Customer.objects.exists()
+    # a teammate is fine
+    r = call(client, "post", "/api/v1/customers", personas.sales,
+             {"full_name": "李娜", "owner_id": personas.teammate.pk})
+    assert r.status_code == 201
+    assert Customer.objects.get().owner_id == personas.teammate.pk
+
+
+def test_exports_survive_control_characters_and_neutralise_formulas(client, personas):
+    import io
+
+    from openpyxl import load_workbook
+
+    make_customer(personas.admin, full_name="张伟", occupation="a\x00b\x01c\x0bd")
+    make_customer(personas.admin, full_name="李娜", occupation="＝HYPERLINK(\"x\")")
+    client.force_login(personas.admin)
+    r = client.get("/customers/export.csv?format=xlsx")
+    assert r.status_code == 200
+    book = load_workbook(io.BytesIO(r.content))
+    values = [c.value for row in book.active.iter_rows() for c in row]
+    assert "abcd" in values and "'＝HYPERLINK(\"x\")" in values
+    csv_text = b"".join(client.get("/customers/export.csv").streaming_content).decode()
+    assert "\x00" not in csv_text and "'＝HYPERLINK" in csv_text

@@ -296,7 +296,7 @@ def test_new_customers_in_bulk_get_what_one_by_one_creation_writes(personas):
         assert list(c.tag_links.values_list("tag__name", flat=True)) == ["VIP"]
         assert Event.objects.filter(customer=c, kind="customer_created").count() == 1
         assert AuditEntry.objects.filter(customer_id=c.pk, action="customer.create").exists()
-        assert SearchTerm.objects.filter(customer=c, term=f"n:b{i}@example.com").exists()
+        assert SearchTerm.objects.filter(customer=c, term=f"e:b{i}@example.com").exists()
 
 
 def test_rows_of_one_person_in_one_chunk_become_one_customer(personas):

@@ -85,7 +85,7 @@ def test_merge_keeps_every_row_and_fills_gaps(personas, pair):
     assert sms.granted is True  # the newer answer wins
     assert a.events.filter(kind="customer_merged").exists()
     assert AuditEntry.objects.filter(action="customer.merge", customer_id=a.pk).exists()
-    assert SearchTerm.objects.filter(customer=a, term="n:zw@example.com").exists()
+    assert SearchTerm.objects.filter(customer=a, term="e:zw@example.com").exists()
     assert merge.absorbed_number == b.pk
     assert a.identities.filter(kind="phone", is_primary=True).count() == 1
 

@@ -5,16 +5,74 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from guanxi.core.management.commands.serve import gunicorn_argv
 
+# A process that dies this soon after its start is failing, not crashing once: wait a
+# little longer before each new start instead of restarting it in a tight loop.
+QUICK_DEATH_S = 10
+MAX_BACKOFF_S = 30
+
+
+class Supervised:
+    """One child process, started again whenever it dies."""
+
+    def __init__(self, name: str, argv: list[str]) -> None:
+        self.name, self.argv = name, argv
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_at = 0.0
+        self.backoff = 1.0
+        self.restarts = 0
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(self.argv)
+        self.started_at = time.monotonic()
+
+    def check(self, say) -> None:
+        if self.proc is None or self.proc.poll() is None:
+            return
+        code = self.proc.returncode
+        quick = time.monotonic() - self.started_at < QUICK_DEATH_S
+        self.backoff = min(self.backoff * 2, MAX_BACKOFF_S) if quick else 1.0
+        say(f"The {self.name} stopped (exit code {code}); starting it again"
+            + (f" in {self.backoff:.0f} s." if quick else "."))
+        if quick:
+            time.sleep(self.backoff)
+        self.restarts += 1
+        self.start()
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+
+    def wait(self) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def _wait_until_up(url: str, timeout_s: float = 60) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own address
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
 
 class Command(BaseCommand):
     help = ("Migrate, create an admin, load demo data once, then serve web and worker "
-            "on http://127.0.0.1:8000 until interrupted.")
+            "on http://127.0.0.1:8000 until interrupted; a server that stops is started "
+            "again.")
 
     def add_arguments(self, parser):
         parser.add_argument("--bind", default=os.environ.get("GUANXI_BIND", "127.0.0.1:8000"))
@@ -27,24 +85,31 @@ class Command(BaseCommand):
         call_command("createadmin", demo=True)
         if no_serve:
             return
-        manage = [sys.executable, "-m", "guanxi"]
-        procs = [subprocess.Popen(gunicorn_argv(bind, 2, 4)),
-                 subprocess.Popen([*manage, "worker"])]
-        self.stdout.write(self.style.SUCCESS(f"Guanxi is running on http://{bind}/ "
-                                             "(web + worker). Ctrl-C stops both."))
+        children = [Supervised("web server", gunicorn_argv(bind, 2, 4)),
+                    Supervised("worker", [sys.executable, "-m", "guanxi", "worker"])]
+        for child in children:
+            child.start()
+        running = True
 
         def stop(*_):
-            for p in procs:
-                if p.poll() is None:
-                    p.terminate()
+            nonlocal running
+            running = False
 
         signal.signal(signal.SIGTERM, stop)
+        # Last, once the web server answers: the line people look for.
+        if _wait_until_up(f"http://{bind}/healthz"):
+            self.stdout.write(self.style.SUCCESS(
+                f"Guanxi is running on http://{bind}/ — sign in as 'admin' (web + worker; "
+                "Ctrl-C stops both)."))
         try:
-            while all(p.poll() is None for p in procs):
+            while running:
+                for child in children:
+                    child.check(lambda text: self.stderr.write(text))
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
         finally:
-            stop()
-            for p in procs:
-                p.wait(timeout=15)
+            for child in children:
+                child.stop()
+            for child in children:
+                child.wait()

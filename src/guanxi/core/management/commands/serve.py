@@ -5,11 +5,16 @@ import sys
 
 from django.core.management.base import BaseCommand
 
+# The path without its query string (%(U)s, not the request line %(r)s) and no referrer:
+# searches by phone or email must not end up in the log.
+ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss "%(a)s"'
+
 
 def gunicorn_argv(bind: str, workers: int, threads: int) -> list[str]:
     return [sys.executable, "-m", "gunicorn", "guanxi.config.wsgi:application",
             "--bind", bind, "--workers", str(workers), "--threads", str(threads),
-            "--worker-class", "gthread", "--access-logfile", "-", "--timeout", "120"]
+            "--worker-class", "gthread", "--access-logfile", "-",
+            "--access-logformat", ACCESS_LOG_FORMAT, "--timeout", "120"]
 
 
 class Command(BaseCommand):

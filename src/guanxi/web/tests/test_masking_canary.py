@@ -1,0 +1,110 @@
+"""The privacy canary: a customer whose contacts, birthday, street and custom attributes
+are planted in every place they can reach (profile, identities, notes, timeline, search
+terms), then every API response, page, export and search an analyst can open is read:
+none may carry the canary's personal data. Extend the lists as apps add personal data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import zipfile
+
+import pytest
+
+from guanxi.config.api import api
+from guanxi.core.testing import bearer, make_customer
+from guanxi.customers import services as cs
+from guanxi.customers.models import Customer
+
+pytestmark = pytest.mark.django_db
+
+PHONE = "13708426755"
+EMAIL = "canary.person@example.com"
+SECRETS = [PHONE, "0842675", "canary.person", "canary_wx_886", "幸福路88号", "1988-03-04",
+           "110101198803041234"]
+
+
+@pytest.fixture
+def canary(personas) -> Customer:
+    m = personas.manager
+    c = make_customer(m, full_name="金丝雀", phones=[PHONE], emails=[EMAIL],
+                      birthday=dt.date(1988, 3, 4),
+                      attributes={"wechat": "canary_wx_886", "id_card": "110101198803041234",
+                                  "shoe_size": 42},
+                      addresses=[cs.AddressInput(province="浙江省", city="杭州市",
+                                                 district="西湖区", street="幸福路88号")])
+    cs.identity_add(actor=m, customer=c, kind="wechat_openid", value="canary_wx_886")
+    cs.interaction_log(actor=m, customer=c, kind="call",
+                       summary=f"Called {PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}, mail {EMAIL}")
+    return c
+
+
+def _body(response) -> str:
+    if response.get("Content-Type", "").startswith(
+            "application/vnd.openxmlformats-officedocument"):
+        raw = (b"".join(response.streaming_content) if getattr(response, "streaming", False)
+               else response.content)
+        with zipfile.ZipFile(io.BytesIO(raw)) as z:
+            return "".join(z.read(n).decode() for n in z.namelist() if n.endswith(".xml"))
+    if getattr(response, "streaming", False):
+        return b"".join(response.streaming_content).decode()
+    return response.content.decode()
+
+
+def _leaks(text: str) -> list[str]:
+    return [s for s in SECRETS if s in text]
+
+
+def test_no_api_response_carries_the_canary(client, personas, canary):
+    headers = bearer(personas.analyst)
+    ids = {"customer_id": canary.pk}
+    seen = 0
+    for path, ops in api.get_openapi_schema()["paths"].items():
+        if "get" not in ops:
+            continue
+        params = re.findall(r"\{(\w+)\}", path)
+        if any(p not in ids for p in params):
+            continue
+        url = path
+        for p in params:
+            url = url.replace("{" + p + "}", str(ids[p]))
+        r = client.get(url, headers=headers)
+        seen += 1
+        assert not _leaks(_body(r)), (url, _leaks(_body(r)))
+    assert seen >= 10
+    for q in ("金丝雀", "jinsique", EMAIL, PHONE):
+        r = client.get(f"/api/v1/customers?q={q}", headers=headers)
+        assert r.status_code == 200 and not _leaks(r.content.decode()), q
+
+
+@pytest.mark.parametrize("url", [
+    "/customers/", "/customers/?q=金丝雀", "/customers/{id}/", "/customers/{id}/timeline/",
+    "/customers/export.csv", "/customers/export.csv?format=xlsx", "/analytics/",
+    "/analytics/segments/", "/analytics/scores.csv", "/analytics/scores.csv?format=xlsx",
+])
+def test_no_page_or_export_carries_the_canary(client, personas, canary, url):
+    client.force_login(personas.analyst)
+    r = client.get(url.replace("{id}", str(canary.pk)))
+    assert r.status_code == 200
+    text = _body(r)
+    assert not _leaks(text), _leaks(text)
+    if "{id}" in url and "timeline" not in url:
+        assert "137****6755" in text  # the masked form is shown instead
+
+
+@pytest.mark.parametrize("q", ["1370842", "137084267", "6755", "137", "canary",
+                               "canary.per"])
+def test_search_by_part_of_a_contact_finds_nothing_for_a_masked_role(client, personas,
+                                                                    canary, q):
+    r = client.get(f"/api/v1/customers?q={q}", headers=bearer(personas.analyst))
+    assert r.json()["items"] == [], q
+    # staff who see contacts find the customer by the same part
+    r = client.get(f"/api/v1/customers?q={q}", headers=bearer(personas.manager))
+    assert [c["id"] for c in r.json()["items"]] == [canary.pk], q
+
+
+@pytest.mark.parametrize("q", [PHONE, "+86 137 0842 6755", EMAIL])
+def test_a_masked_role_finds_a_customer_by_the_whole_contact(client, personas, canary, q):
+    r = client.get("/api/v1/customers", {"q": q}, headers=bearer(personas.analyst))
+    assert [c["id"] for c in r.json()["items"]] == [canary.pk]

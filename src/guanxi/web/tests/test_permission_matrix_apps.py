@@ -1,0 +1,206 @@
+"""Every role × every API endpoint and page of every app (the customer record cases are in
+customers/tests/test_permission_matrix.py), and the administration site.
+
+Expected outcomes are written from docs/permissions.md; a route that is in neither this
+table nor the customer matrix fails `test_every_route_is_in_a_matrix`, so a new app's
+endpoints and pages are covered as they are added."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from guanxi.analytics.models import CustomerScore, Stage
+from guanxi.analytics.services import segment_save
+from guanxi.config.api import api
+from guanxi.core.testing import bearer, make_customer
+from guanxi.dataquality.models import MatchCandidate
+from guanxi.dataquality.services import customers_merge
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["admin", "manager", "sales", "service", "marketing", "analyst", "norole"]
+VIEW = {"admin", "manager", "sales", "service", "marketing", "analyst"}
+MERGE = IMPORT = SCORING = AUDIT = {"admin", "manager"}
+SEGMENTS = {"admin", "manager", "marketing", "analyst"}
+EXPORT = {"admin", "manager", "marketing", "analyst"}
+USERS = {"admin"}
+ANY = set(ROLES)
+
+# (method, url, body, roles allowed, status when allowed). Others get 403.
+API_CASES = [
+    ("get", "/api/v1/me", None, ANY, 200),
+    ("get", "/api/v1/customers", None, VIEW, 200),
+    ("get", "/api/v1/products", None, VIEW, 200),
+    ("put", "/api/v1/products", {"sku": "TEA-1", "name": "茶", "price": "10.00"},
+     {"admin", "manager", "sales"}, 200),
+    ("get", "/api/v1/scores", None, VIEW, 200),
+    ("get", "/api/v1/customers/{customer}/score", None, VIEW, 200),
+    # a live count of the customers the user can see, for everyone who sees customers
+    ("post", "/api/v1/segments/count", {"rules": {"field": "region", "operator": "equals",
+                                                  "value": "上海"}}, VIEW, 200),
+    ("get", "/api/v1/segments", None, VIEW, 200),
+    ("get", "/api/v1/segments/{segment}", None, VIEW, 200),
+    ("get", "/api/v1/segments/{segment}/sizes", None, VIEW, 200),
+    ("get", "/api/v1/segments/{segment}/members", None, VIEW, 200),
+    ("post", "/api/v1/segments", {"name": "新分群", "rules": {
+        "field": "region", "operator": "equals", "value": "上海"}}, SEGMENTS, 201),
+    ("put", "/api/v1/segments/{segment}", {"name": "改名", "rules": {
+        "field": "region", "operator": "equals", "value": "北京"}}, SEGMENTS, 200),
+    ("post", "/api/v1/segments/{segment}/refresh", None, SEGMENTS, 200),
+    ("delete", "/api/v1/segments/{segment}", None, SEGMENTS, 204),
+    ("get", "/api/v1/duplicates", None, MERGE, 200),
+    ("post", "/api/v1/duplicates/{candidate}/decision", {"same_person": False}, MERGE, 200),
+    ("get", "/api/v1/merges", None, MERGE, 200),
+    ("post", "/api/v1/merges/{merge}/undo", None, MERGE, 200),
+    ("post", "/api/v1/customers/{customer}/merge", {"other_id": "{other}"}, MERGE, 201),
+    ("get", "/api/v1/duplicates/search/{run}", None, MERGE, 200),
+]
+PAGE_CASES = [
+    ("get", "/", None, ANY, 302),
+    ("get", "/analytics/", None, VIEW, 200),
+    ("get", "/analytics/segments/", None, VIEW, 200),
+    ("get", "/analytics/segments/{segment}/", None, VIEW, 200),
+    ("get", "/analytics/segments/new", None, SEGMENTS, 200),
+    ("get", "/analytics/segments/{segment}/edit", None, SEGMENTS, 200),
+    ("post", "/analytics/segments/{segment}/refresh", None, SEGMENTS, 302),
+    ("get", "/analytics/settings", None, SCORING, 200),
+    ("get", "/analytics/scores.csv", None, EXPORT, 200),
+    ("get", "/quality/imports/", None, IMPORT, 200),
+    ("get", "/quality/duplicates/", None, MERGE, 200),
+    ("get", "/quality/duplicates/{candidate}/", None, MERGE, 200),
+    ("get", "/quality/merges/", None, MERGE, 200),
+    ("post", "/quality/merges/{merge}/undo/", None, MERGE, 302),
+]
+# The administration site: a role it does not open is sent to its sign-in page.
+ADMIN_CASES = [
+    ("/admin/", {"admin", "manager"}),
+    ("/admin/audit/auditentry/", AUDIT),
+    ("/admin/accounts/user/", USERS),
+    ("/admin/accounts/team/", USERS),
+    ("/admin/accounts/apitoken/", USERS),
+]
+# Routes covered elsewhere: the customer matrix, the import and resolution flows (their
+# own tests, with files and worker jobs), sign-in, language, health and docs.
+ELSEWHERE = re.compile(
+    r"^(/api/v1/customers(/\{customer_id\}(/(identities|addresses|consents|tags|events|"
+    r"interactions)(/\{\w+\})?)?)?|/api/v1/events/bulk|/api/v1/orders(/\{order_id\}"
+    r"(/status)?)?|/api/v1/imports.*|/api/v1/duplicates/search|"
+    r"/customers/.*|/quality/imports/.+|/quality/duplicates/(find|runs)/.*|"
+    r"/analytics/(segments/count|segments/new|segments/\{pk\}/delete|scores/export|"
+    r"scoring/.*)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
+
+
+@pytest.fixture
+def objects(personas):
+    from guanxi.dataquality.models import ResolutionRun
+
+    m = personas.manager
+    a = make_customer(m, full_name="张伟")
+    b = make_customer(m, full_name="張偉")
+    c = make_customer(m, full_name="李娜")
+    d = make_customer(m, full_name="李 娜")
+    e = make_customer(m, full_name="王芳", owner=personas.sales)
+    merge = customers_merge(actor=m, survivor=c, absorbed=d)
+    candidate = MatchCandidate.objects.create(left=a, right=b, probability=0.9, weight=5.0)
+    segment = segment_save(actor=m, name="上海客户", rules={
+        "field": "region", "operator": "equals", "value": "上海"})
+    run = ResolutionRun.objects.create(created_by=m)
+    CustomerScore.objects.create(customer=e, stage=Stage.NEW)
+    return {"customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
+            "segment": segment.pk, "run": run.pk}
+
+
+def _fill(text: str, objects: dict[str, int]) -> str:
+    for name, pk in objects.items():
+        text = text.replace(f'"{{{name}}}"', str(pk)).replace(f"{{{name}}}", str(pk))
+    return text
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "url", "body", "allowed", "success"), API_CASES,
+                         ids=[f"{c[0]} {c[1]}" for c in API_CASES])
+def test_api_matrix(client, personas, objects, role, method, url, body, allowed, success):
+    kwargs = {"headers": bearer(personas.by_role(role))}
+    if body is not None:
+        kwargs.update(data=_fill(json.dumps(body), objects), content_type="application/json")
+    r = getattr(client, method)(_fill(url, objects), **kwargs)
+    if role not in allowed and role == "sales" and "{customer}" in url:
+        # another team's customer does not exist for sales
+        assert r.status_code in (403, 404), r.content
+        return
+    assert r.status_code == (success if role in allowed else 403), r.content
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(("method", "url", "body", "allowed", "success"), PAGE_CASES,
+                         ids=[f"{c[0]} {c[1]}" for c in PAGE_CASES])
+def test_page_matrix(client, personas, objects, role, method, url, body, allowed, success):
+    client.force_login(personas.by_role(role))
+    r = getattr(client, method)(_fill(url, objects), data=body or {})
+    if role in allowed:
+        assert r.status_code == success
+    elif url == "/":
+        raise AssertionError("the home page is for everyone signed in")
+    else:
+        assert r.status_code == 403
+
+
+@pytest.mark.parametrize("role", [*ROLES, "admin_not_superuser"])
+@pytest.mark.parametrize(("url", "allowed"), ADMIN_CASES, ids=[c[0] for c in ADMIN_CASES])
+def test_admin_site_follows_the_roles(client, personas, role, url, allowed):
+    from guanxi.core.testing import UserFactory
+
+    if role == "admin_not_superuser":
+        user = UserFactory(username="admin2", role="admin", is_superuser=False,
+                           is_staff=False)
+        role = "admin"
+    else:
+        user = personas.by_role(role)
+    client.force_login(user)
+    r = client.get(url)
+    if role in allowed:
+        assert r.status_code == 200
+        assert b'name="password"' not in r.content  # the page itself, not the sign-in form
+    else:
+        assert r.status_code in (302, 403)
+
+
+def test_a_manager_reads_the_audit_log_and_an_admin_role_sees_staff(client, personas):
+    from guanxi.core.testing import UserFactory
+
+    client.force_login(personas.manager)
+    page = client.get("/admin/audit/auditentry/")
+    assert page.status_code == 200 and b"auditentry" in page.content
+    assert client.get("/admin/accounts/user/").status_code == 403
+    client.force_login(UserFactory(username="admin2", role="admin", is_superuser=False))
+    index = client.get("/admin/")
+    assert b"/admin/accounts/user/" in index.content
+    assert b"/admin/audit/auditentry/" in index.content
+
+
+def _routes() -> set[str]:
+    paths = set(api.get_openapi_schema()["paths"])
+
+    def walk(patterns: list, prefix: str) -> None:
+        for p in patterns:
+            route = prefix + str(p.pattern)
+            if isinstance(p, URLResolver):
+                if not route.startswith(("api/v1/", "admin/")):
+                    walk(p.url_patterns, route)
+            elif isinstance(p, URLPattern):
+                paths.add("/" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route))
+
+    walk(get_resolver().url_patterns, "")
+    return paths
+
+
+def test_every_route_is_in_a_matrix():
+    covered = {re.sub(r"\{\w+\}", "{x}", url.split("?")[0])
+               for _m, url, *_rest in API_CASES + PAGE_CASES}
+    missing = sorted(r for r in _routes()
+                     if re.sub(r"\{\w+\}", "{x}", r) not in covered and not ELSEWHERE.match(r))
+    assert not missing, f"add these to a permission matrix: {missing}"
