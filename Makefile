@@ -3,60 +3,72 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/guanxi
-DEPS   := $(VENV)/.deps-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# One stamp per set of extras: `make run` installs only what running needs; `make test`
+# and `make bench` add the tools and reference packages (the CDNOW checks in the suite
+# read lifetimes' data, so the tests take the bench extra too).
+RUN_DEPS  := $(VENV)/.deps-run-$(SUM)
+TEST_DEPS := $(VENV)/.deps-test-$(SUM)
 
-.PHONY: run install test test-sqlite test-pg lint bench messages vendor clean
+.PHONY: run install install-test test test-sqlite test-pg lint bench messages vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(DEPS): $(BIN)/python pyproject.toml
-	$(BIN)/pip install --quiet -e '.[test,bench]'
-	rm -f $(VENV)/.deps-* && touch $@
+$(RUN_DEPS): $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	rm -f $(VENV)/.deps-run-* && touch $@
 
-install: $(DEPS)
+$(TEST_DEPS): $(RUN_DEPS)
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	rm -f $(VENV)/.deps-test-* && touch $@
+
+install: $(RUN_DEPS)
+install-test: $(TEST_DEPS)
 
 run: install
 	$(BIN)/guanxi demo
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check src bench
 	$(BIN)/mypy
 
-test: install lint test-sqlite test-pg
+test: install-test lint test-sqlite test-pg
 
 # A database file rather than memory: the scoring tests start worker processes that
 # open the test database too.
-test-sqlite: install
+test-sqlite: install-test
 	@mkdir -p var
 	GUANXI_TEST_SQLITE="$(CURDIR)/var/test-sqlite.sqlite3" $(BIN)/pytest
 
 # The same suite on PostgreSQL. GUANXI_REQUIRE_PG=1 (set by .ci/run) turns an
 # unreachable server into a failure instead of a skipped pass.
-test-pg: install
+test-pg: install-test
 	@$(BIN)/python -m guanxi.core.pgcheck "$(PG_URL)"; rc=$$?; \
 	if [ $$rc -eq 0 ]; then DATABASE_URL="$(PG_URL)" $(BIN)/pytest; \
 	elif [ $$rc -ne 3 ]; then exit $$rc; fi
 
-bench: install
+bench: install-test
 	$(BIN)/python bench/dedupe.py
 	$(BIN)/python bench/clv.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/foundation.py
 
-messages: install
+messages: install-test
 	cd src/guanxi && ../../$(BIN)/guanxi makemessages -l zh_Hans --no-obsolete && ../../$(BIN)/guanxi compilemessages
 
 # Re-fetch the vendored front-end files at their pinned versions.
 vendor:
 	rm -rf /tmp/guanxi-vendor && mkdir -p /tmp/guanxi-vendor
-	cd /tmp/guanxi-vendor && npm pack htmx.org@2.0.11 @picocss/pico@2.1.1 echarts@6.1.0 >/dev/null && \
+	cd /tmp/guanxi-vendor && npm pack htmx.org@2.0.11 @picocss/pico@2.1.1 echarts@6.1.0 swagger-ui-dist@5.35.0 >/dev/null && \
 		for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
 	cp /tmp/guanxi-vendor/htmx.org-2.0.11/package/dist/htmx.min.js src/guanxi/web/static/vendor/htmx-2.0.11/
 	cp /tmp/guanxi-vendor/picocss-pico-2.1.1/package/css/pico.min.css src/guanxi/web/static/vendor/pico-2.1.1/
 	mkdir -p src/guanxi/web/static/vendor/echarts-6.1.0
 	cp /tmp/guanxi-vendor/echarts-6.1.0/package/dist/echarts.min.js /tmp/guanxi-vendor/echarts-6.1.0/package/LICENSE src/guanxi/web/static/vendor/echarts-6.1.0/
+	mkdir -p src/guanxi/web/static/vendor/swagger-ui-dist-5.35.0
+	cd /tmp/guanxi-vendor/swagger-ui-dist-5.35.0/package && cp swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE $(CURDIR)/src/guanxi/web/static/vendor/swagger-ui-dist-5.35.0/
 
 clean:
 	rm -rf $(VENV) var/test-* .pytest_cache

@@ -3,14 +3,19 @@ RFC 9457 problem+json errors."""
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.openapi.docs import Swagger
 from ninja.parser import Parser
 from ninja.security import HttpBearer, django_auth
 from ninja.throttling import AuthRateThrottle
@@ -23,6 +28,28 @@ class UnsupportedMediaType(Exception):
     """A body that is not JSON."""
 
 
+class NulCharacter(Exception):
+    """A text with a NUL character, which no database text column holds (PostgreSQL
+    refuses it)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.path = path
+
+
+def _find_nul(value: Any, path: str = "") -> str | None:
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = (value.items() if isinstance(value, dict)
+             else enumerate(value) if isinstance(value, list) else ())
+    for key, item in items:
+        if isinstance(key, str) and "\x00" in key:
+            return f"{path}.{key}".strip(".")
+        if (found := _find_nul(item, f"{path}.{key}".strip("."))) is not None:
+            return found
+    return None
+
+
 class JsonParser(Parser):
     """Bodies are JSON (application/json or a +json type), never guessed from text."""
 
@@ -30,7 +57,43 @@ class JsonParser(Parser):
         media = request.META.get("CONTENT_TYPE", "").split(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
             raise UnsupportedMediaType(media)
-        return super().parse_body(request)
+        data = super().parse_body(request)
+        if (path := _find_nul(data)) is not None:
+            raise NulCharacter(path)
+        return data
+
+
+class LocalSwagger(Swagger):
+    """Swagger UI from the vendored swagger-ui-dist (no CDN: works offline and in China)."""
+
+    def render_page(self, request: HttpRequest, api: Any, **kwargs: Any) -> HttpResponse:
+        self.settings["url"] = self.get_openapi_url(api, kwargs)
+        return render(request, "web/swagger.html", {
+            "swagger_settings": json.dumps(self.settings, indent=1), "api": api,
+            "add_csrf": True})
+
+
+def signed_in(view: Any) -> Any:
+    """The docs and the schema are for staff: a signed-in browser, or a valid API token
+    (a client generating code from the schema). Others sign in first (docs) or get 401."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        header = request.headers.get("Authorization", "")
+        if header.lower().startswith("bearer ") and token_authenticate(header[7:].strip()):
+            return view(request, *args, **kwargs)
+        if request.path.endswith(".json"):
+            response = JsonResponse(
+                {"type": "/problems/unauthorized", "title": "Unauthorized", "status": 401,
+                 "detail": "Sign in, or send Authorization: Bearer <token>"},
+                status=401, content_type=PROBLEM)
+            response["WWW-Authenticate"] = "Bearer"
+            return response
+        return redirect_to_login(request.get_full_path())
+
+    return wrapper
 
 
 class TokenAuth(HttpBearer):
@@ -62,6 +125,8 @@ api = NinjaAPI(
     auth=[TokenAuth(), django_auth],  # signed-in browsers; CSRF-checked
     throttle=[TokenRateThrottle(settings.GUANXI_API_RATE)],
     parser=JsonParser(),
+    docs=LocalSwagger(),
+    docs_decorator=signed_in,
     docs_url="/docs",
     openapi_url="/openapi.json",
 )
@@ -137,6 +202,12 @@ def on_throttled(request: HttpRequest, exc: Throttled) -> HttpResponse:
 
 @api.exception_handler(HttpError)
 def on_http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    if isinstance(exc.__cause__, NulCharacter):
+        field = exc.__cause__.path
+        return problem(request, status=422, title="Invalid input", code="validation-error",
+                       detail=f"{field}: must not contain NUL characters",
+                       errors=[{"field": field, "in": "body",
+                                "message": "must not contain NUL characters"}])
     if isinstance(exc.__cause__, UnsupportedMediaType):
         return problem(request, status=415, title="Unsupported media type",
                        code="unsupported-media-type",

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from lunardate import LunarDate
+from lunar_python import LunarMonth, Solar
 
 
 def lunar_month_day(birthday: dt.date) -> tuple[int, int, bool]:
-    lunar = LunarDate.from_solar_date(birthday.year, birthday.month, birthday.day)
-    return lunar.month, lunar.day, bool(lunar.is_leap_month)
+    """The lunar month and day of a date, and whether that month is a leap month
+    (lunar-python numbers a leap month negative)."""
+    lunar = Solar.fromYmd(birthday.year, birthday.month, birthday.day).getLunar()
+    return abs(lunar.getMonth()), lunar.getDay(), lunar.getMonth() < 0
+
+
+def _lunar_to_solar(year: int, month: int, day: int) -> dt.date | None:
+    """The solar date of a lunar date (ordinary month), None if the month is shorter."""
+    days = LunarMonth.fromYm(year, month)
+    if days is None or not 1 <= day <= days.getDayCount():
+        return None
+    solar = Solar.fromJulianDay(days.getFirstJulianDay() + day - 1)
+    return dt.date(solar.getYear(), solar.getMonth(), solar.getDay())
 
 
 def next_birthday(birthday: dt.date, *, lunar: bool, today: dt.date) -> dt.date:
@@ -22,16 +33,11 @@ def next_birthday(birthday: dt.date, *, lunar: bool, today: dt.date) -> dt.date:
                 candidate = dt.date(year, 2, 28)
             if candidate >= today:
                 return candidate
+    # Someone born in a leap month celebrates in the ordinary month of the same number.
     month, day, _leap = lunar_month_day(birthday)
     for year in (today.year - 1, today.year, today.year + 1):
-        for d in (day, day - 1):  # a 30th in a 29-day month falls back a day
-            try:
-                candidate = LunarDate(year, month, d).to_solar_date()
-                break
-            except ValueError:
-                continue
-        else:
-            continue
-        if candidate >= today:
+        # a 30th in a 29-day month falls back a day
+        candidate = _lunar_to_solar(year, month, day) or _lunar_to_solar(year, month, day - 1)
+        if candidate is not None and candidate >= today:
             return candidate
     raise ValueError("no lunar birthday found within two years")

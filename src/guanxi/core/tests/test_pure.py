@@ -113,6 +113,23 @@ def test_next_birthday_is_today_or_within_fourteen_months(birthday, today, lunar
     assert today <= nxt <= today + dt.timedelta(days=420)
 
 
+@given(st.dates(min_value=dt.date(1930, 1, 1), max_value=dt.date(2040, 12, 31)),
+       st.dates(min_value=dt.date(2000, 1, 1), max_value=dt.date(2045, 12, 31)))
+def test_lunar_birthdays_agree_with_borax(birthday, today):
+    # borax (MIT) as an independent oracle of the Chinese calendar
+    from borax.calendars.lunardate import LunarDate
+
+    from guanxi.customers.birthdays import lunar_month_day
+
+    born = LunarDate.from_solar_date(birthday.year, birthday.month, birthday.day)
+    assert lunar_month_day(birthday) == (born.month, born.day, bool(born.leap))
+    nxt = next_birthday(birthday, lunar=True, today=today)
+    on = LunarDate.from_solar_date(nxt.year, nxt.month, nxt.day)
+    assert nxt >= today and (nxt - today).days <= 400
+    assert (on.month, not on.leap) == (born.month, True)
+    assert on.day == born.day or (on.day == born.day - 1 == 29)
+
+
 def test_lunar_birthday_follows_the_lunar_calendar():
     # 1990-02-09 is lunar 1/14; in 2027 lunar 1/14 falls on 2027-02-20 or thereabouts
     nxt = next_birthday(dt.date(1990, 2, 9), lunar=True, today=dt.date(2027, 1, 1))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.test import override_settings
@@ -138,9 +139,22 @@ def test_rate_limit_returns_429_with_retry_after(client, personas):
     assert int(r["Retry-After"]) > 0 and r.json()["status"] == 429
 
 
-def test_openapi_docs_are_served(client):
-    assert client.get("/api/v1/openapi.json").json()["info"]["title"] == "Guanxi API"
-    assert client.get("/api/docs").status_code == 302
+def test_openapi_docs_are_served_to_staff_only_without_a_cdn(client, personas):
+    from django.contrib.staticfiles import finders
+
+    # anonymous: the schema is 401, the docs page sends to the sign-in page
+    assert client.get("/api/v1/openapi.json").status_code == 401
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 302 and "/accounts/login/" in docs["Location"]
+    # a token reads the schema; a signed-in user the docs, from vendored files only
+    r = client.get("/api/v1/openapi.json", headers=bearer(personas.analyst))
+    assert r.json()["info"]["title"] == "Guanxi API"
+    client.force_login(personas.analyst)
+    page = client.get("/api/v1/docs").content.decode()
+    assert "cdn" not in page.lower() and "unpkg" not in page and "http" not in page
+    scripts = re.findall(r'(?:src|href)="/static/([^"]+)"', page)
+    assert any("swagger-ui-dist" in s for s in scripts)
+    assert all(finders.find(s) for s in scripts), scripts
 
 
 def test_addresses_company_and_products(client, personas):

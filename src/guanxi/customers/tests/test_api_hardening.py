@@ -188,7 +188,7 @@ def test_exports_survive_control_characters_and_neutralise_formulas(client, pers
 
     from openpyxl import load_workbook
 
-    make_customer(personas.admin, full_name="张伟", occupation="a\x00b\x01c\x0bd")
+    make_customer(personas.admin, full_name="张伟", occupation="ab\x01c\x0bd")
     make_customer(personas.admin, full_name="李娜", occupation="＝HYPERLINK(\"x\")")
     client.force_login(personas.admin)
     r = client.get("/customers/export.csv?format=xlsx")
@@ -197,4 +197,12 @@ def test_exports_survive_control_characters_and_neutralise_formulas(client, pers
     values = [c.value for row in book.active.iter_rows() for c in row]
     assert "abcd" in values and "'＝HYPERLINK(\"x\")" in values
     csv_text = b"".join(client.get("/customers/export.csv").streaming_content).decode()
-    assert "\x00" not in csv_text and "'＝HYPERLINK" in csv_text
+    assert "\x01" not in csv_text and "'＝HYPERLINK" in csv_text
+
+
+def test_a_nul_character_anywhere_in_a_body_is_422_naming_the_field(client, personas):
+    r = call(client, "post", "/api/v1/customers", personas.admin,
+             {"full_name": "张伟", "attributes": {"notes": ["ok", "a\x00b"]}})
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"][0]["field"] == "attributes.notes.1"
+    assert not Customer.objects.exists()

@@ -21,8 +21,8 @@ MAX_BACKOFF_S = 30
 class Supervised:
     """One child process, started again whenever it dies."""
 
-    def __init__(self, name: str, argv: list[str]) -> None:
-        self.name, self.argv = name, argv
+    def __init__(self, name: str, argv: list[str], sleep=time.sleep) -> None:
+        self.name, self.argv, self.sleep = name, argv, sleep
         self.proc: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
         self.backoff = 1.0
@@ -41,7 +41,7 @@ class Supervised:
         say(f"The {self.name} stopped (exit code {code}); starting it again"
             + (f" in {self.backoff:.0f} s." if quick else "."))
         if quick:
-            time.sleep(self.backoff)
+            self.sleep(self.backoff)
         self.restarts += 1
         self.start()
 
