@@ -403,7 +403,7 @@ def customer_update(*, actor: Any, customer: Customer, **changes: Any) -> Custom
                      summary=_("Changed: %(fields)s") % {"fields": ", ".join(
                          str(getattr(Customer._meta.get_field(f), "verbose_name", f))
                          for f in changed)},
-                     data={"fields": sorted(changed)})
+                     data={"fields": sorted(changed), "changes": changed})
         run_after_change(customer)
         log_action(actor=actor, action="customer.update", obj=customer, changes=changed)
     return customer

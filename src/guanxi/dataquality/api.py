@@ -37,6 +37,8 @@ class ImportOut(Schema):
     updated: int
     unchanged: int
     failed: int
+    warned: int
+    inspected: bool = Field(description="the worker has read the file's columns")
     error: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
@@ -54,6 +56,9 @@ class ImportConfigIn(Schema):
     missing: dict[str, str] = Field(default_factory=dict,
                                     description="field -> reject | empty | default")
     defaults: dict[str, str] = Field(default_factory=dict)
+    update: dict[str, str] = Field(
+        default_factory=dict, description="field -> fill_empty (default) | overwrite | never: "
+        "what a row does to a customer who already exists")
     tags: list[str] = Field(default_factory=list)
     dry_run: bool = False
     preset_name: str = ""
@@ -73,6 +78,8 @@ class RowErrorOut(Schema):
     field: str
     value: str
     reason: str
+    warning: bool = Field(description="true: the row was imported without this value")
+    raw: dict[str, Any] = Field(description="the row's original cells (on its first problem)")
 
 
 class CandidateOut(Schema):
@@ -126,11 +133,15 @@ class RunOut(Schema):
 
 
 @router.post("/imports", response={201: ImportOut},
-             summary="Upload a CSV, XLSX or JSON file to import")
+             summary="Upload a CSV, XLSX or JSON file to import",
+             description="The worker then reads the file: poll GET /imports/{id} until "
+                         "`inspected` is true (columns and a suggested mapping are set) "
+                         "or `status` is failed (`error` says why).")
 def imports_upload(request: HttpRequest, file: File[UploadedFile],
                    kind: Form[str] = "customers") -> Any:
     job = importing.import_upload(actor=request.user, name=file.name or "upload",
-                                  chunks=file.chunks(), size=file.size or 0, kind=kind)
+                                  chunks=file.chunks(), size=file.size or 0, kind=kind,
+                                  enqueue=True)
     return Status(201, job)
 
 
@@ -147,7 +158,7 @@ def imports_configure(request: HttpRequest, import_id: Id, payload: ImportConfig
         preset = selectors.preset_get(actor=request.user, name=payload.preset)
         return importing.preset_apply(actor=request.user, job=job, preset=preset)
     options = payload.dict(include={"source", "system", "day_first", "missing", "defaults",
-                                    "tags"})
+                                    "update", "tags"})
     return importing.import_configure(actor=request.user, job=job, mapping=payload.mapping,
                                       options=options, dry_run=payload.dry_run,
                                       preset_name=payload.preset_name)

@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
@@ -29,7 +29,9 @@ from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import services as cs
 from guanxi.customers.models import Address, Customer, Identity, IdentityKind, Order, Source
+from guanxi.customers.names import fold
 from guanxi.dataquality.fields import field_names, suggest_mapping
+from guanxi.dataquality.limits import max_bytes, max_rows
 from guanxi.dataquality.models import (
     ImportJob,
     ImportKind,
@@ -37,7 +39,7 @@ from guanxi.dataquality.models import (
     ImportRowError,
     JobStatus,
 )
-from guanxi.dataquality.readers import detect_format, read_columns, read_rows
+from guanxi.dataquality.readers import detect_format, inspect_file, read_rows
 from guanxi.dataquality.rows import CustomerRow, OrderRow, RowInvalid, customer_row, order_row
 from guanxi.dataquality.standardize import MissingPolicy, prime_addresses
 
@@ -45,12 +47,19 @@ CHUNK = 500
 STALE_AFTER_S = 120  # a running job without a heartbeat this long may be resumed
 
 
-def max_bytes() -> int:
-    return int(getattr(settings, "GUANXI_IMPORT_MAX_BYTES", 500 * 1024 * 1024))
+class UpdatePolicy:
+    """What a row does to a field of a customer who already exists."""
+
+    FILL_EMPTY = "fill_empty"  # the default: only fields that are empty get the value
+    OVERWRITE = "overwrite"
+    NEVER = "never"
+    ALL = (FILL_EMPTY, OVERWRITE, NEVER)
 
 
-def max_rows() -> int:
-    return int(getattr(settings, "GUANXI_IMPORT_MAX_ROWS", 2_000_000))
+# Import fields whose policy decides customer fields (a name column decides the names).
+POLICY_FIELDS = {"full_name": ("family_name", "given_name", "display_name"),
+                 "family_name": ("family_name", "display_name"),
+                 "given_name": ("given_name", "display_name")}
 
 
 def _import_dir() -> Path:
@@ -60,8 +69,10 @@ def _import_dir() -> Path:
 
 
 def import_upload(*, actor: Any, name: str, chunks: Iterator[bytes], size: int,
-                  kind: str) -> ImportJob:
-    """Store an uploaded file and open a draft import with a suggested mapping."""
+                  kind: str, enqueue: bool = False) -> ImportJob:
+    """Store an uploaded file and open a draft import. The file is read (columns, a
+    suggested mapping, the preview's first rows, the limits on hostile files) by the
+    worker when `enqueue` (the web page and the API), or here (the CLI's own process)."""
     require(actor, Action.DATA_IMPORT)
     if kind not in ImportKind.values:
         raise InvalidInput.single("kind", _("Import customers or orders"), kind)
@@ -81,36 +92,76 @@ def import_upload(*, actor: Any, name: str, chunks: Iterator[bytes], size: int,
                                                     "limit") % {"max": max_bytes() // 2**20},
                                           name)
             fh.write(chunk)
-    try:
-        columns = read_columns(path, fmt)
-    except InvalidInput:
-        path.unlink(missing_ok=True)
-        raise
-    if not columns:
-        path.unlink(missing_ok=True)
-        raise InvalidInput.single("file", _("The file has no header row or no records"), name)
+    inspected: dict[str, Any] = {}
+    if not enqueue:
+        try:
+            inspected = _inspect(path, fmt, kind, name)
+        except InvalidInput:
+            path.unlink(missing_ok=True)
+            raise
     job = ImportJob.objects.create(
         kind=kind, original_name=name[:255], stored_path=str(path), file_format=fmt,
-        size_bytes=written, mapping=suggest_mapping(kind, columns),
-        options={"source": Source.IMPORT, "system": "import", "columns": columns},
+        size_bytes=written, mapping=inspected.pop("mapping", {}),
+        options={"source": Source.IMPORT, "system": "import", "columns": [],
+                 "inspected": not enqueue, **inspected,
+                 # reasons in the error report are written in the uploader's language
+                 "language": translation.get_language() or settings.LANGUAGE_CODE},
         created_by=actor if getattr(actor, "pk", None) else None)
     log_action(actor=actor, action="import.upload", obj=job,
                extra={"file": name, "bytes": written, "kind": kind})
+    if enqueue:
+        from guanxi.dataquality.tasks import import_inspect_task
+
+        transaction.on_commit(lambda: import_inspect_task(job.pk))
     return job
 
 
-def import_repeat(*, actor: Any, job: ImportJob) -> ImportJob:
-    """A new draft of the same file and settings (after a dry run, to run it for real)."""
+def _inspect(path: Path, fmt: str, kind: str, name: str) -> dict[str, Any]:
+    columns, sample = inspect_file(path, fmt)
+    if not columns:
+        raise InvalidInput.single("file", _("The file has no header row or no records"), name)
+    return {"columns": columns, "sample": [[n, row] for n, row in sample],
+            "mapping": suggest_mapping(kind, columns)}
+
+
+def import_inspect(job_id: int) -> ImportJob:
+    """Worker side of an upload: read the file's columns and first rows within the
+    limits; a file that cannot be imported fails the job with the reason."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.options.get("inspected", True) or job.status != JobStatus.DRAFT:
+        return job
+    with translation.override(job.options.get("language") or settings.LANGUAGE_CODE):
+        try:
+            inspected = _inspect(Path(job.stored_path), job.file_format, job.kind,
+                                 job.original_name)
+        except InvalidInput as exc:
+            Path(job.stored_path).unlink(missing_ok=True)
+            _fail(job, str(exc.errors[0].message if exc.errors else exc.message))
+            return job
+    mapping = inspected.pop("mapping")
+    options = {**job.options, **inspected, "inspected": True}
+    ImportJob.objects.filter(pk=job.pk, status=JobStatus.DRAFT).update(
+        mapping=mapping, options=options)
+    job.refresh_from_db()
+    return job
+
+
+def import_repeat(*, actor: Any, job: ImportJob, start: bool = False) -> ImportJob:
+    """A new import of the same file and settings; with `start` (after a dry run:
+    "Import for real") it is queued at once, otherwise it is a draft to change."""
     require(actor, Action.DATA_IMPORT)
     if not Path(job.stored_path).exists():
         raise Conflict(_("The uploaded file is no longer kept; upload it again"))
-    return ImportJob.objects.create(
+    again = ImportJob.objects.create(
         kind=job.kind, original_name=job.original_name, stored_path=job.stored_path,
         file_format=job.file_format, size_bytes=job.size_bytes, mapping=job.mapping,
         options=job.options, created_by=actor if getattr(actor, "pk", None) else None)
+    return import_start(actor=actor, job=again) if start else again
 
 
 def _validate_mapping(job: ImportJob, mapping: dict[str, str]) -> list[FieldError]:
+    if not job.options.get("inspected", True):
+        raise Conflict(_("The file is still being read; try again in a moment"))
     columns = job.options.get("columns", [])
     allowed = set(field_names(job.kind))
     errors = []
@@ -147,6 +198,14 @@ def import_configure(*, actor: Any, job: ImportJob, mapping: dict[str, str],
         if policy not in MissingPolicy.__members__.values():
             errors.append(FieldError(f"missing.{target}", _("Choose reject, empty or "
                                                             "default"), policy))
+    update = options.get("update", {})
+    if not isinstance(update, dict):
+        errors.append(FieldError("update", _("Give a policy per field"), update))
+    else:
+        for target, policy in update.items():
+            if policy not in UpdatePolicy.ALL:
+                errors.append(FieldError(f"update.{target}", _(
+                    "Choose fill_empty, overwrite or never"), policy))
     if errors:
         raise InvalidInput(errors)
     with transaction.atomic():
@@ -187,9 +246,13 @@ def import_preview(*, actor: Any, job: ImportJob, limit: int = 10) -> list[Previ
     require(actor, Action.DATA_IMPORT)
     convert = customer_row if job.kind == ImportKind.CUSTOMERS else order_row
     out = []
-    for i, (number, raw) in enumerate(read_rows(Path(job.stored_path), job.file_format)):
+    # The rows the worker kept when it read the file: the web process parses nothing.
+    for i, (number, raw) in enumerate(job.options.get("sample", [])):
         if i >= limit:
             break
+        if "__error__" in raw:
+            out.append(PreviewRow(number, [], {}, [FieldError("", raw["__error__"])]))
+            continue
         cells = [(c, raw.get(c, ""), f) for c, f in job.mapping.items()]
         try:
             result = _describe(convert(raw, job.mapping, job.options))
@@ -283,10 +346,6 @@ def _count_rows(job: ImportJob) -> int:
     return count
 
 
-class _DryRun(Exception):
-    """Raised to roll a dry-run row back after it was fully checked."""
-
-
 def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = None) -> ImportJob:
     """Process a queued import (the worker calls this). Claims the job atomically, so
     two workers never run the same import; commits a checkpoint after every chunk."""
@@ -302,7 +361,8 @@ def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = Non
         if job.total_rows is None:
             job.total_rows = _count_rows(job)
         job.save(update_fields=["started_at", "total_rows"])
-        _process(job, actor, progress)
+        with translation.override(job.options.get("language") or settings.LANGUAGE_CODE):
+            _process(job, actor, progress)
     except DomainError as exc:
         _fail(job, str(exc.errors[0].message if exc.errors else exc.message))
         return job
@@ -324,6 +384,41 @@ def _fail(job: ImportJob, message: str) -> None:
     job.refresh_from_db()
 
 
+def _row_keys(job: ImportJob, row: Any) -> list[tuple[str, str, str]]:
+    """The ids by which a converted row finds its customer (orders: the order number)."""
+    if isinstance(row, CustomerRow):
+        return [k[:3] for k in _customer_keys(row, job.options)]
+    return [("order", row.channel, row.external_id)]
+
+
+class _DryRunState:
+    """What a dry run needs to predict exactly: each chunk is written and rolled back, so
+    rows of earlier chunks that share an id with this chunk's rows are written again
+    first (in the same rolled-back transaction) — a row matching an earlier row of the
+    file is then an update, as it will be for real."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Any] = {}  # row number -> converted row that was written
+        self.keys_of: dict[int, list[tuple[str, str, str]]] = {}
+        self.by_key: dict[tuple[str, str, str], list[int]] = {}
+
+    def linked(self, keys: list[tuple[str, str, str]]) -> list[int]:
+        seen: set[int] = set()
+        todo = list(keys)
+        while todo:
+            for number in self.by_key.get(todo.pop(), []):
+                if number not in seen:
+                    seen.add(number)
+                    todo.extend(self.keys_of[number])
+        return sorted(seen)
+
+    def remember(self, number: int, row: Any, keys: list[tuple[str, str, str]]) -> None:
+        self.rows[number] = row
+        self.keys_of[number] = keys
+        for key in keys:
+            self.by_key.setdefault(key, []).append(number)
+
+
 def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | None) -> None:
     writer: Callable[[Any, Any, dict[str, Any]], str] = (
         _customer_write if job.kind == ImportKind.CUSTOMERS else _order_write)
@@ -334,10 +429,24 @@ def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | 
     rows = read_rows(Path(job.stored_path), job.file_format)
     done = job.rows_done
     chunk: list[tuple[int, dict[str, str]]] = []
+    dry = _DryRunState() if job.dry_run else None
+
+    def report(number: int, raw: dict[str, str], problems: list[FieldError],
+               warning: bool) -> list[ImportRowError]:
+        out = []
+        for i, p in enumerate(problems):
+            base = p.field.split(".", 1)[0]
+            column = column_of.get(base) or column_of.get(
+                {"emails": "email", "phones": "phone"}.get(base, base), "")
+            out.append(ImportRowError(
+                job=job, row=number, column=column, field=base, warning=warning,
+                value="" if p.value is None else str(p.value)[:1000],
+                reason=str(p.message), raw=raw if i == 0 else {}))
+        return out
 
     def flush() -> None:
         nonlocal done
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0}
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0, "warned": 0}
         errors: list[ImportRowError] = []
         if address_columns:
             prime_addresses([raw.get(c, "") for _n, raw in chunk for c in address_columns])
@@ -350,35 +459,38 @@ def _process(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | 
                 converted.append((number, convert(raw, job.mapping, job.options), []))
             except RowInvalid as exc:
                 converted.append((number, None, exc.errors))
+        raws = dict(chunk)
         with transaction.atomic():
-            bulk = (_bulk_create_new(actor, converted, job.options, dry_run=job.dry_run)
+            rollback = transaction.savepoint() if dry is not None else None
+            if dry is not None:
+                keys = [k for _n, row, _p in converted if row is not None
+                        for k in _row_keys(job, row)]
+                for number in dry.linked(keys):
+                    with transaction.atomic():
+                        writer(actor, dry.rows[number], job.options)
+            bulk = (_bulk_create_new(actor, converted, job.options)
                     if job.kind == ImportKind.CUSTOMERS else set())
-            counts["created"] += len(bulk)
             for i, (number, row, problems) in enumerate(converted):
                 if i in bulk:
-                    continue
-                if row is not None:
+                    outcome = "created"
+                elif row is not None:
                     try:
                         with transaction.atomic():
                             outcome = writer(actor, row, job.options)
-                            if job.dry_run:
-                                raise _DryRun(outcome)
-                    except _DryRun as dry:
-                        outcome = dry.args[0]
                     except DomainError as exc:
                         problems = exc.errors or [FieldError("", exc.message)]
                 if problems:
                     counts["failed"] += 1
-                    for p in problems:
-                        base = p.field.split(".", 1)[0]
-                        column = column_of.get(base) or column_of.get(
-                            {"emails": "email", "phones": "phone"}.get(base, base), "")
-                        errors.append(ImportRowError(
-                            job=job, row=number, column=column, field=base,
-                            value="" if p.value is None else str(p.value)[:1000],
-                            reason=str(p.message)))
-                else:
-                    counts[outcome] += 1
+                    errors += report(number, raws.get(number, {}), problems, False)
+                    continue
+                counts[outcome] += 1
+                if dry is not None:
+                    dry.remember(number, row, _row_keys(job, row))
+                if getattr(row, "warnings", None):
+                    counts["warned"] += 1
+                    errors += report(number, raws.get(number, {}), row.warnings, True)
+            if rollback is not None:
+                transaction.savepoint_rollback(rollback)  # a dry run writes nothing
             ImportRowError.objects.bulk_create(errors)
             done += len(chunk)
             ImportJob.objects.filter(pk=job.pk).update(
@@ -435,7 +547,7 @@ def _customer_keys(row: CustomerRow, options: dict[str, Any]) -> list[tuple[str,
 
 
 def _bulk_create_new(actor: Any, converted: list[tuple[int, Any, list[FieldError]]],
-                     options: dict[str, Any], *, dry_run: bool) -> set[int]:
+                     options: dict[str, Any]) -> set[int]:
     """Create the chunk's rows that are certainly new customers (none of their ids is
     known, none shared with another row of the chunk) in one batch; returns their
     indexes. Anything unexpected leaves them to the row-by-row path, which explains."""
@@ -473,13 +585,49 @@ def _bulk_create_new(actor: Any, converted: list[tuple[int, Any, list[FieldError
         with transaction.atomic():
             cs.customers_bulk_create(actor=actor, customers=news,
                                      source=options.get("source") or Source.IMPORT)
-            if dry_run:
-                raise _DryRun()
-    except _DryRun:
-        pass
     except (DomainError, IntegrityError):
         return set()
     return set(fresh)
+
+
+ADDRESS_PARTS = ("province", "city", "district", "street")
+
+
+def _has_address(customer: Customer, address: dict[str, str]) -> bool:
+    """The customer already has this address, however it was written (traditional or
+    simplified characters, full-width digits, spaces)."""
+    wanted = tuple(fold(address.get(p, "")) for p in ADDRESS_PARTS)
+    return any(tuple(fold(v) for v in have) == wanted for have in
+               Address.objects.filter(customer=customer).values_list(*ADDRESS_PARTS))
+
+
+def _policy(options: dict[str, Any], field_name: str) -> str:
+    """The update policy of a customer field, from the import field that fills it."""
+    update = options.get("update", {})
+    for source, targets in POLICY_FIELDS.items():
+        if field_name in targets and source in update:
+            return str(update[source])
+    return str(update.get(field_name, UpdatePolicy.FILL_EMPTY))
+
+
+def _profile_changes(customer: Customer, row: CustomerRow, options: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """What the row changes on an existing customer, field by field: by default only
+    empty fields are filled (a re-import never renames 刘洋 to "Yang Liu")."""
+    values = {**row.profile}
+    if row.family_name or row.given_name:
+        values.update(family_name=row.family_name, given_name=row.given_name,
+                      display_name=row.display_name)
+    changes = {}
+    for name, value in values.items():
+        current = getattr(customer, name)
+        policy = _policy(options, name)
+        if value in ("", None) or value == current or policy == UpdatePolicy.NEVER:
+            continue
+        if policy == UpdatePolicy.FILL_EMPTY and current not in ("", None, "unknown"):
+            continue
+        changes[name] = value
+    return changes
 
 
 def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> str:
@@ -498,11 +646,7 @@ def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> st
             source=options.get("source") or Source.IMPORT, **row.profile)
         return "created"
     changed = False
-    profile = {k: v for k, v in row.profile.items() if getattr(customer, k) != v}
-    if row.family_name and row.family_name != customer.family_name:
-        profile["family_name"] = row.family_name
-    if row.given_name and row.given_name != customer.given_name:
-        profile["given_name"] = row.given_name
+    profile = _profile_changes(customer, row, options)
     if profile:
         cs.customer_update(actor=actor, customer=customer, **profile)
         changed = True
@@ -512,7 +656,7 @@ def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> st
             cs.identity_add(actor=actor, customer=customer, kind=kind, value=value,
                             system=sys_)
             changed = True
-    if address and not Address.objects.filter(customer=customer, **row.address).exists():
+    if address and not _has_address(customer, row.address):
         cs.address_add(actor=actor, customer=customer, address=address)
         changed = True
     have = set(customer.tag_links.values_list("tag__name", flat=True))
@@ -556,12 +700,18 @@ def _order_write(actor: Any, row: OrderRow, options: dict[str, Any]) -> str:
 # --- reports ------------------------------------------------------------------------
 
 def import_errors_rows(*, actor: Any, job: ImportJob) -> Iterator[list[str]]:
-    """The error report: header, then row, column, field, value, reason per problem."""
+    """The report: header, then per problem the row, column, field, value, reason and
+    whether the row was rejected or imported without that value; the row's original
+    cells follow on its first line, so the report can be fixed and imported again."""
     require(actor, Action.DATA_IMPORT)
-    yield [_("row"), _("column"), _("field"), _("value"), _("reason")]
+    columns = [str(c) for c in job.options.get("columns", [])]
+    yield [_("row"), _("column"), _("field"), _("value"), _("reason"), _("outcome"),
+           *(safe_cell(c) for c in columns)]
+    rejected, kept = _("row not imported"), _("imported without this value")
     for e in job.row_errors.order_by("row", "pk").iterator(2000):
+        original = [safe_cell(e.raw.get(c, "")) for c in columns] if e.raw else []
         yield [str(e.row), safe_cell(e.column), e.field, safe_cell(e.value),
-               safe_cell(e.reason)]
+               safe_cell(e.reason), kept if e.warning else rejected, *original]
 
 
 def imports_requeue_stalled() -> int:

@@ -125,6 +125,8 @@ class ImportJob(models.Model):
     updated = models.BigIntegerField(default=0)
     unchanged = models.BigIntegerField(default=0)
     failed = models.BigIntegerField(default=0)
+    # rows imported with a value of an optional field dropped (see the report)
+    warned = models.BigIntegerField(default=0)
     error = models.TextField(blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
@@ -142,6 +144,11 @@ class ImportJob(models.Model):
         return f"{self.original_name} ({self.status})"
 
     @property
+    def inspected(self) -> bool:
+        """The worker has read the file's columns (imports from before this step: yes)."""
+        return bool(self.options.get("inspected", True))
+
+    @property
     def percent(self) -> int:
         if not self.total_rows:
             return 100 if self.status == JobStatus.DONE else 0
@@ -149,7 +156,8 @@ class ImportJob(models.Model):
 
 
 class ImportRowError(models.Model):
-    """Why one row of an import was not imported."""
+    """Why one row of an import was not imported (or, as a warning, which value of it was
+    dropped while the rest was imported)."""
 
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="row_errors")
     row = models.BigIntegerField(_("row"))
@@ -157,6 +165,9 @@ class ImportRowError(models.Model):
     field = models.CharField(_("field"), max_length=50, blank=True)
     value = models.TextField(_("value"), blank=True)
     reason = models.TextField(_("reason"))
+    warning = models.BooleanField(_("warning"), default=False)
+    # The row as the file had it, on the row's first problem (for the report).
+    raw = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["row", "pk"]

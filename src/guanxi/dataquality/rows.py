@@ -46,6 +46,8 @@ class CustomerRow:
     address: dict[str, str] = field(default_factory=dict)
     company: str = ""
     tags: list[str] = field(default_factory=list)
+    # Values of optional fields that were dropped, and why: the row is still imported.
+    warnings: list[FieldError] = field(default_factory=list)
 
 
 @dataclass
@@ -123,25 +125,27 @@ def customer_row(raw: dict[str, str], mapping: dict[str, str], options: dict[str
     row.family_name, row.given_name, row.display_name = name.family, name.given, name.display
     if not (row.family_name or row.given_name):
         errors.append(FieldError("full_name", _("A customer needs a name")))
+    # A bad value in an optional field drops that value with a warning; the row stays.
+    warnings = row.warnings
     for piece in re.split(r"[;,，；/]+", values.get("email", "")):
-        if piece.strip() and (email := _collect(errors, normalize_email, piece,
+        if piece.strip() and (email := _collect(warnings, normalize_email, piece,
                                                 field="email")):
             row.emails.append(email)
     for piece in re.split(r"[;,，；/]+", values.get("phone", "")):
-        if piece.strip() and (phone := _collect(errors, normalize_phone, piece,
+        if piece.strip() and (phone := _collect(warnings, normalize_phone, piece,
                                                 region=region, field="phone")):
             row.phones.append(phone)
     row.wechat_unionid = values.get("wechat_unionid", "")
     if "birthday" in values:
-        birthday = _collect(errors, parse_date, values["birthday"], field="birthday",
+        birthday = _collect(warnings, parse_date, values["birthday"], field="birthday",
                             day_first=options.get("day_first", True))
         if birthday is not None:
             if not dt.date(1900, 1, 1) <= birthday <= timezone.localdate():
-                errors.append(FieldError("birthday", _("Birthday must be between 1900 and "
-                                                       "today"), values["birthday"]))
+                warnings.append(FieldError("birthday", _("Birthday must be between 1900 and "
+                                                         "today"), values["birthday"]))
             else:
                 row.profile["birthday"] = birthday
-    if "gender" in values and (gender := _collect(errors, parse_gender,
+    if "gender" in values and (gender := _collect(warnings, parse_gender,
                                                   values["gender"])) is not None:
         row.profile["gender"] = gender
     for name_ in ("occupation", "region"):
@@ -152,8 +156,8 @@ def customer_row(raw: dict[str, str], mapping: dict[str, str], options: dict[str
         if name_ in values:
             value = values[name_].lower()
             if value not in allowed:
-                errors.append(FieldError(name_, _("Choose one of: %(choices)s")
-                                         % {"choices": ", ".join(allowed)}, values[name_]))
+                warnings.append(FieldError(name_, _("Choose one of: %(choices)s")
+                                           % {"choices": ", ".join(allowed)}, values[name_]))
             else:
                 row.profile[name_] = value
     address: dict[str, str] = {}

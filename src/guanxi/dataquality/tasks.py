@@ -14,6 +14,14 @@ def import_run_task(job_id: int) -> None:
 
 
 @db_task()
+def import_inspect_task(job_id: int) -> None:
+    """Read an uploaded file's columns and first rows (never in the web process)."""
+    from guanxi.dataquality.importing import import_inspect
+
+    import_inspect(job_id)
+
+
+@db_task()
 def resolution_run_task(run_id: int) -> None:
     from guanxi.dataquality.services import resolution_run_job
 

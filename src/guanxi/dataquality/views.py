@@ -45,7 +45,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
             try:
                 job = importing.import_upload(actor=request.user, name=upload.name,
                                               chunks=upload.chunks(), size=upload.size,
-                                              kind=request.POST.get("kind", "customers"))
+                                              kind=request.POST.get("kind", "customers"),
+                                              enqueue=True)
             except DomainError as exc:
                 error = _error_text(exc)
             else:
@@ -66,10 +67,12 @@ def _options_from_post(request: HttpRequest) -> dict:
     missing = {k[8:]: v for k, v in request.POST.items()
                if k.startswith("missing-") and v and v != MissingPolicy.EMPTY}
     defaults = {k[8:]: v for k, v in request.POST.items() if k.startswith("default-") and v}
+    update = {k[7:]: v for k, v in request.POST.items()
+              if k.startswith("update-") and v and v != importing.UpdatePolicy.FILL_EMPTY}
     options = {"source": request.POST.get("source") or Source.IMPORT,
                "system": (request.POST.get("system") or "import").strip()[:40],
                "day_first": request.POST.get("day_first", "1") == "1",
-               "missing": missing, "defaults": defaults}
+               "missing": missing, "defaults": defaults, "update": update}
     tags = [t.strip() for t in request.POST.get("tags", "").split(",") if t.strip()]
     if tags:
         options["tags"] = tags
@@ -83,6 +86,10 @@ def _import_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
         "columns": list(enumerate(job.options.get("columns", []))),
         "presets": selectors.preset_list(actor=request.user, kind=job.kind),
         "sources": Source.choices, "policies": MissingPolicy,
+        "update_policies": [
+            (importing.UpdatePolicy.FILL_EMPTY, _("fill empty fields only")),
+            (importing.UpdatePolicy.OVERWRITE, _("overwrite")),
+            (importing.UpdatePolicy.NEVER, _("never change"))],
         "mapped_fields": [f for f in fields if f.name in job.mapping.values()],
         "labels": importing.result_labels(),
     }
@@ -148,7 +155,8 @@ def import_resume(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def import_again(request: HttpRequest, pk: int) -> HttpResponse:
     job = selectors.import_get(actor=request.user, job_id=pk)
-    again = importing.import_repeat(actor=request.user, job=job)
+    # "Import for real" after a dry run: the same file and settings, started at once
+    again = importing.import_repeat(actor=request.user, job=job, start=job.dry_run)
     return redirect("dataquality:import", pk=again.pk)
 
 

@@ -19,3 +19,16 @@ def contact(identity) -> str:
     if identity.kind == "phone" and "*" not in value:
         return format_phone(value)
     return value
+
+
+@register.filter
+def customer_field_label(name: str) -> str:
+    """A customer field's name in the reader's language."""
+    from django.core.exceptions import FieldDoesNotExist
+
+    from guanxi.customers.models import Customer
+
+    try:
+        return str(Customer._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return name

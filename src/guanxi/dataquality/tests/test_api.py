@@ -21,10 +21,13 @@ def test_import_through_the_api(client, personas, huey_immediate,
     # given an upload
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    r = client.post("/api/v1/imports", {"file": SimpleUploadedFile("a.csv", CSV),
-                                        "kind": "customers"}, headers=auth)
+    with django_capture_on_commit_callbacks(execute=True):
+        r = client.post("/api/v1/imports", {"file": SimpleUploadedFile("a.csv", CSV),
+                                            "kind": "customers"}, headers=auth)
     assert r.status_code == 201, r.content
-    job = r.json()
+    assert r.json()["inspected"] is False  # the worker reads the file, not the web process
+    job = client.get(f"/api/v1/imports/{r.json()['id']}", headers=auth).json()
+    assert job["inspected"] is True
     assert job["columns"] == ["id", "name", "phone"]
     assert job["mapping"] == {"id": "external_id", "name": "full_name", "phone": "phone"}
     # when it is previewed and started
@@ -44,15 +47,24 @@ def test_import_through_the_api(client, personas, huey_immediate,
         JobStatus.DONE, 1, 1, 100)
     errors = client.get(f"/api/v1/imports/{job['id']}/errors", headers=auth).json()
     assert errors == [{"row": 3, "column": "name", "field": "full_name", "value": "",
-                       "reason": "A customer needs a name"}]
+                       "reason": "A customer needs a name", "warning": False,
+                       "raw": {"id": "A2", "name": "", "phone": "13800138001"}}]
 
 
-def test_bad_mapping_is_a_422_with_field_paths(client, personas, huey_immediate):
+def test_bad_mapping_is_a_422_with_field_paths(client, personas, huey_immediate,
+                                               django_capture_on_commit_callbacks):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     auth = bearer(personas.manager)
     job = client.post("/api/v1/imports", {"file": SimpleUploadedFile("a.csv", CSV)},
                       headers=auth).json()
+    # before the worker has read the file, a mapping cannot be checked: 409
+    r = client.put(f"/api/v1/imports/{job['id']}", {"mapping": {"phone": "fax"}},
+                   content_type="application/json", headers=auth)
+    assert r.status_code == 409
+    from guanxi.dataquality.importing import import_inspect
+
+    import_inspect(job["id"])
     r = client.put(f"/api/v1/imports/{job['id']}", {"mapping": {"phone": "fax"}},
                    content_type="application/json", headers=auth)
     assert r.status_code == 422

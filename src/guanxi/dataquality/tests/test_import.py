@@ -71,7 +71,8 @@ def test_headings_are_mapped_and_values_standardised(personas):
     job = _run(personas.manager, job)
     # then
     assert job.status == JobStatus.DONE
-    assert (job.created, job.updated, job.failed, job.rows_done) == (3, 0, 2, 5)
+    assert (job.created, job.updated, job.failed, job.rows_done) == (4, 0, 1, 5)
+    assert job.warned == 1  # Li Xiaoming: bad phone, email, birthday, gender dropped
     zw = Identity.objects.get(kind="external", value="M001").customer
     assert zw.display_name == "張偉" and zw.gender == "male"
     assert set(zw.identities.values_list("value", flat=True)) >= {"+8613800138000",
@@ -87,15 +88,22 @@ def test_bad_rows_are_reported_with_row_column_value_and_reason(
         personas):
     job = _run(personas.manager, _upload(personas.manager, _csv_bytes()))
     report = list(importing.import_errors_rows(actor=personas.manager, job=job))
-    assert report[0] == ["row", "column", "field", "value", "reason"]
+    assert report[0] == ["row", "column", "field", "value", "reason", "outcome", *HEADER]
     by_column = {(r[0], r[1]): r for r in report[1:]}
     assert by_column[("4", "姓名")][4] == "A customer needs a name"
+    assert by_column[("4", "姓名")][5] == "row not imported"
+    assert by_column[("4", "姓名")][6:] == ROWS[2]  # the original row, to fix and re-import
+    # optional fields with bad values: warnings, the rest of the row is imported
     assert by_column[("5", "邮箱")][3] == "bad-email"
     assert by_column[("5", "手机")][3] == "1370000000x"
     assert by_column[("5", "生日")][4] == "No such date"
+    assert by_column[("5", "生日")][5] == "imported without this value"
     assert ("5", "性别") in by_column
-    # nothing of the bad rows was written, not even the valid parts
-    assert not Identity.objects.filter(value__in=["M003", "M004", "+8613700000000"]).exists()
+    li = Identity.objects.get(value="M004").customer
+    assert li.display_name == "Li Xiaoming" and li.birthday is None
+    assert not li.identities.filter(kind__in=["phone", "email"]).exists()
+    # nothing of the rejected row was written, not even the valid parts
+    assert not Identity.objects.filter(value__in=["M003", "+8613700000000"]).exists()
 
 
 def test_reimporting_the_same_file_adds_nothing(personas):
@@ -103,13 +111,13 @@ def test_reimporting_the_same_file_adds_nothing(personas):
     _run(personas.manager, _upload(personas.manager, data))
     customers, identities = Customer.objects.count(), Identity.objects.count()
     again = _run(personas.manager, _upload(personas.manager, data))
-    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 4)
     assert (Customer.objects.count(), Identity.objects.count()) == (customers, identities)
 
 
 def test_dry_run_reports_without_writing(personas):
     job = _run(personas.manager, _upload(personas.manager, _csv_bytes()), dry_run=True)
-    assert (job.created, job.failed) == (3, 2)
+    assert (job.created, job.failed) == (4, 1)
     assert Customer.objects.count() == 0
     assert job.row_errors.count() >= 5
 
@@ -157,15 +165,15 @@ def test_resume_continues_after_the_last_checkpoint(personas, monkeypatch,
     with pytest.raises(RuntimeError):
         importing.import_run(job.pk)
     job.refresh_from_db()
-    assert (job.status, job.rows_done, job.created) == (JobStatus.FAILED, 4, 2)
+    assert (job.status, job.rows_done, job.created) == (JobStatus.FAILED, 2, 2)
     # when it is resumed
     monkeypatch.setattr(importing, "_customer_write", real)
     with django_capture_on_commit_callbacks(execute=True):
         importing.import_resume(actor=personas.manager, job=job)
     job.refresh_from_db()
     # then the rest is imported once
-    assert (job.status, job.rows_done, job.created, job.failed) == (JobStatus.DONE, 5, 3, 2)
-    assert Customer.objects.count() == 3
+    assert (job.status, job.rows_done, job.created, job.failed) == (JobStatus.DONE, 5, 4, 1)
+    assert Customer.objects.count() == 4
 
 
 def test_limits_give_a_clear_message(personas, settings):
@@ -317,7 +325,7 @@ def test_cli_imports_with_a_report_and_resumes(personas, tmp_path, capsys):
     source.write_bytes(_csv_bytes())
     call_command("import", str(source), "--as-user", "manager", "--source", "pos",
                  "--errors", str(report), "--save-preset", "shop")
-    assert "3 were created" in capsys.readouterr().out
+    assert "4 were created" in capsys.readouterr().out
     assert "A customer needs a name" in report.read_text(encoding="utf-8-sig")
     job = ImportJob.objects.get()
     assert job.status == JobStatus.DONE

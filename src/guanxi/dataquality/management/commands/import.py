@@ -55,8 +55,9 @@ class Command(BaseCommand):
         verb = "would be" if job.dry_run else "were"
         self.stdout.write(self.style.SUCCESS(
             f"Import {job.pk}: {job.rows_done} rows; {job.created} {verb} created, "
-            f"{job.updated} updated, {job.unchanged} unchanged, {job.failed} rejected."))
-        if job.failed:
+            f"{job.updated} updated, {job.unchanged} unchanged, {job.failed} rejected; "
+            f"{job.warned} imported with a value dropped."))
+        if job.failed or job.warned:
             rows = importing.import_errors_rows(actor=actor, job=job)
             if target := o["errors"]:
                 with target.open("w", newline="", encoding="utf-8-sig") as fh:
