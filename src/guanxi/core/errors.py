@@ -45,3 +45,11 @@ class Conflict(DomainError):
 class NotFound(DomainError):
     def __init__(self, message: str = "Not found") -> None:
         super().__init__(message=message, status=404, code="not-found")
+
+
+class PreconditionFailed(DomainError):
+    """The record changed since the client read it (a stale If-Match or form)."""
+
+    def __init__(self, message: str, *, current_version: int) -> None:
+        super().__init__(message=message, status=412, code="precondition-failed",
+                         extra={"current_version": current_version})

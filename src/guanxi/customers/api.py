@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from ninja.responses import Status
 
 from guanxi.accounts.selectors import staff_get
 from guanxi.core.apitypes import Id
-from guanxi.core.errors import Conflict
+from guanxi.core.errors import Conflict, PreconditionFailed
 from guanxi.customers import selectors, services
 from guanxi.customers.schemas import (
     AddressIn,
@@ -79,21 +79,48 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
     return Status(201, selectors.customer_get(actor=request.user, customer_id=customer.pk))
 
 
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _if_match(request: HttpRequest) -> int | None:
+    """The version an If-Match header names (None without one, or with *)."""
+    header = request.headers.get("If-Match", "").strip()
+    if not header or header == "*":
+        return None
+    tag = header.removeprefix("W/").strip().strip('"')
+    if not tag.isdigit() or len(tag) > 18:
+        raise PreconditionFailed(
+            'If-Match must be the ETag of GET /customers/{id}, such as "3"',
+            current_version=0)
+    return int(tag)
+
+
 @router.get("/customers/{customer_id}", response=Customer360Out,
-            summary="The 360° view of a customer")
-def customers_get(request: HttpRequest, customer_id: Id) -> Any:
-    return selectors.customer_360(actor=request.user, customer_id=customer_id)
+            summary="The 360° view of a customer",
+            description="The ETag header carries the customer's version (for If-Match).")
+def customers_get(request: HttpRequest, response: HttpResponse, customer_id: Id) -> Any:
+    view = selectors.customer_360(actor=request.user, customer_id=customer_id)
+    response["ETag"] = _etag(view.customer.version)
+    return view
 
 
-@router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer")
-def customers_update(request: HttpRequest, customer_id: Id, payload: CustomerPatch) -> Any:
+@router.patch("/customers/{customer_id}", response=CustomerOut, summary="Change a customer",
+              description='Send If-Match: "<version>" (the ETag of the GET) so a change made '
+                          "meanwhile by someone else is not overwritten: 412 if the customer "
+                          "changed since.")
+def customers_update(request: HttpRequest, response: HttpResponse, customer_id: Id,
+                     payload: CustomerPatch) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     changes = payload.dict(exclude_unset=True)
     if "owner_id" in changes:
         owner_id = changes.pop("owner_id")
         changes["owner"] = staff_get(user_id=owner_id) if owner_id else None
-    services.customer_update(actor=request.user, customer=customer, **changes)
-    return selectors.customer_get(actor=request.user, customer_id=customer_id)
+    services.customer_update(actor=request.user, customer=customer,
+                             expected_version=_if_match(request), **changes)
+    updated = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    response["ETag"] = _etag(updated.version)
+    return updated
 
 
 @router.delete("/customers/{customer_id}", response={204: None}, summary="Delete a customer")

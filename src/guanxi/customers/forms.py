@@ -49,7 +49,12 @@ class CustomerForm(forms.Form):
 
     def profile(self) -> dict[str, Any]:
         return {k: v for k, v in self.cleaned_data.items()
-                if k not in ("phone", "email", "tags")}
+                if k not in ("phone", "email", "tags", "version")}
+
+
+class CustomerEditForm(CustomerForm):
+    # The version the form was opened at: saving refuses to overwrite a newer one.
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
 
 
 class CustomerCreateForm(CustomerForm):

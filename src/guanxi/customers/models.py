@@ -92,6 +92,10 @@ class Customer(MaskedWriteGuard, TimeStampedModel):
     source = models.CharField(_("source"), max_length=20, choices=Source.choices,
                               default=Source.OTHER)
     attributes = models.JSONField(_("custom attributes"), default=dict, blank=True)
+    # Raised by every profile write: a client that read version N may write only while it
+    # is still N (If-Match on the API, a hidden field in the form), or it would overwrite
+    # changes it never saw.
+    version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
 
     class Meta:
         verbose_name = _("customer")

@@ -99,6 +99,8 @@ class CustomerPatch(Schema):
 
 class CustomerOut(Schema):
     id: int
+    version: int = Field(description="raised by every profile change; send it back as "
+                                     'If-Match: "<version>" with a PATCH (the ETag header)')
     display_name: str
     family_name: str
     given_name: str

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action, log_actions
 from guanxi.core.bulk import insert_rows
-from guanxi.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from guanxi.core.errors import Conflict, FieldError, InvalidInput, NotFound, PreconditionFailed
 from guanxi.core.permissions import Action, is_team_scoped, require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
@@ -370,7 +370,11 @@ def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
     return objs
 
 
-def customer_update(*, actor: Any, customer: Customer, **changes: Any) -> Customer:
+def customer_update(*, actor: Any, customer: Customer, expected_version: int | None = None,
+                    **changes: Any) -> Customer:
+    """Change profile fields. The row is locked and read again first, so concurrent
+    writes of different fields never undo each other; with `expected_version` the write
+    is refused (PreconditionFailed, 412) if anyone changed the customer since."""
     _check(actor, Action.CUSTOMER_CHANGE, customer)
     allowed = set(PROFILE_FIELDS) | {"owner"}
     unknown = set(changes) - allowed
@@ -389,14 +393,26 @@ def customer_update(*, actor: Any, customer: Customer, **changes: Any) -> Custom
     if ("family_name" in changes or "given_name" in changes) and "display_name" not in changes:
         changes["display_name"] = compose_display_name(merged_names["family_name"],
                                                        merged_names["given_name"])
-    old = {f: getattr(customer, f) for f in changes}
-    changed = diff(old, changes)
-    if not changed:
-        return customer
     with transaction.atomic():
+        current = Customer.objects.select_for_update().get(pk=customer.pk)
+        if expected_version is not None and current.version != expected_version:
+            raise PreconditionFailed(
+                _("Someone else changed this customer since you opened it (version "
+                  "%(theirs)s, yours %(yours)s); reload and apply your change again")
+                % {"theirs": current.version, "yours": expected_version},
+                current_version=current.version)
+        old = {f: getattr(current, f) for f in changes}
+        changed = diff(old, changes)
+        if not changed:
+            customer.version = current.version
+            return customer
         for name, value in changes.items():
-            setattr(customer, name, value)
-        customer.save(update_fields=[*changes, "updated_at"])
+            setattr(current, name, value)
+        current.version += 1
+        current.save(update_fields=[*changes, "version", "updated_at"])
+        for name in (*changes, "version", "updated_at"):
+            setattr(customer, name, getattr(current, name))
+        customer = current
         if {"family_name", "given_name", "display_name"} & set(changed):
             refresh_search_terms(customer)
         event_record(customer=customer, kind="profile_updated", actor=actor,

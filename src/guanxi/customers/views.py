@@ -11,13 +11,14 @@ from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.accounts.selectors import staff_list
 from guanxi.analytics.selectors import customer_score_get, segment_list
-from guanxi.core.errors import DomainError
+from guanxi.core.errors import DomainError, PreconditionFailed
 from guanxi.core.htmx import is_htmx
 from guanxi.core.permissions import Action, can, is_team_scoped, require
 from guanxi.core.spreadsheet import csv_download, xlsx_download
 from guanxi.customers import selectors, services
 from guanxi.customers.forms import (
     CustomerCreateForm,
+    CustomerEditForm,
     CustomerForm,
     InteractionForm,
     TagForm,
@@ -213,12 +214,25 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     owners = staff_list(actor=request.user)
     initial = {f: getattr(customer, f) for f in CustomerForm.base_fields if f != "owner"}
     initial["owner"] = customer.owner_id
-    form = CustomerForm(request.POST or None, owners=owners, initial=initial)
+    initial["version"] = customer.version
+    form = CustomerEditForm(request.POST or None, owners=owners, initial=initial)
     if is_team_scoped(request.user):
         del form.fields["owner"]  # only managers reassign customers
     if request.method == "POST" and form.is_valid():
         try:
-            services.customer_update(actor=request.user, customer=customer, **form.profile())
+            services.customer_update(actor=request.user, customer=customer,
+                                     expected_version=form.cleaned_data.get("version"),
+                                     **form.profile())
+        except PreconditionFailed as exc:
+            # Their input stays; saving again (at the current version) replaces the
+            # other change, which the warning says.
+            form.add_error(None, str(exc.message))
+            form.add_error(None, _("Saving again replaces the other change; open the "
+                                   "customer in a new tab to compare."))
+            form.data = form.data.copy()
+            form.data["version"] = exc.extra["current_version"]
+            return render(request, "customers/form.html",
+                          {"form": form, "creating": False, "customer": customer}, status=412)
         except DomainError as exc:
             apply_errors(form, exc)
         else:

@@ -184,6 +184,7 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
             merged_by=actor if getattr(actor, "pk", None) else None)
         absorbed_pk, absorbed_name = absorbed.pk, absorbed.display_name
         absorbed.delete()  # every row of it has moved or been removed by its rule
+        survivor.version += 1  # a form or client that read it before must not overwrite
         survivor.save()
         refresh_search_terms(survivor)
         run_after_change(survivor)
@@ -242,7 +243,8 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
             old = next(serializers.deserialize("json", json.dumps([snap["survivor"]])))
             for name in changed:
                 setattr(survivor, name, getattr(old.object, name))
-            survivor.save(update_fields=[*changed, "updated_at"])
+            survivor.version += 1
+            survivor.save(update_fields=[*changed, "version", "updated_at"])
         if "candidate" in snap:
             candidate = snap["candidate"]
             candidate["fields"]["status"] = MatchStatus.DISTINCT

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -26,9 +27,10 @@ def test_backup_then_restore_round_trip(personas, tmp_path):
     make_customer(personas.admin, full_name="李娜")
     Customer.objects.filter(display_name="张伟").delete()
     # then a restore brings back exactly what was backed up
-    backup_restore(path=path)
+    result = backup_restore(path=path)
     assert list(Customer.objects.values_list("display_name", flat=True)) == ["张伟"]
     assert row_counts() == before
+    _drop_kept(result["previous"])
 
 
 def test_restore_refuses_without_manifest(tmp_path, db):
@@ -107,3 +109,99 @@ def test_backup_and_restore_commands_report_and_verify(personas, tmp_path):
     out = io.StringIO()
     call_command("restore", str(path), "--yes", stdout=out, stderr=io.StringIO())
     assert "Restored and verified" in out.getvalue()
+    _drop_kept(out.getvalue().rsplit("kept as ", 1)[1].strip().rstrip("."))
+
+
+def _needs_pg_tools():
+    if os.environ.get("DATABASE_URL", "").startswith("postgres") and not shutil.which("pg_dump"):
+        pytest.fail("pg_dump is needed for PostgreSQL backups")
+
+
+def _drop_kept(previous: str) -> None:
+    """Tests clean up the database a restore keeps beside the live one."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(previous + suffix).unlink(missing_ok=True)
+        return
+    from psycopg import sql
+
+    from guanxi.core.backups import _pg_connection
+
+    with _pg_connection("postgres", autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+            sql.Identifier(previous)))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backup_taken_while_four_clients_write_restores_and_verifies(personas, tmp_path):
+    import threading
+
+    from django.db import connections
+
+    _needs_pg_tools()
+    for i in range(50):
+        make_customer(personas.admin, full_name=f"客户{i}")
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            i = 0
+            while not stop.is_set():
+                make_customer(personas.admin, full_name=f"写入{n}-{i}",
+                              phones=[f"139{n:02d}{i:06d}"])
+                i += 1
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        # when a backup is taken while they write
+        path = tmp_path / "busy.backup"
+        manifest = backup_create(path=path)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    written = Customer.objects.count()
+    assert written > manifest["counts"]["customers_customer"] >= 50
+    # then it restores, verified by its own counts
+    result = backup_restore(path=path)
+    try:
+        assert Customer.objects.count() == manifest["counts"]["customers_customer"]
+        assert row_counts() == manifest["counts"]
+    finally:
+        _drop_kept(result["previous"])
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("damage", ["counts", "file"])
+def test_a_failed_restore_leaves_the_live_database_untouched(personas, tmp_path, damage):
+    import json
+
+    _needs_pg_tools()
+    make_customer(personas.admin, full_name="张伟")
+    path = tmp_path / "x.backup"
+    backup_create(path=path)
+    make_customer(personas.admin, full_name="李娜")  # after the backup
+    before = row_counts()
+    manifest_file = path.with_name(path.name + ".manifest.json")
+    if damage == "counts":  # a backup whose content does not match its manifest
+        manifest = json.loads(manifest_file.read_text())
+        manifest["counts"]["customers_customer"] += 7
+        manifest_file.write_text(json.dumps(manifest))
+    else:  # a truncated file
+        path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 3])
+    with pytest.raises(RestoreError):
+        backup_restore(path=path)
+    assert row_counts() == before
+    assert set(Customer.objects.values_list("display_name", flat=True)) == {"张伟", "李娜"}
+    leftovers = [p.name for p in Path(str(tmp_path)).iterdir() if "restore" in p.name]
+    assert not leftovers

@@ -206,3 +206,91 @@ def test_a_nul_character_anywhere_in_a_body_is_422_naming_the_field(client, pers
     assert r.status_code == 422, r.content
     assert r.json()["errors"][0]["field"] == "attributes.notes.1"
     assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_patches_lose_no_update(personas):
+    # given 20 clients each adding their own attribute key with If-Match, retrying on 412
+    import threading
+
+    from django.db import connections
+    from django.test import Client
+
+    c = make_customer(personas.admin, full_name="张伟")
+    headers = bearer(personas.admin)
+    start = threading.Barrier(10)
+    statuses: list[int] = []
+    failures: list[BaseException] = []
+
+    def client_adds(key: str) -> None:
+        client = Client()
+        start.wait()
+        try:
+            for _attempt in range(50):
+                got = client.get(f"/api/v1/customers/{c.pk}", headers=headers)
+                attributes = got.json()["customer"]["attributes"]
+                attributes[key] = True
+                r = client.patch(f"/api/v1/customers/{c.pk}", {"attributes": attributes},
+                                 content_type="application/json",
+                                 headers={**headers, "If-Match": got["ETag"]})
+                statuses.append(r.status_code)
+                if r.status_code == 200:
+                    return
+                assert r.status_code == 412, r.content
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=client_adds, args=(f"k{i}",)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    # then every key is there
+    assert not failures, failures
+    c.refresh_from_db()
+    assert sorted(c.attributes) == sorted(f"k{i}" for i in range(10)), statuses
+    assert c.version == 11
+
+
+def test_a_stale_if_match_is_412_and_changes_nothing(client, personas):
+    c = make_customer(personas.admin, full_name="张伟", occupation="教师")
+    got = call(client, "get", f"/api/v1/customers/{c.pk}", personas.admin)
+    etag = got["ETag"]
+    assert etag == '"1"'
+    ok = client.patch(f"/api/v1/customers/{c.pk}", {"occupation": "医生"},
+                      content_type="application/json",
+                      headers={**bearer(personas.admin), "If-Match": etag})
+    assert ok.status_code == 200 and ok["ETag"] == '"2"'
+    stale = client.patch(f"/api/v1/customers/{c.pk}", {"occupation": "律师"},
+                         content_type="application/json",
+                         headers={**bearer(personas.admin), "If-Match": etag})
+    assert stale.status_code == 412
+    assert stale.json()["current_version"] == 2
+    c.refresh_from_db()
+    assert c.occupation == "医生"
+
+
+def test_the_edit_form_warns_when_someone_saved_first(client, personas):
+    from guanxi.customers import services as cs
+
+    c = make_customer(personas.admin, full_name="张伟", occupation="教师")
+    client.force_login(personas.manager)
+    form = client.get(f"/customers/{c.pk}/edit/").content.decode()
+    assert 'name="version" value="1"' in form
+    cs.customer_update(actor=personas.admin, customer=c, occupation="医生")
+    data = {"family_name": "张", "given_name": "伟", "display_name": "张伟",
+            "gender": "unknown", "region": "", "occupation": "律师",
+            "preferred_language": "zh-hans", "preferred_channel": "", "source": "other",
+            "version": "1"}
+    r = client.post(f"/customers/{c.pk}/edit/", data)
+    assert r.status_code == 412
+    assert "Someone else changed this customer" in r.content.decode()
+    c.refresh_from_db()
+    assert c.occupation == "医生"
+    # saving again, knowingly, at the current version
+    r = client.post(f"/customers/{c.pk}/edit/", {**data, "version": "2"})
+    assert r.status_code == 302
+    c.refresh_from_db()
+    assert c.occupation == "律师"

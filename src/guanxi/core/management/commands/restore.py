@@ -26,4 +26,5 @@ class Command(BaseCommand):
             bar.close()
         total = sum(manifest["counts"].values())
         self.stdout.write(self.style.SUCCESS(
-            f"Restored and verified {total} rows in {len(manifest['counts'])} tables."))
+            f"Restored and verified {total} rows in {len(manifest['counts'])} tables. "
+            f"The replaced database is kept as {manifest['previous']}."))
