@@ -13,6 +13,11 @@ class DataQualityConfig(AppConfig):
 
         register_after_change(autotags_apply, many=autotags_apply_many)
 
+        from guanxi.core.watchdog import register_check
+        from guanxi.dataquality.importing import imports_requeue_stalled
+
+        register_check(imports_requeue_stalled)
+
         from guanxi.customers.merging import MergeRule, Strategy, register_merge_rules
         from guanxi.dataquality.models import MatchCandidate, Merge
 

@@ -9,6 +9,7 @@ UnionID), so importing the same file twice adds nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
 from guanxi.audit.services import log_action
+from guanxi.core import watchdog
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
@@ -44,7 +46,7 @@ from guanxi.dataquality.rows import CustomerRow, OrderRow, RowInvalid, customer_
 from guanxi.dataquality.standardize import MissingPolicy, prime_addresses
 
 CHUNK = 500
-STALE_AFTER_S = 120  # a running job without a heartbeat this long may be resumed
+logger = logging.getLogger(__name__)
 
 
 class UpdatePolicy:
@@ -316,11 +318,12 @@ def import_start(*, actor: Any, job: ImportJob, enqueue: bool = True) -> ImportJ
 
 
 def import_resume(*, actor: Any, job: ImportJob, enqueue: bool = True,
-                  stalled_after_s: int = STALE_AFTER_S) -> ImportJob:
+                  stalled_after_s: float | None = None) -> ImportJob:
     """Put a failed or stalled import back in the queue; it continues after the last
     row it committed. (The CLI, resuming a run someone stopped, passes 0 seconds.)"""
     require(actor, Action.DATA_IMPORT)
-    stale = timezone.now() - dt.timedelta(seconds=stalled_after_s)
+    stale = timezone.now() - dt.timedelta(
+        seconds=watchdog.STALE_S if stalled_after_s is None else stalled_after_s)
     resumable = ImportJob.objects.filter(pk=job.pk).filter(
         status__in=[JobStatus.FAILED]) | ImportJob.objects.filter(
         pk=job.pk, status=JobStatus.RUNNING, heartbeat_at__lt=stale)
@@ -355,19 +358,31 @@ def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = Non
     if not claimed:
         return job  # another worker got there first, or it is not queued
     actor = job.created_by
+
+    def beat() -> None:
+        ImportJob.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+            heartbeat_at=timezone.now())
+
     try:
-        if job.started_at is None:
-            job.started_at = timezone.now()
-        if job.total_rows is None:
-            job.total_rows = _count_rows(job)
-        job.save(update_fields=["started_at", "total_rows"])
-        with translation.override(job.options.get("language") or settings.LANGUAGE_CODE):
+        with translation.override(job.options.get("language") or settings.LANGUAGE_CODE), \
+                watchdog.heartbeat(beat):
+            if job.started_at is None:
+                job.started_at = timezone.now()
+            if job.total_rows is None:
+                job.total_rows = _count_rows(job)
+            job.save(update_fields=["started_at", "total_rows"])
             _process(job, actor, progress)
     except DomainError as exc:
         _fail(job, str(exc.errors[0].message if exc.errors else exc.message))
         return job
-    except Exception as exc:
-        _fail(job, f"{type(exc).__name__}: {exc}")
+    except Exception:
+        # Our defect, not the file's: the traceback goes to the worker's log, the page
+        # says so in words and offers to resume after the last checkpoint.
+        logger.exception("import %s failed", job.pk)
+        with translation.override(job.options.get("language") or settings.LANGUAGE_CODE):
+            _fail(job, _("An unexpected error stopped the import after row %(n)s; the "
+                         "details are in the worker's log. Resume it to continue.")
+                  % {"n": job.rows_done})
         raise
     ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE,
                                                finished_at=timezone.now())
@@ -718,7 +733,7 @@ def imports_requeue_stalled() -> int:
     """System job: running imports with no heartbeat for a while go back to the queue."""
     from guanxi.dataquality.tasks import import_run_task
 
-    stale = timezone.now() - dt.timedelta(seconds=STALE_AFTER_S)
+    stale = timezone.now() - dt.timedelta(seconds=watchdog.STALE_S)
     ids = list(ImportJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
                .values_list("pk", flat=True))
     for pk in ids:

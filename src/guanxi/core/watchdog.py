@@ -1,0 +1,73 @@
+"""Work that a dead worker left half done is put back in the queue quickly.
+
+A running job proves it is alive with a heartbeat written every HEARTBEAT_S seconds by a
+thread of its own (independent of how long a row or a chunk takes). Each worker process
+runs a watchdog loop every WATCH_S seconds that calls the registered checks; each check
+requeues its jobs whose heartbeat is older than STALE_S. A job whose worker was killed is
+thus running again within STALE_S + WATCH_S seconds (about 25 s), not at the next
+minute's periodic task. Apps register their checks in AppConfig.ready()."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from django.db import close_old_connections, connections
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_S = 5.0
+STALE_S = 20.0
+WATCH_S = 5.0
+
+_CHECKS: list[Callable[[], int]] = []
+
+
+def register_check(check: Callable[[], int]) -> None:
+    """`check` requeues stalled jobs of one kind and returns how many."""
+    if check not in _CHECKS:
+        _CHECKS.append(check)
+
+
+def run_checks() -> int:
+    requeued = 0
+    for check in _CHECKS:
+        try:
+            requeued += check()
+        except Exception:  # one broken check must not stop the others
+            logger.exception("watchdog check %s failed", check)
+    return requeued
+
+
+def watch_forever(stop: threading.Event, interval: float | None = None) -> None:
+    """The worker's watchdog loop (a daemon thread of `guanxi worker`)."""
+    while not stop.wait(WATCH_S if interval is None else interval):
+        close_old_connections()
+        if requeued := run_checks():
+            logger.warning("requeued %s stalled job(s)", requeued)
+
+
+@contextmanager
+def heartbeat(beat: Callable[[], object], interval: float | None = None) -> Iterator[None]:
+    """Call `beat` every `interval` seconds from a thread while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        try:
+            while not stop.wait(HEARTBEAT_S if interval is None else interval):
+                try:
+                    beat()
+                except Exception:
+                    logger.exception("heartbeat failed")
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=loop, name="heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
