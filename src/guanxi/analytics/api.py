@@ -9,7 +9,7 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from guanxi.analytics import selectors
-from guanxi.core.apitypes import Id
+from guanxi.core.apitypes import Id, Limit
 from guanxi.core.errors import NotFound
 
 router = Router(tags=["analytics"])
@@ -44,7 +44,7 @@ class ScoreFilters(Schema):
     tier: str = ""
     segment_id: Id | None = None
     cursor: str | None = None
-    limit: int = 100
+    limit: Limit = 100
 
 
 @router.get("/scores", response=ScorePage,
@@ -152,6 +152,6 @@ def segments_sizes(request: HttpRequest, segment_id: Id) -> Any:
 
 @router.get("/segments/{segment_id}/members", response=list[int],
             summary="Customer numbers in the segment now (audiences select by segment id)")
-def segments_members(request: HttpRequest, segment_id: Id, limit: int = 1000) -> Any:
+def segments_members(request: HttpRequest, segment_id: Id, limit: Limit = 1000) -> Any:
     return list(selectors.segment_members(actor=request.user, segment_id=segment_id)
                 .order_by("pk").values_list("pk", flat=True)[:min(limit, 10000)])

@@ -23,6 +23,8 @@ from ninja.throttling import AuthRateThrottle
 from guanxi.accounts.services import token_authenticate
 from guanxi.core.errors import DomainError
 
+PROBLEM = "application/problem+json"
+
 
 class UnsupportedMediaType(Exception):
     """A body that is not JSON."""
@@ -116,7 +118,52 @@ class TokenRateThrottle(AuthRateThrottle):
         return super().allow_request(request)
 
 
-api = NinjaAPI(
+PROBLEM_SCHEMA = {
+    "type": "object", "title": "Problem", "required": ["type", "title", "status"],
+    "description": "RFC 9457 problem details",
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"},
+        "status": {"type": "integer"}, "detail": {"type": "string"},
+        "errors": {"type": "array", "items": {
+            "type": "object", "required": ["field", "message"],
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"},
+                           "in": {"type": "string"}}}},
+    },
+    "additionalProperties": True,
+}
+# What any operation can answer besides its own success: documented once, for all.
+ERROR_RESPONSES = {
+    "400": "Malformed request (e.g. a body that is not valid JSON)",
+    "401": "No valid token or session",
+    "403": "The role does not allow this",
+    "404": "No such record, or not visible to this user",
+    "409": "Conflicts with the current state (the body names what)",
+    "412": "The record changed since it was read (If-Match)",
+    "415": "The body is not JSON",
+    "422": "Invalid input; `errors` names each field",
+    "429": "Too many requests; see Retry-After",
+    "500": "Unexpected error; nothing was saved",
+}
+
+
+class GuanxiAPI(NinjaAPI):
+    """The API, with the problem+json error answers in its OpenAPI schema."""
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = \
+            PROBLEM_SCHEMA
+        ref = {"$ref": "#/components/schemas/Problem"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for code, description in ERROR_RESPONSES.items():
+                    responses.setdefault(code, {"description": description, "content": {
+                        PROBLEM: {"schema": ref}}})
+        return schema
+
+
+api = GuanxiAPI(
     title="Guanxi API",
     version="1",
     description="REST API v1 of Guanxi, the self-hosted CRM. Authenticate with "
@@ -131,7 +178,6 @@ api = NinjaAPI(
     openapi_url="/openapi.json",
 )
 
-PROBLEM = "application/problem+json"
 logger = logging.getLogger("guanxi.api")
 
 

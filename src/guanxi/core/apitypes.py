@@ -24,3 +24,6 @@ def _plausible(value: dt.datetime) -> dt.datetime:
 FIRST_YEAR, LAST_YEAR = 1900, 2200
 # A moment with its time zone, in years a business can mean.
 Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+
+# How many rows a page may ask for (each list clamps further to its own maximum).
+Limit = Annotated[int, Field(ge=1, le=10_000)]

@@ -10,7 +10,7 @@ from ninja import Query, Router, Schema
 from ninja.responses import Status
 
 from guanxi.accounts.selectors import staff_get
-from guanxi.core.apitypes import Id
+from guanxi.core.apitypes import Id, Limit
 from guanxi.core.errors import Conflict, PreconditionFailed
 from guanxi.customers import selectors, services
 from guanxi.customers.schemas import (
@@ -50,7 +50,7 @@ class CustomerFilters(Schema):
     region: str = ""
     segment_id: Id | None = None
     cursor: str | None = None
-    limit: int = 25
+    limit: Limit = 25
 
 
 @router.get("/customers", response=CustomerPage, summary="Search and list customers")
@@ -215,7 +215,7 @@ def tags_remove(request: HttpRequest, customer_id: Id, name: str) -> Any:
 
 @router.get("/customers/{customer_id}/events", response=EventPage, summary="The timeline")
 def events_list(request: HttpRequest, customer_id: Id, cursor: str | None = None,
-                limit: int = 50, kind: str = "") -> Any:
+                limit: Limit = 50, kind: str = "") -> Any:
     return selectors.timeline(actor=request.user, customer_id=customer_id, cursor=cursor,
                               limit=limit, kind=kind)
 
@@ -242,7 +242,7 @@ def events_bulk(request: HttpRequest, payload: EventBulkIn) -> Any:
 
 @router.get("/orders", response=OrderPage, tags=["orders"])
 def orders_list(request: HttpRequest, customer_id: Id | None = None,
-                cursor: str | None = None, limit: int = 50) -> Any:
+                cursor: str | None = None, limit: Limit = 50) -> Any:
     return selectors.orders_list(actor=request.user, customer_id=customer_id, cursor=cursor,
                                  limit=limit)
 

@@ -11,7 +11,7 @@ from ninja.files import UploadedFile
 from ninja.responses import Status
 from pydantic import Field
 
-from guanxi.core.apitypes import Id
+from guanxi.core.apitypes import Id, Limit
 from guanxi.core.errors import NotFound
 from guanxi.customers.selectors import customer_for_change
 from guanxi.dataquality import importing, selectors, services
@@ -166,7 +166,7 @@ def imports_configure(request: HttpRequest, import_id: Id, payload: ImportConfig
 
 @router.get("/imports/{import_id}/preview", response=list[PreviewRowOut],
             summary="The first rows as they would be imported")
-def imports_preview(request: HttpRequest, import_id: Id, limit: int = 10) -> Any:
+def imports_preview(request: HttpRequest, import_id: Id, limit: Limit = 10) -> Any:
     job = selectors.import_get(actor=request.user, job_id=import_id)
     rows = importing.import_preview(actor=request.user, job=job, limit=min(limit, 100))
     return [{"row": r.number, "values": {c: v for c, v, _f in r.cells}, "result": r.result,
@@ -190,7 +190,7 @@ def imports_resume(request: HttpRequest, import_id: Id) -> Any:
 
 class ErrorFilters(Schema):
     after_row: int = 0
-    limit: int = Field(500, le=5000)
+    limit: int = Field(500, ge=1, le=5000)
 
 
 @router.get("/imports/{import_id}/errors", response=list[RowErrorOut],
@@ -202,7 +202,7 @@ def imports_errors(request: HttpRequest, import_id: Id, filters: Query[ErrorFilt
 
 @router.get("/duplicates", response=list[CandidateOut],
             summary="Pairs waiting for review, most likely first")
-def duplicates_list(request: HttpRequest, limit: int = 100) -> Any:
+def duplicates_list(request: HttpRequest, limit: Limit = 100) -> Any:
     return list(selectors.candidate_list(actor=request.user)[:min(limit, 1000)])
 
 
@@ -241,7 +241,7 @@ def customers_merge(request: HttpRequest, customer_id: Id, payload: MergeIn) -> 
 
 
 @router.get("/merges", response=list[MergeOut], summary="Merges, newest first")
-def merges_list(request: HttpRequest, customer_id: Id | None = None, limit: int = 100) -> Any:
+def merges_list(request: HttpRequest, customer_id: Id | None = None, limit: Limit = 100) -> Any:
     return list(selectors.merge_list(actor=request.user, customer_id=customer_id)
                 [:min(limit, 1000)])
 

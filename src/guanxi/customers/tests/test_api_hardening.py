@@ -294,3 +294,10 @@ def test_the_edit_form_warns_when_someone_saved_first(client, personas):
     assert r.status_code == 302
     c.refresh_from_db()
     assert c.occupation == "律师"
+
+
+@pytest.mark.parametrize("url", ["/api/v1/merges?limit=-5", "/api/v1/customers?limit=0",
+                                 "/api/v1/duplicates?limit=-1"])
+def test_a_negative_or_zero_limit_is_422(client, personas, url):
+    r = call(client, "get", url, personas.admin)
+    assert r.status_code == 422, r.content
