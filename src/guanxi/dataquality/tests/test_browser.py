@@ -4,6 +4,7 @@ and an error report, find the duplicates, review and merge them, undo a merge.""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 from pathlib import Path
 
@@ -118,3 +119,41 @@ def test_create_form_warns_about_a_possible_duplicate(logged_in, personas):
     page.click("button[type=submit]")
     page.wait_for_selector("[data-testid=customer-name]")
     assert Customer.objects.count() == 2
+
+
+def test_on_the_demo_data_find_duplicates_merge_and_undo(logged_in, personas):
+    """The database as `make run` leaves it (demo loaded, scored twice, segmented): the
+    automatic merges, a reviewed merge and its undo all work (they failed on the score
+    table before merge rules)."""
+    from django.core.management import call_command
+
+    from guanxi.analytics.models import CustomerScore, Segment
+    from guanxi.dataquality.models import MatchCandidate, Merge
+
+    page = logged_in
+    call_command("createadmin", demo=True, stdout=io.StringIO())
+    assert CustomerScore.objects.count() == Customer.objects.count() > 400
+    assert Segment.objects.exists()
+    before = Customer.objects.count()
+    # when the manager looks for duplicates
+    page.click("nav >> text=Duplicates")
+    page.click("[data-testid=find-duplicates]")
+    summary = page.wait_for_selector("[data-testid=resolution-summary]", timeout=120_000)
+    assert "merged automatically" in summary.inner_text()
+    automatic = Merge.objects.filter(automatic=True).count()
+    assert automatic >= 1 and Customer.objects.count() == before - automatic
+    # and merges a pair from the review queue
+    assert MatchCandidate.objects.filter(status="pending").exists()
+    page.click("[data-testid=pairs] >> text=Review")
+    page.click("[data-testid=merge-left]")
+    page.wait_for_url("**/duplicates/**")
+    manual = Merge.objects.filter(automatic=False).latest("pk")
+    assert not Customer.objects.filter(pk=manual.absorbed_number).exists()
+    assert CustomerScore.objects.filter(customer_id=manual.survivor_number).count() == 1
+    # then undoes it
+    page.goto(page.url.split("/quality/")[0] + "/quality/merges/")
+    page.click(f"[data-testid=undo-{manual.pk}]")
+    page.wait_for_selector("text=Merge undone")
+    assert Customer.objects.filter(pk=manual.absorbed_number).exists()
+    assert Customer.objects.count() == before - automatic
+    _shot(page, "demo-merges")
