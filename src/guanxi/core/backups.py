@@ -203,7 +203,8 @@ def _sqlite_restore(path: Path, expected: dict[str, int], progress: Progress | N
     except sqlite3.Error as exc:
         raise RestoreError(f"restore failed: {exc}") from exc
     finally:
-        fresh.unlink(missing_ok=True)
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(f"{fresh}{suffix}").unlink(missing_ok=True)
     return str(kept)
 
 
