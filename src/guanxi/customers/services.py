@@ -551,7 +551,7 @@ def product_upsert(*, actor: Any, sku: str, name: str, price: Decimal, category:
     if not sku:
         raise InvalidInput.single("sku", _("This field cannot be empty"), sku)
     price = _money(price, "price")
-    currency = (currency or settings.GUANXI_DEFAULT_CURRENCY).upper()
+    currency = _currency(currency)
     with transaction.atomic():
         product = Product.objects.select_for_update().filter(sku=sku).first()
         old = {"name": product.name, "price": product.price, "category": product.category,
@@ -640,6 +640,14 @@ MAX_UNIT_PRICE = Decimal("9999999999.99")
 MAX_TOTAL = Decimal("999999999999.99")
 
 
+def _currency(value: str) -> str:
+    """An ISO 4217 code (the business's default when empty)."""
+    currency = (value or settings.GUANXI_DEFAULT_CURRENCY).strip().upper()
+    if len(currency) != 3 or not currency.isascii() or not currency.isalpha():
+        raise InvalidInput.single("currency", _("Use a three-letter ISO 4217 code"), value)
+    return currency
+
+
 def _money(value: Any, path: str, limit: Decimal = MAX_UNIT_PRICE) -> Decimal:
     try:
         amount = Decimal(str(value)).quantize(Decimal("0.01"))
@@ -667,9 +675,10 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
         errors.append(FieldError("channel", _("Unknown sales channel"), channel))
     if status not in OrderStatus.values:
         errors.append(FieldError("status", _("Unknown order status"), status))
-    currency = (currency or settings.GUANXI_DEFAULT_CURRENCY).upper()
-    if len(currency) != 3 or not currency.isalpha():
-        errors.append(FieldError("currency", _("Use a three-letter ISO 4217 code"), currency))
+    try:
+        currency = _currency(currency)
+    except InvalidInput as exc:
+        errors.extend(exc.errors)
     products = {p.sku: p for p in Product.objects.filter(sku__in=[ln.sku for ln in lines])}
     built: list[OrderLine] = []
     for i, line in enumerate(lines):

@@ -301,3 +301,11 @@ def test_the_edit_form_warns_when_someone_saved_first(client, personas):
 def test_a_negative_or_zero_limit_is_422(client, personas, url):
     r = call(client, "get", url, personas.admin)
     assert r.status_code == 422, r.content
+
+
+@pytest.mark.parametrize("currency", ["EURO", "€€€", "1AB"])
+def test_a_product_with_a_bad_currency_is_422(client, personas, currency):
+    r = call(client, "put", "/api/v1/products", personas.admin,
+             {"sku": "T1", "name": "茶", "price": "1.00", "currency": currency})
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"][0]["field"] == "currency"
