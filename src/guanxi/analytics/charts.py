@@ -124,7 +124,7 @@ def cohort_chart(cohorts: list[dict[str, Any]]) -> dict[str, Any]:
     data = [[k, i, value] for i, c in enumerate(cohorts)
             for k, value in enumerate(c["retention"])]
     return {
-        "title": {"text": _("Monthly cohort retention (% of the cohort buying again)"),
+        "title": {"text": _("Monthly cohort retention (share of the cohort buying again)"),
                   "textStyle": {"fontSize": 14}},
         "tooltip": {"position": "top"},
         "grid": {"containLabel": True, "left": 8, "right": 16, "bottom": 60},
