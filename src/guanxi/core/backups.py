@@ -101,6 +101,16 @@ def _sqlite_copy(source: sqlite3.Connection, target: sqlite3.Connection,
     source.backup(target, pages=pages, progress=report)
 
 
+def _sqlite_copy_live(path: Path, progress: Progress | None) -> None:
+    """The live SQLite database, copied online into a new file."""
+    connection.ensure_connection()
+    target = sqlite3.connect(path)
+    try:
+        _sqlite_copy(connection.connection, target, progress)
+    finally:
+        target.close()
+
+
 def _verify(expected: dict[str, int], actual: dict[str, int], where: str) -> None:
     wrong = {t: (expected.get(t), actual.get(t)) for t in set(expected) | set(actual)
              if expected.get(t) != actual.get(t)}
@@ -116,12 +126,7 @@ def backup_create(*, path: Path, actor: Any = None,
     log_action(actor=actor, action="backup.create", object_type="database",
                extra={"path": str(path)})
     if connection.vendor == "sqlite":
-        connection.ensure_connection()
-        target = sqlite3.connect(path)
-        try:
-            _sqlite_copy(connection.connection, target, progress)
-        finally:
-            target.close()
+        _sqlite_copy_live(path, progress)
         counts = _sqlite_counts(path)
     elif connection.vendor == "postgresql":
         counts = _pg_dump(path)
@@ -187,14 +192,9 @@ def _sqlite_restore(path: Path, expected: dict[str, int], progress: Progress | N
             source.close()
             target.close()
         _verify(expected, _sqlite_counts(fresh), "the backup")
-        connection.ensure_connection()
         # 2. the current database kept beside it, then replaced in one step (one write
         # transaction: other connections wait, and see the old or the new data)
-        keep = sqlite3.connect(kept)
-        try:
-            _sqlite_copy(connection.connection, keep, None)
-        finally:
-            keep.close()
+        _sqlite_copy_live(kept, None)
         verified = sqlite3.connect(f"file:{fresh}?mode=ro", uri=True)
         try:
             _sqlite_copy(verified, connection.connection, None, pages=-1)
