@@ -24,6 +24,7 @@ from guanxi.dataquality.models import (
     MatchStatus,
 )
 from guanxi.dataquality.standardize import MissingPolicy
+from guanxi.dataquality.writing import UpdatePolicy
 
 
 def _error_text(exc: DomainError) -> str:
@@ -68,7 +69,7 @@ def _options_from_post(request: HttpRequest) -> dict:
                if k.startswith("missing-") and v and v != MissingPolicy.EMPTY}
     defaults = {k[8:]: v for k, v in request.POST.items() if k.startswith("default-") and v}
     update = {k[7:]: v for k, v in request.POST.items()
-              if k.startswith("update-") and v and v != importing.UpdatePolicy.FILL_EMPTY}
+              if k.startswith("update-") and v and v != UpdatePolicy.FILL_EMPTY}
     options = {"source": request.POST.get("source") or Source.IMPORT,
                "system": (request.POST.get("system") or "import").strip()[:40],
                "day_first": request.POST.get("day_first", "1") == "1",
@@ -87,9 +88,9 @@ def _import_context(request: HttpRequest, job: ImportJob, **extra) -> dict:
         "presets": selectors.preset_list(actor=request.user, kind=job.kind),
         "sources": Source.choices, "policies": MissingPolicy,
         "update_policies": [
-            (importing.UpdatePolicy.FILL_EMPTY, _("fill empty fields only")),
-            (importing.UpdatePolicy.OVERWRITE, _("overwrite")),
-            (importing.UpdatePolicy.NEVER, _("never change"))],
+            (UpdatePolicy.FILL_EMPTY, _("fill empty fields only")),
+            (UpdatePolicy.OVERWRITE, _("overwrite")),
+            (UpdatePolicy.NEVER, _("never change"))],
         "mapped_fields": [f for f in fields if f.name in job.mapping.values()],
         "labels": importing.result_labels(),
     }

@@ -13,7 +13,7 @@ from openpyxl import Workbook
 
 from guanxi.core.errors import InvalidInput
 from guanxi.customers.models import Customer, Identity, Order
-from guanxi.dataquality import importing
+from guanxi.dataquality import importing, writing
 from guanxi.dataquality.models import ImportJob, ImportPreset, JobStatus, TagRule
 
 pytestmark = pytest.mark.django_db
@@ -147,13 +147,13 @@ def test_gb18030_csv_from_excel_is_read(personas):
 def test_resume_continues_after_the_last_checkpoint(personas, monkeypatch,
                                                     django_capture_on_commit_callbacks):
     # given an import whose worker died after the first chunk
-    monkeypatch.setattr(importing, "CHUNK", 2)
-    monkeypatch.setattr(importing, "_bulk_create_new", lambda *a, **k: set())
+    monkeypatch.setattr(writing, "CHUNK", 2)
+    monkeypatch.setattr(writing, "_bulk_create_new", lambda *a, **k: set())
     job = _upload(personas.manager, _csv_bytes())
     importing.import_configure(actor=personas.manager, job=job, mapping=job.mapping)
     ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
     calls = {"n": 0}
-    real = importing._customer_write
+    real = writing._customer_write
 
     def dying(*args, **kwargs):
         calls["n"] += 1
@@ -161,13 +161,13 @@ def test_resume_continues_after_the_last_checkpoint(personas, monkeypatch,
             raise RuntimeError("worker killed")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "_customer_write", dying)
+    monkeypatch.setattr(writing, "_customer_write", dying)
     with pytest.raises(RuntimeError):
         importing.import_run(job.pk)
     job.refresh_from_db()
     assert (job.status, job.rows_done, job.created) == (JobStatus.FAILED, 2, 2)
     # when it is resumed
-    monkeypatch.setattr(importing, "_customer_write", real)
+    monkeypatch.setattr(writing, "_customer_write", real)
     with django_capture_on_commit_callbacks(execute=True):
         importing.import_resume(actor=personas.manager, job=job)
     job.refresh_from_db()

@@ -15,7 +15,7 @@ from django.utils import translation
 from guanxi.core.testing import make_customer
 from guanxi.customers import services as cs
 from guanxi.customers.models import Address, Customer, Event
-from guanxi.dataquality import importing
+from guanxi.dataquality import importing, writing
 from guanxi.dataquality.models import ImportJob, JobStatus
 
 pytestmark = pytest.mark.django_db
@@ -95,7 +95,7 @@ def test_an_unknown_update_policy_is_a_field_error(personas, existing):
 def test_a_dry_run_predicts_created_updated_and_rejected_exactly(
         personas, huey_immediate, django_capture_on_commit_callbacks, monkeypatch, chunk):
     # given rows that match earlier rows of the same file (within and across chunks)
-    monkeypatch.setattr(importing, "CHUNK", chunk)
+    monkeypatch.setattr(writing, "CHUNK", chunk)
     header = ["会员号", "姓名", "手机", "邮箱"]
     rows = [["A1", "张伟", "13800138000", ""],
             ["A2", "李娜", "13900139000", ""],

@@ -12,7 +12,7 @@ import pytest
 from django.utils import timezone
 
 from guanxi.core import watchdog
-from guanxi.dataquality import importing
+from guanxi.dataquality import importing, writing
 from guanxi.dataquality.models import ImportJob, JobStatus
 
 CSV = ("name,phone\n" + "".join(f"客户{i},1380013{i:04d}\n" for i in range(12))).encode()
@@ -55,15 +55,15 @@ def test_a_slow_import_keeps_its_heartbeat_and_is_never_requeued(personas, monke
     # given short limits, one row per chunk and rows slower than the stale limit in all
     monkeypatch.setattr(watchdog, "HEARTBEAT_S", 0.05)
     monkeypatch.setattr(watchdog, "STALE_S", 0.4)
-    monkeypatch.setattr(importing, "CHUNK", 1)
-    real = importing._customer_write
+    monkeypatch.setattr(writing, "CHUNK", 1)
+    real = writing._customer_write
 
     def slow(*args, **kwargs):
         time.sleep(0.1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(importing, "_customer_write", slow)
-    monkeypatch.setattr(importing, "_bulk_create_new", lambda *a, **k: set())
+    monkeypatch.setattr(writing, "_customer_write", slow)
+    monkeypatch.setattr(writing, "_bulk_create_new", lambda *a, **k: set())
     job = _queued(personas.manager)
     requeued: list[int] = []
     stop = threading.Event()

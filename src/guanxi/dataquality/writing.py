@@ -1,0 +1,357 @@
+"""Writing an import's rows (the worker side of importing.py): a chunk at a time, each
+row in its own savepoint through the customer services, so a bad row leaves nothing and
+a good one gets its timeline event and audit entry like any other change. Rows match
+existing customers by external id, email, phone or WeChat UnionID; what a row does to an
+existing customer's fields is its update policy. A dry run writes each chunk and rolls it
+back, replaying first the earlier rows that share an id with it, so its counts are exact."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
+from guanxi.customers import services as cs
+from guanxi.customers.models import Address, Customer, Identity, IdentityKind, Order, Source
+from guanxi.customers.names import fold
+from guanxi.dataquality.models import ImportJob, ImportKind, ImportRowError
+from guanxi.dataquality.readers import read_rows
+from guanxi.dataquality.rows import CustomerRow, OrderRow, RowInvalid, customer_row, order_row
+from guanxi.dataquality.standardize import prime_addresses
+
+CHUNK = 500
+
+
+class UpdatePolicy:
+    """What a row does to a field of a customer who already exists."""
+
+    FILL_EMPTY = "fill_empty"  # the default: only fields that are empty get the value
+    OVERWRITE = "overwrite"
+    NEVER = "never"
+    ALL = (FILL_EMPTY, OVERWRITE, NEVER)
+
+
+# Import fields whose policy decides customer fields (a name column decides the names).
+POLICY_FIELDS = {"full_name": ("family_name", "given_name", "display_name"),
+                 "family_name": ("family_name", "display_name"),
+                 "given_name": ("given_name", "display_name")}
+
+
+def _row_keys(job: ImportJob, row: Any) -> list[tuple[str, str, str]]:
+    """The ids by which a converted row finds its customer (orders: the order number)."""
+    if isinstance(row, CustomerRow):
+        return [k[:3] for k in _customer_keys(row, job.options)]
+    return [("order", row.channel, row.external_id)]
+
+
+class _DryRunState:
+    """What a dry run needs to predict exactly: each chunk is written and rolled back, so
+    rows of earlier chunks that share an id with this chunk's rows are written again
+    first (in the same rolled-back transaction) — a row matching an earlier row of the
+    file is then an update, as it will be for real."""
+
+    def __init__(self) -> None:
+        self.rows: dict[int, Any] = {}  # row number -> converted row that was written
+        self.keys_of: dict[int, list[tuple[str, str, str]]] = {}
+        self.by_key: dict[tuple[str, str, str], list[int]] = {}
+
+    def linked(self, keys: list[tuple[str, str, str]]) -> list[int]:
+        seen: set[int] = set()
+        todo = list(keys)
+        while todo:
+            for number in self.by_key.get(todo.pop(), []):
+                if number not in seen:
+                    seen.add(number)
+                    todo.extend(self.keys_of[number])
+        return sorted(seen)
+
+    def remember(self, number: int, row: Any, keys: list[tuple[str, str, str]]) -> None:
+        self.rows[number] = row
+        self.keys_of[number] = keys
+        for key in keys:
+            self.by_key.setdefault(key, []).append(number)
+
+
+def process_rows(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | None) -> None:
+    writer: Callable[[Any, Any, dict[str, Any]], str] = (
+        _customer_write if job.kind == ImportKind.CUSTOMERS else _order_write)
+    convert: Callable[..., CustomerRow | OrderRow] = (
+        customer_row if job.kind == ImportKind.CUSTOMERS else order_row)
+    column_of = {f: c for c, f in job.mapping.items()}
+    address_columns = [c for c, f in job.mapping.items() if f == "address"]
+    rows = read_rows(Path(job.stored_path), job.file_format)
+    done = job.rows_done
+    chunk: list[tuple[int, dict[str, str]]] = []
+    dry = _DryRunState() if job.dry_run else None
+
+    def report(number: int, raw: dict[str, str], problems: list[FieldError],
+               warning: bool) -> list[ImportRowError]:
+        out = []
+        for i, p in enumerate(problems):
+            base = p.field.split(".", 1)[0]
+            column = column_of.get(base) or column_of.get(
+                {"emails": "email", "phones": "phone"}.get(base, base), "")
+            out.append(ImportRowError(
+                job=job, row=number, column=column, field=base, warning=warning,
+                value="" if p.value is None else str(p.value)[:1000],
+                reason=str(p.message), raw=raw if i == 0 else {}))
+        return out
+
+    def flush() -> None:
+        nonlocal done
+        counts = {"created": 0, "updated": 0, "unchanged": 0, "failed": 0, "warned": 0}
+        errors: list[ImportRowError] = []
+        if address_columns:
+            prime_addresses([raw.get(c, "") for _n, raw in chunk for c in address_columns])
+        converted: list[tuple[int, Any, list[FieldError]]] = []
+        for number, raw in chunk:
+            if "__error__" in raw:
+                converted.append((number, None, [FieldError("", raw["__error__"])]))
+                continue
+            try:
+                converted.append((number, convert(raw, job.mapping, job.options), []))
+            except RowInvalid as exc:
+                converted.append((number, None, exc.errors))
+        raws = dict(chunk)
+        with transaction.atomic():
+            rollback = transaction.savepoint() if dry is not None else None
+            if dry is not None:
+                keys = [k for _n, row, _p in converted if row is not None
+                        for k in _row_keys(job, row)]
+                for number in dry.linked(keys):
+                    with transaction.atomic():
+                        writer(actor, dry.rows[number], job.options)
+            bulk = (_bulk_create_new(actor, converted, job.options)
+                    if job.kind == ImportKind.CUSTOMERS else set())
+            for i, (number, row, problems) in enumerate(converted):
+                if i in bulk:
+                    outcome = "created"
+                elif row is not None:
+                    try:
+                        with transaction.atomic():
+                            outcome = writer(actor, row, job.options)
+                    except DomainError as exc:
+                        problems = exc.errors or [FieldError("", exc.message)]
+                if problems:
+                    counts["failed"] += 1
+                    errors += report(number, raws.get(number, {}), problems, False)
+                    continue
+                counts[outcome] += 1
+                if dry is not None:
+                    dry.remember(number, row, _row_keys(job, row))
+                if getattr(row, "warnings", None):
+                    counts["warned"] += 1
+                    errors += report(number, raws.get(number, {}), row.warnings, True)
+            if rollback is not None:
+                transaction.savepoint_rollback(rollback)  # a dry run writes nothing
+            ImportRowError.objects.bulk_create(errors)
+            done += len(chunk)
+            ImportJob.objects.filter(pk=job.pk).update(
+                rows_done=done, heartbeat_at=timezone.now(),
+                **{k: F(k) + v for k, v in counts.items()})
+        chunk.clear()
+        if progress:
+            progress(done, job.total_rows or 0)
+
+    for index, item in enumerate(rows):
+        if index < job.rows_done:
+            continue  # committed by an earlier run of this job
+        chunk.append(item)
+        if len(chunk) >= CHUNK:
+            flush()
+    if chunk:
+        flush()
+    job.refresh_from_db()
+
+
+# --- writing one row ----------------------------------------------------------------
+
+def _find_customer(row_keys: Sequence[tuple[str, str, str, str]]) -> Customer | None:
+    """The one existing customer the row's ids point at; a conflict if they disagree."""
+    found: dict[int, str] = {}
+    if not row_keys:
+        return None
+    query = cs.identity_keys_q([k[:3] for k in row_keys])
+    owners = {(k, s, v): c for k, s, v, c in Identity.objects.filter(query).values_list(
+        "kind", "system", "value", "customer_id")}
+    for kind, system, value, field_name in row_keys:
+        if (customer_id := owners.get((kind, system, value))) is not None:
+            found.setdefault(customer_id, field_name)
+    if len(found) > 1:
+        (a, fa), (b, fb) = list(found.items())[:2]
+        raise Conflict(_("%(f1)s belongs to customer #%(a)s but %(f2)s to customer #%(b)s")
+                       % {"f1": fa, "a": a, "f2": fb, "b": b}, field_name=fb)
+    if not found:
+        return None
+    return Customer.objects.get(pk=next(iter(found)))
+
+
+def _customer_keys(row: CustomerRow, options: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The row's ids as (kind, system, value, field) — what finds an existing customer."""
+    system = str(options.get("system") or "import")[:40]
+    keys: list[tuple[str, str, str, str]] = []
+    if row.external_id:
+        keys.append((IdentityKind.EXTERNAL, system, row.external_id, "external_id"))
+    keys += [(IdentityKind.EMAIL, "", e, "email") for e in row.emails]
+    keys += [(IdentityKind.PHONE, "", p, "phone") for p in row.phones]
+    if row.wechat_unionid:
+        keys.append((IdentityKind.WECHAT_UNIONID, "", row.wechat_unionid, "wechat_unionid"))
+    return keys
+
+
+def _bulk_create_new(actor: Any, converted: list[tuple[int, Any, list[FieldError]]],
+                     options: dict[str, Any]) -> set[int]:
+    """Create the chunk's rows that are certainly new customers (none of their ids is
+    known, none shared with another row of the chunk) in one batch; returns their
+    indexes. Anything unexpected leaves them to the row-by-row path, which explains."""
+    keyed = {i: [k[:3] for k in _customer_keys(row, options)]
+             for i, (_n, row, problems) in enumerate(converted)
+             if row is not None and not problems}
+    if len(keyed) < 2:
+        return set()
+    seen: dict[tuple[str, str, str], int] = {}
+    shared: set[int] = set()
+    for i, keys in keyed.items():
+        for key in keys:
+            if key in seen:
+                shared.update({i, seen[key]})
+            seen[key] = i
+    known = set(Identity.objects.filter(cs.identity_keys_q(list(seen))).values_list(
+        "kind", "system", "value")) if seen else set()
+    fresh = [i for i, keys in keyed.items()
+             if i not in shared and not any(k in known for k in keys)]
+    if len(fresh) < 2:
+        return set()
+    news = []
+    for i in fresh:
+        row: CustomerRow = converted[i][1]
+        news.append(cs.NewCustomer(
+            family_name=row.family_name, given_name=row.given_name,
+            display_name=row.display_name, emails=row.emails, phones=row.phones,
+            identities=[cs.IdentityInput(kind=k, value=v, system=s_)
+                        for k, s_, v, _f in _customer_keys(row, options)
+                        if k in (IdentityKind.EXTERNAL, IdentityKind.WECHAT_UNIONID)],
+            tags=row.tags, company_name=row.company, profile=row.profile,
+            address=cs.AddressInput(**row.address) if row.address else None,  # type: ignore[arg-type]
+        ))
+    try:
+        with transaction.atomic():
+            cs.customers_bulk_create(actor=actor, customers=news,
+                                     source=options.get("source") or Source.IMPORT)
+    except (DomainError, IntegrityError):
+        return set()
+    return set(fresh)
+
+
+ADDRESS_PARTS = ("province", "city", "district", "street")
+
+
+def _has_address(customer: Customer, address: dict[str, str]) -> bool:
+    """The customer already has this address, however it was written (traditional or
+    simplified characters, full-width digits, spaces)."""
+    wanted = tuple(fold(address.get(p, "")) for p in ADDRESS_PARTS)
+    return any(tuple(fold(v) for v in have) == wanted for have in
+               Address.objects.filter(customer=customer).values_list(*ADDRESS_PARTS))
+
+
+def _policy(options: dict[str, Any], field_name: str) -> str:
+    """The update policy of a customer field, from the import field that fills it."""
+    update = options.get("update", {})
+    for source, targets in POLICY_FIELDS.items():
+        if field_name in targets and source in update:
+            return str(update[source])
+    return str(update.get(field_name, UpdatePolicy.FILL_EMPTY))
+
+
+def _profile_changes(customer: Customer, row: CustomerRow, options: dict[str, Any]
+                     ) -> dict[str, Any]:
+    """What the row changes on an existing customer, field by field: by default only
+    empty fields are filled (a re-import never renames 刘洋 to "Yang Liu")."""
+    values = {**row.profile}
+    if row.family_name or row.given_name:
+        values.update(family_name=row.family_name, given_name=row.given_name,
+                      display_name=row.display_name)
+    changes = {}
+    for name, value in values.items():
+        current = getattr(customer, name)
+        policy = _policy(options, name)
+        if value in ("", None) or value == current or policy == UpdatePolicy.NEVER:
+            continue
+        if policy == UpdatePolicy.FILL_EMPTY and current not in ("", None, "unknown"):
+            continue
+        changes[name] = value
+    return changes
+
+
+def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> str:
+    keys = _customer_keys(row, options)
+    customer = _find_customer(keys)
+    address = cs.AddressInput(**row.address) if row.address else None  # type: ignore[arg-type]
+    if customer is None:
+        identities = [cs.IdentityInput(kind=k, value=v, system=s)
+                      for k, s, v, _f in keys if k in (IdentityKind.EXTERNAL,
+                                                       IdentityKind.WECHAT_UNIONID)]
+        cs.customer_create(
+            actor=actor, family_name=row.family_name, given_name=row.given_name,
+            display_name=row.display_name, emails=row.emails, phones=row.phones,
+            identities=identities, tags=row.tags,
+            addresses=[address] if address else [], company_name=row.company,
+            source=options.get("source") or Source.IMPORT, **row.profile)
+        return "created"
+    changed = False
+    profile = _profile_changes(customer, row, options)
+    if profile:
+        cs.customer_update(actor=actor, customer=customer, **profile)
+        changed = True
+    existing = set(customer.identities.values_list("kind", "system", "value"))
+    for kind, sys_, value, _f in keys:
+        if (kind, sys_, value) not in existing:
+            cs.identity_add(actor=actor, customer=customer, kind=kind, value=value,
+                            system=sys_)
+            changed = True
+    if address and not _has_address(customer, row.address):
+        cs.address_add(actor=actor, customer=customer, address=address)
+        changed = True
+    have = set(customer.tag_links.values_list("tag__name", flat=True))
+    for tag in row.tags:
+        if tag not in have:
+            cs.tag_add(actor=actor, customer=customer, name=tag)
+            changed = True
+    return "updated" if changed else "unchanged"
+
+
+def _order_write(actor: Any, row: OrderRow, options: dict[str, Any]) -> str:
+    if Order.objects.filter(channel=row.channel, external_id=row.external_id).exists():
+        return "unchanged"
+    system = str(options.get("customer_system") or options.get("system") or "import")[:40]
+    keys = []
+    if row.customer_external_id:
+        keys.append((IdentityKind.EXTERNAL, system, row.customer_external_id,
+                     "customer_external_id"))
+    if row.customer_email:
+        keys.append((IdentityKind.EMAIL, "", row.customer_email, "customer_email"))
+    if row.customer_phone:
+        keys.append((IdentityKind.PHONE, "", row.customer_phone, "customer_phone"))
+    customer = _find_customer(keys)
+    if customer is None:
+        field_name = keys[0][3]
+        raise InvalidInput.single(field_name, _("No customer with this number, email or "
+                                                "phone; import the customers first"),
+                                  keys[0][2])
+    quantity = row.quantity or 1
+    unit_price = row.unit_price if row.unit_price is not None else (
+        (row.total / quantity).quantize(Decimal("0.01")) if row.total is not None else None)
+    line = cs.OrderLineInput(sku=row.sku or "IMPORTED", quantity=quantity,
+                             unit_price=unit_price,
+                             name=row.product_name or _("Imported order"))
+    cs.order_create(actor=actor, customer=customer, lines=[line], channel=row.channel,
+                    store=row.store, currency=row.currency, status=row.status,
+                    placed_at=row.placed_at, external_id=row.external_id)
+    return "created"
