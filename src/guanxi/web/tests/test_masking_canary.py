@@ -57,8 +57,16 @@ def _leaks(text: str) -> list[str]:
 
 
 def test_no_api_response_carries_the_canary(client, personas, canary):
+    from decimal import Decimal
+
+    from guanxi.analytics.services import segment_save
+
     headers = bearer(personas.analyst)
-    ids = {"customer_id": canary.pk}
+    segment = segment_save(actor=personas.manager, name="金丝雀们", rules={
+        "field": "tag", "operator": "not_has", "value": "无此标签"})
+    order = cs.order_create(actor=personas.manager, customer=canary, lines=[
+        cs.OrderLineInput(sku="TEA", quantity=1, unit_price=Decimal("9.90"), name="茶")])
+    ids = {"customer_id": canary.pk, "segment_id": segment.pk, "order_id": order.pk}
     seen = 0
     for path, ops in api.get_openapi_schema()["paths"].items():
         if "get" not in ops:
@@ -72,7 +80,7 @@ def test_no_api_response_carries_the_canary(client, personas, canary):
         r = client.get(url, headers=headers)
         seen += 1
         assert not _leaks(_body(r)), (url, _leaks(_body(r)))
-    assert seen >= 10
+    assert seen >= 15
     for q in ("金丝雀", "jinsique", EMAIL, PHONE):
         r = client.get(f"/api/v1/customers?q={q}", headers=headers)
         assert r.status_code == 200 and not _leaks(r.content.decode()), q
