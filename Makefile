@@ -54,6 +54,10 @@ bench: install-test
 	$(BIN)/python bench/clv.py
 	$(BIN)/python bench/scoring.py
 	$(BIN)/python bench/foundation.py
+	@$(BIN)/python -m guanxi.core.pgcheck "$(PG_URL)"; rc=$$?; \
+	if [ $$rc -eq 0 ]; then $(BIN)/python bench/foundation.py --database postgres \
+		--pg-url "$(PG_URL)_bench" --var var/bench-pg; \
+	elif [ $$rc -ne 3 ]; then exit $$rc; fi
 
 messages: install-test
 	cd src/guanxi && ../../$(BIN)/guanxi makemessages -l zh_Hans --no-obsolete && ../../$(BIN)/guanxi compilemessages
