@@ -89,10 +89,5 @@ def query_terms(q: str, *, whole_contacts_only: bool = False) -> Query:
     return Query(prefixes=[f"n:{folded}", f"e:{folded}"])
 
 
-def query_prefixes(q: str) -> list[str]:
-    """The term prefixes a query string should match (staff who see contacts)."""
-    return query_terms(q).prefixes
-
-
 def prefix_range(prefix: str) -> tuple[str, str]:
     return prefix, prefix + HIGH

@@ -301,11 +301,6 @@ def read_rows(path: Path, fmt: str) -> Iterator[tuple[int, dict[str, str]]]:
     return readers[fmt](path)
 
 
-def read_columns(path: Path, fmt: str, sample: int = 200) -> list[str]:
-    """Column names, in file order (JSON: the keys seen in the first records)."""
-    return inspect_file(path, fmt, sample)[0]
-
-
 def inspect_file(path: Path, fmt: str, scan: int = 200
                  ) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The columns (JSON: the keys of the first `scan` records) and the first rows for

@@ -30,13 +30,16 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 class AtomicWritesMiddleware:
     """A request that changes data runs in one transaction, rolled back when its answer
     is a server error: a 500 never leaves half a write behind. Reads stay outside a
-    transaction (on SQLite every transaction takes the write lock)."""
+    transaction (on SQLite every transaction takes the write lock), and so do file
+    uploads: their body is received inside the view, which on SQLite would hold the
+    write lock for as long as a large file takes to arrive (the upload views write one
+    row, atomically, after the file is stored)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest):
-        if request.method in SAFE_METHODS:
+        if request.method in SAFE_METHODS or request.content_type == "multipart/form-data":
             return self.get_response(request)
         with transaction.atomic():
             response = self.get_response(request)

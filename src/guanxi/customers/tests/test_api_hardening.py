@@ -61,11 +61,13 @@ def test_a_server_error_rolls_back_what_the_request_wrote(personas):
         Tag.objects.create(name="half-written")
         return HttpResponse(status=500)
 
-    # when
-    response = AtomicWritesMiddleware(view)(RequestFactory().post("/x"))
-    # then
-    assert response.status_code == 500
-    assert not Tag.objects.filter(name="half-written").exists()
+    # when a JSON call and a form post answer 500
+    for content_type in ("application/json", "application/x-www-form-urlencoded"):
+        request = RequestFactory().post("/x", data="", content_type=content_type)
+        response = AtomicWritesMiddleware(view)(request)
+        # then nothing they wrote stays
+        assert response.status_code == 500
+        assert not Tag.objects.filter(name="half-written").exists()
 
 
 def test_unexpected_api_errors_are_problem_json(client, personas, monkeypatch):
