@@ -133,3 +133,17 @@ def test_reasons_are_in_the_uploaders_language(
                       django_capture_on_commit_callbacks)
     reasons = list(job.row_errors.values_list("reason", flat=True))
     assert reasons and all(not r.isascii() for r in reasons), reasons
+
+
+def test_the_cli_takes_update_policies(personas, existing, tmp_path):
+    from django.core.management import call_command
+
+    source = tmp_path / "m.csv"
+    source.write_bytes(_csv(HEADER, ROWS[:1]))
+    call_command("import", str(source), "--as-user", "manager", "--update",
+                 "occupation=overwrite", stdout=io.StringIO(), stderr=io.StringIO())
+    existing.refresh_from_db()
+    assert (existing.display_name, existing.occupation) == ("刘洋", "医生")
+    with pytest.raises(Exception, match="fill_empty, overwrite or never"):
+        call_command("import", str(source), "--as-user", "manager", "--update",
+                     "occupation=sometimes", stdout=io.StringIO(), stderr=io.StringIO())

@@ -25,6 +25,9 @@ class Command(BaseCommand):
                             help="the customers' source (pos, shop, wechat, web, ...)")
         parser.add_argument("--system", default="import",
                             help="the system the external ids come from")
+        parser.add_argument("--update", action="append", default=[], metavar="FIELD=POLICY",
+                            help="what a row does to a customer who exists: fill_empty "
+                                 "(the default), overwrite or never, per field")
         parser.add_argument("--dry-run", action="store_true",
                             help="check every row and report, without writing")
         parser.add_argument("--errors", type=Path, help="write the per-row error report here")
@@ -94,6 +97,14 @@ class Command(BaseCommand):
                 raise CommandError(f"--map {item!r}: unknown field; choose from "
                                    f"{', '.join(field_names(o['kind']))}")
             mapping[column] = target
+        update = dict(options.get("update", {}))
+        for item in o["update"]:
+            target, sep, policy = item.partition("=")
+            if not sep:
+                raise CommandError(f"--update {item!r}: write it as FIELD=POLICY")
+            update[target] = policy
+        if update:
+            options["update"] = update
         job = importing.import_configure(actor=actor, job=job, mapping=mapping,
                                          options=options, dry_run=o["dry_run"],
                                          preset_name=o["save_preset"])
