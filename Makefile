@@ -33,6 +33,7 @@ run: install
 lint: install-test
 	$(BIN)/ruff check src bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: install-test lint test-sqlite test-pg
 

@@ -7,7 +7,7 @@ import pytest
 from django.core.cache import cache
 from django.db import connection
 
-from guanxi.core.testing import Personas, make_personas
+from guanxi.testing import Personas, make_personas
 
 
 def pytest_report_header(config):

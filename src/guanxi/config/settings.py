@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "guanxi.core",
     "guanxi.accounts",
     "guanxi.audit",
+    "guanxi.operations",
     "guanxi.customers",
     "guanxi.dataquality",
     "guanxi.analytics",

@@ -12,7 +12,7 @@ from ninja.responses import Status
 from guanxi.accounts.selectors import staff_get
 from guanxi.core.apitypes import Id, Limit
 from guanxi.core.errors import Conflict, PreconditionFailed
-from guanxi.customers import selectors, services
+from guanxi.customers import extensions, selectors, services
 from guanxi.customers.schemas import (
     AddressIn,
     AddressOut,
@@ -38,7 +38,6 @@ from guanxi.customers.schemas import (
     ProductOut,
     TagIn,
 )
-from guanxi.dataquality.selectors import possible_duplicates
 
 router = Router(tags=["customers"])
 
@@ -62,7 +61,7 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> Any
 def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
     data = payload.dict()
     if data.pop("check_duplicates"):
-        found = possible_duplicates(
+        found = extensions.possible_duplicates(
             actor=request.user, full_name=data["full_name"], family_name=data["family_name"],
             given_name=data["given_name"], emails=tuple(data["emails"]),
             phones=tuple(data["phones"]), birthday=data["birthday"])

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from pypinyin import Style, lazy_pinyin
+
+from guanxi.customers.normalize import to_halfwidth
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
@@ -122,3 +125,85 @@ def fold(value: str) -> str:
     simplified characters (張偉: 张伟), no spaces."""
     text = unicodedata.normalize("NFKC", value or "").lower()
     return re.sub(r"\s+", "", to_simplified(_strip_accents(text)))
+
+
+# --- a whole name, as people and spreadsheets write it ----------------------------
+
+@lru_cache(maxsize=1)
+def _pinyin_surname_rank() -> dict[str, int]:
+    """Pinyin spellings of common surnames by frequency rank, to tell 'Zhang Wei' from
+    'Wei Zhang'."""
+    ranks: dict[str, int] = {}
+    for rank, surname in enumerate(COMMON_SURNAMES):
+        ranks.setdefault(surname_pinyin(surname), rank)
+    return ranks
+
+
+def _pinyin_surname_first(first: str, second: str) -> bool | None:
+    """Whether a two-word pinyin name is written surname first; None if neither word is
+    a known surname. When both are (Zhang Wei: 魏 is a surname too), the commoner wins."""
+    ranks = _pinyin_surname_rank()
+    a, b = ranks.get(_latin_key(first)), ranks.get(_latin_key(second))
+    if a is None and b is None:
+        return None
+    if b is None:
+        return True
+    if a is None:
+        return False
+    return a <= b
+
+
+@dataclass(frozen=True)
+class PersonName:
+    """A name as entered plus its matching keys."""
+
+    family: str
+    given: str
+    display: str
+    chinese: bool
+    family_key: str  # pinyin for Chinese names, folded Latin otherwise
+    given_key: str
+    hanzi_key: str  # simplified characters, empty for Latin names
+
+    @property
+    def full_key(self) -> str:
+        return self.family_key + self.given_key
+
+
+def _latin_key(value: str) -> str:
+    return re.sub(r"[^a-z]", "", fold(value))
+
+
+@lru_cache(maxsize=200_000)
+def person_name(full_name: str = "", family: str = "", given: str = "") -> PersonName:
+    """Chinese names surname-first (欧阳 and other compound surnames, 单/曾/区 read as
+    surnames), Western names given-first; pinyin spellings of Chinese names in either
+    order ('Zhang Wei', 'WEI Zhang', 'zhang, wei') are recognised by the surname."""
+    full_name, family, given = (to_halfwidth(v or "").strip() for v in (full_name, family,
+                                                                         given))
+    if full_name and not (family or given):
+        if has_cjk(full_name):
+            family, given = split_chinese_name(full_name)
+        elif "," in full_name:  # 'Family, Given' as many exports write it
+            family, _sep, given = (p.strip() for p in full_name.partition(","))
+        else:
+            parts = full_name.split()
+            if len(parts) == 1:
+                family, given = "", parts[0]
+            elif len(parts) == 2 and _pinyin_surname_first(parts[0], parts[1]):
+                family, given = parts[0], parts[1]
+            else:
+                family, given = parts[-1], " ".join(parts[:-1])
+    chinese = has_cjk(family) or has_cjk(given)
+    if chinese:
+        fam_s, giv_s = to_simplified(family), to_simplified(given)
+        keys = pinyin_keys(fam_s, giv_s)
+        family_key = surname_pinyin(fam_s) if fam_s else ""
+        given_key = keys[-1] if giv_s and keys else ""
+        hanzi_key = fam_s + giv_s
+    else:
+        family_key, given_key, hanzi_key = _latin_key(family), _latin_key(given), ""
+    shown = " ".join(full_name.split()) if full_name else display_name(family, given)
+    return PersonName(family=family, given=given, display=shown,
+                      chinese=chinese, family_key=family_key, given_key=given_key,
+                      hanzi_key=hanzi_key)

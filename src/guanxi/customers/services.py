@@ -49,9 +49,9 @@ from guanxi.customers.models import (
     Tag,
 )
 from guanxi.customers.names import display_name as compose_display_name
+from guanxi.customers.names import person_name
 from guanxi.customers.normalize import normalize_email, normalize_phone
 from guanxi.customers.selectors import customer_is_visible, customer_search, visible_customers
-from guanxi.dataquality.standardize import person_name
 
 PROFILE_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
                   "lunar_birthday", "region", "occupation", "preferred_language",
@@ -147,7 +147,7 @@ def refresh_search_terms(customer: Customer) -> None:
 
 def _split_name(full_name: str) -> tuple[str, str]:
     """Chinese surname first, pinyin either way round, 'Family, Given', Western names:
-    the same rules imports use (dataquality.standardize)."""
+    the same rules imports use (customers.names.person_name)."""
     name = person_name(full_name)
     return name.family, name.given
 

@@ -10,12 +10,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.accounts.selectors import staff_list
-from guanxi.analytics.selectors import customer_score_get, segment_list
 from guanxi.core.errors import DomainError, PreconditionFailed
 from guanxi.core.htmx import is_htmx
 from guanxi.core.permissions import Action, can, is_team_scoped, require
 from guanxi.core.spreadsheet import csv_download, xlsx_download
-from guanxi.customers import selectors, services
+from guanxi.customers import extensions, selectors, services
 from guanxi.customers.forms import (
     CustomerCreateForm,
     CustomerEditForm,
@@ -25,15 +24,17 @@ from guanxi.customers.forms import (
     apply_errors,
 )
 from guanxi.customers.selectors import tag_list
-from guanxi.dataquality.selectors import candidates_for_customer, possible_duplicates
 
 
 def _filters(request: HttpRequest) -> dict:
-    owner, segment = request.GET.get("owner", ""), request.GET.get("segment", "")
-    return {"q": request.GET.get("q", "").strip(), "tag": request.GET.get("tag", ""),
-            "owner_id": int(owner) if owner.isdigit() else None,
-            "region": request.GET.get("region", ""),
-            "segment_id": int(segment) if segment.isdigit() else None}
+    owner = request.GET.get("owner", "")
+    filters = {"q": request.GET.get("q", "").strip(), "tag": request.GET.get("tag", ""),
+               "owner_id": int(owner) if owner.isdigit() else None,
+               "region": request.GET.get("region", "")}
+    for extra in extensions.list_filters():  # e.g. the segment, from analytics
+        value = request.GET.get(extra.param, "")
+        filters[extra.argument] = int(value) if value.isdigit() else None
+    return filters
 
 
 @login_required
@@ -47,7 +48,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
         return render(request, "customers/_results.html", context)
     context.update(tags=tag_list(), owners=staff_list(actor=request.user),
                    regions=selectors.region_list(actor=request.user),
-                   segments=segment_list(actor=request.user))
+                   extra_filters=[(f, f.choices(request.user), filters.get(f.argument))
+                                  for f in extensions.list_filters()])
     return render(request, "customers/list.html", context)
 
 
@@ -71,11 +73,10 @@ def _abilities(user) -> dict[str, bool]:
 
 def _detail_context(request: HttpRequest, pk: int) -> dict:
     view = selectors.customer_360(actor=request.user, customer_id=pk)
-    duplicates = (candidates_for_customer(actor=request.user, customer_id=pk)
-                  if can(request.user, Action.CUSTOMER_MERGE) else [])
-    score = customer_score_get(actor=request.user, customer_id=pk)
     return {"view": view, "customer": view.customer, "interaction_form": InteractionForm(),
-            "tag_form": TagForm(), "duplicates": duplicates, "score": score,
+            "tag_form": TagForm(),
+            "banner_panels": extensions.panels_for(request.user, pk, "banner"),
+            "main_panels": extensions.panels_for(request.user, pk, "main"),
             **_abilities(request.user)}
 
 
@@ -183,7 +184,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         if request.POST.get("allow_duplicate") != "1":
             # Shown before saving: the same contact or the same name in any spelling.
-            duplicates = possible_duplicates(
+            duplicates = extensions.possible_duplicates(
                 actor=request.user, family_name=data.get("family_name", ""),
                 given_name=data.get("given_name", ""),
                 emails=(data["email"],) if data["email"] else (),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from guanxi.core.testing import make_customer
+from guanxi.testing import make_customer
 
 
 @pytest.fixture

@@ -12,8 +12,8 @@ import pytest
 from django.utils import timezone
 
 from guanxi.analytics.services import scores_refresh
-from guanxi.core.testing import make_customer
 from guanxi.customers import services as cs
+from guanxi.testing import make_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

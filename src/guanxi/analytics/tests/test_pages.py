@@ -22,9 +22,9 @@ from guanxi.analytics.services import (
     segment_save,
 )
 from guanxi.audit.models import AuditEntry
-from guanxi.core.testing import make_customer
 from guanxi.customers import services as cs
 from guanxi.customers.models import Event
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -159,7 +159,7 @@ def test_segment_history_refresh_and_exports(client, personas, shop):
     r = client.get(reverse("analytics:scores_export") + f"?segment={segment.pk}&format=xlsx")
     assert len(list(load_workbook(io.BytesIO(r.content)).active.iter_rows())) == 4
     # the API selects customers by segment too
-    from guanxi.core.testing import bearer
+    from guanxi.testing import bearer
 
     api = client.get(f"/api/v1/customers?segment_id={segment.pk}&limit=10",
                      headers=bearer(personas.manager)).json()
@@ -259,7 +259,7 @@ def test_churn_reasons_on_demand_for_large_bases(personas, monkeypatch, simulate
 
 
 def test_segments_through_the_api(client, personas, shop):
-    from guanxi.core.testing import bearer
+    from guanxi.testing import bearer
 
     headers = bearer(personas.marketing)
     made = client.post("/api/v1/segments", {"name": "Buyers", "rules": {

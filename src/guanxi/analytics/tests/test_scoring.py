@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from guanxi.analytics.models import CustomerScore
 from guanxi.analytics.services import scores_refresh
-from guanxi.core.testing import make_customer
 from guanxi.customers import services as cs
 from guanxi.customers.models import Event
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +77,7 @@ def test_churn_risk_is_scored_once_there_is_history(simulated_shop):
 
 def test_scores_through_the_api_and_csv(client, personas):
     from guanxi.audit.models import AuditEntry
-    from guanxi.core.testing import bearer
+    from guanxi.testing import bearer
 
     now = timezone.now()
     own = make_customer(personas.admin, full_name="王芳", owner=personas.sales)

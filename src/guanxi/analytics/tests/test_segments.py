@@ -12,8 +12,8 @@ from guanxi.analytics.models import SegmentMembership, SegmentSize
 from guanxi.analytics.selectors import segment_count
 from guanxi.analytics.services import scores_refresh, segment_refresh, segment_save
 from guanxi.core.errors import InvalidInput
-from guanxi.core.testing import bearer, make_customer
 from guanxi.customers import services as cs
+from guanxi.testing import bearer, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -5,7 +5,7 @@ from django.db import DatabaseError, connection, transaction
 
 from guanxi.accounts.services import user_set_role
 from guanxi.audit.models import AuditEntry
-from guanxi.core.testing import make_customer
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 

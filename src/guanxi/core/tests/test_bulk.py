@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from guanxi.analytics.models import CustomerScore
 from guanxi.core.bulk import upsert_frame
-from guanxi.core.testing import make_customer
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 

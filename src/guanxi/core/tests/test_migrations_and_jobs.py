@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from guanxi.core.testing import make_customer
+from guanxi.testing import make_customer
 
 
 @pytest.mark.django_db(transaction=True)
@@ -26,7 +26,7 @@ def test_migrations_run_backwards_to_zero_and_forwards_again():
 
 @pytest.mark.django_db(transaction=True)
 def test_nightly_backup_task_writes_and_rotates(personas, settings, tmp_path, monkeypatch):
-    from guanxi.core.tasks import nightly_backup_task
+    from guanxi.operations.tasks import nightly_backup_task
 
     settings.VAR_DIR = tmp_path
     monkeypatch.setenv("GUANXI_BACKUP_KEEP", "2")
@@ -58,7 +58,7 @@ import django
 django.setup()
 from django.core.cache import cache
 from huey.contrib.djhuey import HUEY
-from guanxi.core.tasks import nightly_backup_task
+from guanxi.operations.tasks import nightly_backup_task
 HUEY.flush()
 result = nightly_backup_task()          # enqueued, not run
 assert HUEY.pending_count() == 1, HUEY.pending_count()

@@ -8,8 +8,8 @@ import re
 import pytest
 from django.test import override_settings
 
-from guanxi.core.testing import bearer, make_customer
 from guanxi.customers.models import Customer, Event
+from guanxi.testing import bearer, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -9,8 +9,8 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from guanxi.core.testing import bearer, make_customer
 from guanxi.customers.models import Customer, Order, Tag
+from guanxi.testing import bearer, make_customer
 from guanxi.web.middleware import AtomicWritesMiddleware
 
 pytestmark = pytest.mark.django_db

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from guanxi.core.testing import bearer, make_customer
+from guanxi.testing import bearer, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from guanxi.core.testing import bearer, make_customer
 from guanxi.customers import selectors, services
+from guanxi.testing import bearer, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,10 @@ from django.utils import timezone
 
 from guanxi.audit.models import AuditEntry
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
-from guanxi.core.testing import make_customer
 from guanxi.customers import services
 from guanxi.customers.models import Customer, Event, Identity, Order, SearchTerm
 from guanxi.customers.selectors import consent_allows
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from guanxi.core.testing import make_customer
 from guanxi.customers import services
 from guanxi.customers.models import Customer
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}

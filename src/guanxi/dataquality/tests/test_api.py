@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from guanxi.core.testing import bearer, make_customer
 from guanxi.customers.models import Customer
 from guanxi.dataquality.models import JobStatus, MatchCandidate
+from guanxi.testing import bearer, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from guanxi.core.testing import make_customer
 from guanxi.customers.models import Customer
+from guanxi.testing import make_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -131,7 +131,7 @@ def test_on_the_demo_data_find_duplicates_merge_and_undo(logged_in, personas):
     from guanxi.dataquality.models import MatchCandidate, Merge
 
     page = logged_in
-    call_command("createadmin", demo=True, stdout=io.StringIO())
+    call_command("demo", no_serve=True, stdout=io.StringIO())
     assert CustomerScore.objects.count() == Customer.objects.count() > 400
     assert Segment.objects.exists()
     before = Customer.objects.count()

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from guanxi.core.testing import make_customer
 from guanxi.customers.models import Customer
 from guanxi.dataquality.matching import pairs_from_clusters, precision_recall_f1
 from guanxi.dataquality.models import MatchCandidate, MatchStatus, Merge
 from guanxi.dataquality.services import candidate_decide, resolution_run
+from guanxi.testing import make_customer
 
 ROWS = [
     # id, name, phone, email, birthday, address, true person

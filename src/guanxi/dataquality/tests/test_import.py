@@ -276,8 +276,8 @@ def test_readers_stream_large_files_without_loading_them(tmp_path: Path):
 
 
 def test_a_new_rule_tags_existing_customers():
-    from guanxi.core.testing import make_customer, make_personas
     from guanxi.dataquality.autotags import autotags_apply_all
+    from guanxi.testing import make_customer, make_personas
 
     p = make_personas()
     c = make_customer(p.manager, full_name="王芳", emails=["wf@qq.com"])

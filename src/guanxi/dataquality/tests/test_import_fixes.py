@@ -12,11 +12,11 @@ import pytest
 from django.urls import reverse
 from django.utils import translation
 
-from guanxi.core.testing import make_customer
 from guanxi.customers import services as cs
 from guanxi.customers.models import Address, Customer, Event
 from guanxi.dataquality import importing, writing
 from guanxi.dataquality.models import ImportJob, JobStatus
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied
 
 from guanxi.audit.models import AuditEntry
 from guanxi.core.errors import Conflict
-from guanxi.core.testing import make_customer
 from guanxi.customers import services as cs
 from guanxi.customers.models import (
     Consent,
@@ -23,6 +22,7 @@ from guanxi.customers.models import (
 )
 from guanxi.dataquality.models import MatchCandidate, MatchStatus, Merge
 from guanxi.dataquality.services import candidate_decide, customers_merge, merge_undo
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -15,12 +15,12 @@ from django.utils import timezone
 from guanxi.analytics.models import CustomerScore, SegmentMembership
 from guanxi.analytics.services import scores_refresh, segment_save
 from guanxi.core.errors import Conflict
-from guanxi.core.testing import bearer, make_customer
 from guanxi.customers import merging
 from guanxi.customers import services as cs
 from guanxi.customers.models import Customer, Order
 from guanxi.dataquality.models import Merge
 from guanxi.dataquality.services import customers_merge, merge_undo
+from guanxi.testing import bearer, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from guanxi.core.testing import make_customer
 from guanxi.customers.models import Customer
 from guanxi.dataquality.models import ImportJob, JobStatus, MatchCandidate, Merge
+from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from guanxi.core.testing import make_customer
+from guanxi.testing import make_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,9 +13,9 @@ import zipfile
 import pytest
 
 from guanxi.config.api import api
-from guanxi.core.testing import bearer, make_customer
 from guanxi.customers import services as cs
 from guanxi.customers.models import Customer
+from guanxi.testing import bearer, make_customer
 
 pytestmark = pytest.mark.django_db
 

@@ -16,9 +16,9 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from guanxi.analytics.models import CustomerScore, Stage
 from guanxi.analytics.services import segment_save
 from guanxi.config.api import api
-from guanxi.core.testing import bearer, make_customer
 from guanxi.dataquality.models import MatchCandidate
 from guanxi.dataquality.services import customers_merge
+from guanxi.testing import bearer, make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -152,7 +152,7 @@ def test_page_matrix(client, personas, objects, role, method, url, body, allowed
 @pytest.mark.parametrize("role", [*ROLES, "admin_not_superuser"])
 @pytest.mark.parametrize(("url", "allowed"), ADMIN_CASES, ids=[c[0] for c in ADMIN_CASES])
 def test_admin_site_follows_the_roles(client, personas, role, url, allowed):
-    from guanxi.core.testing import UserFactory
+    from guanxi.testing import UserFactory
 
     if role == "admin_not_superuser":
         user = UserFactory(username="admin2", role="admin", is_superuser=False,
@@ -170,7 +170,7 @@ def test_admin_site_follows_the_roles(client, personas, role, url, allowed):
 
 
 def test_a_manager_reads_the_audit_log_and_an_admin_role_sees_staff(client, personas):
-    from guanxi.core.testing import UserFactory
+    from guanxi.testing import UserFactory
 
     client.force_login(personas.manager)
     page = client.get("/admin/audit/auditentry/")

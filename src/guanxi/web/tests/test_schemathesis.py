@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import (
 
 from guanxi.config.api import api
 from guanxi.config.wsgi import application
-from guanxi.core.testing import bearer, make_customer
+from guanxi.testing import bearer, make_customer
 
 schema = schemathesis.openapi.from_dict(api.get_openapi_schema())
 schema.app = application

@@ -1,4 +1,4 @@
-"""Periodic jobs run by the worker (guanxi worker / guanxi demo)."""
+"""The nightly backup, run by the worker (guanxi worker / guanxi demo)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.utils import timezone
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from guanxi.core.backups import backup_create, backup_rotate
+from guanxi.operations.backups import backup_create, backup_rotate
 
 
 @db_periodic_task(crontab(hour="3", minute="15"))

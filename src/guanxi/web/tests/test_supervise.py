@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from guanxi.core.management.commands.demo import Supervised
+from guanxi.web.management.commands.demo import Supervised
 
 
 def test_a_killed_child_is_started_again_and_the_other_keeps_running():

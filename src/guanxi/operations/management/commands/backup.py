@@ -3,7 +3,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
-from guanxi.core.backups import backup_create
+from guanxi.operations.backups import backup_create
 
 
 class PageBar:

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.test import Client
 
-from guanxi.core.backups import RestoreError, backup_create, backup_restore, row_counts
-from guanxi.core.testing import make_customer
 from guanxi.customers.models import Customer
+from guanxi.operations.backups import RestoreError, backup_create, backup_restore, row_counts
+from guanxi.testing import make_customer
 
 
 @pytest.mark.django_db(transaction=True)
@@ -127,7 +127,7 @@ def _drop_kept(previous: str) -> None:
         return
     from psycopg import sql
 
-    from guanxi.core.backups import _pg_connection
+    from guanxi.operations.backups import _pg_connection
 
     with _pg_connection("postgres", autocommit=True) as admin:
         admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(

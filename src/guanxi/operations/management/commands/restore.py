@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from guanxi.core.backups import RestoreError, backup_restore
-from guanxi.core.management.commands.backup import PageBar
+from guanxi.operations.backups import RestoreError, backup_restore
+from guanxi.operations.management.commands.backup import PageBar
 
 
 class Command(BaseCommand):

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+from django.utils import timezone
 
+from guanxi.accounts.management.commands.createadmin import ensure_admin
 from guanxi.core.management.commands.serve import gunicorn_argv
 
 # A process that dies this soon after its start is failing, not crashing once: wait a
@@ -70,6 +74,28 @@ def _wait_until_up(url: str, timeout_s: float = 60) -> bool:
 
 
 class Command(BaseCommand):
+    def _load_demo(self, admin: Any, password: str | None) -> None:
+        """The demo data, once; scored twice (two months ago and now) so the 360 pages
+        show stages and value and the stage flows have history; example segments."""
+        from guanxi.analytics.services import demo_segments, scores_refresh
+        from guanxi.customers.demo import STAFF, demo_load
+
+        loaded = demo_load(admin=admin, password=password)
+        if loaded is None:
+            self.stdout.write("Demo data already loaded; nothing added.")
+            return
+        self.stdout.write(self.style.SUCCESS(
+            "Loaded demo data: {customers} customers, {orders} orders, "
+            "{events} events.".format(**loaded)))
+        if password:
+            names = ", ".join(s[0] for s in STAFF)
+            self.stdout.write(f"  Demo staff ({names}) share the admin's password.")
+        scores_refresh(actor=admin, as_of=timezone.now() - dt.timedelta(days=60))
+        scored = scores_refresh(actor=admin)
+        segments = demo_segments(actor=admin)
+        self.stdout.write(f"  Scored {scored['customers']} customers; "
+                          f"{segments} example segments.")
+
     help = ("Migrate, create an admin, load demo data once, then serve web and worker "
             "on http://127.0.0.1:8000 until interrupted; a server that stops is started "
             "again.")
@@ -82,7 +108,8 @@ class Command(BaseCommand):
     def handle(self, *args, bind, no_serve, **options):
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write("Database ready.")
-        call_command("createadmin", demo=True)
+        admin, password = ensure_admin(self)
+        self._load_demo(admin, password)
         if no_serve:
             return
         children = [Supervised("web server", gunicorn_argv(bind, 2, 4)),

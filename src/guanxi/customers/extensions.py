@@ -1,0 +1,74 @@
+"""What upper apps add to the customer pages and API, registered in their
+AppConfig.ready(): panels on the 360 page, filters on the customer list, and finders of
+possible duplicates for the create form and API. Customers iterates the registries and
+never imports those apps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A block on the 360 page: `context(actor, customer_id)` returns the template's
+    context, or None to leave the panel out for this user and customer."""
+
+    name: str
+    template: str
+    context: Callable[[Any, int], dict[str, Any] | None]
+    place: str = "main"  # "banner" above the profile, or "main" below it
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A select on the customer list: `choices(actor)` gives (value, label) pairs; the
+    query parameter `param` reaches customer_search as `argument` (an int)."""
+
+    param: str
+    argument: str
+    label: Any
+    choices: Callable[[Any], list[tuple[int, str]]]
+
+
+DuplicateFinder = Callable[..., list[Any]]
+
+_PANELS: dict[str, Panel] = {}
+_FILTERS: dict[str, ListFilter] = {}
+_FINDERS: list[DuplicateFinder] = []
+
+
+def register_panel(panel: Panel) -> None:
+    _PANELS[panel.name] = panel
+
+
+def register_list_filter(list_filter: ListFilter) -> None:
+    _FILTERS[list_filter.param] = list_filter
+
+
+def register_duplicate_finder(finder: DuplicateFinder) -> None:
+    if finder not in _FINDERS:
+        _FINDERS.append(finder)
+
+
+def panels_for(actor: Any, customer_id: int, place: str) -> list[tuple[Panel, dict[str, Any]]]:
+    out = []
+    for panel in sorted(_PANELS.values(), key=lambda p: (p.order, p.name)):
+        if panel.place == place and (context := panel.context(actor, customer_id)) is not None:
+            out.append((panel, context))
+    return out
+
+
+def list_filters() -> list[ListFilter]:
+    return list(_FILTERS.values())
+
+
+def possible_duplicates(*, actor: Any, **person: Any) -> list[Any]:
+    """Customers who may be the person about to be created, from every finder."""
+    found: dict[int, Any] = {}
+    for finder in _FINDERS:
+        for customer in finder(actor=actor, **person):
+            found.setdefault(customer.pk, customer)
+    return list(found.values())
