@@ -1,0 +1,28 @@
+"""What the analytics app plugs into the lower layers (registered in
+AnalyticsConfig.ready()). Each function imports its module when it is first called, so
+starting the `guanxi` command does not load numpy, pandas and the models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def scores_panel(actor: Any, customer_id: int) -> dict[str, Any] | None:
+    """The 360 page's "Value and lifecycle" panel, once the customer is scored."""
+    from guanxi.analytics.selectors import customer_score_get
+
+    score = customer_score_get(actor=actor, customer_id=customer_id)
+    return {"score": score} if score is not None else None
+
+
+def segment_choices(actor: Any) -> list[tuple[int, str]]:
+    """The customer list's segment filter."""
+    from guanxi.analytics.selectors import segment_list
+
+    return [(s.pk, f"{s.name} ({s.member_count})") for s in segment_list(actor=actor)]
+
+
+def rescore_after_merge(customers: list[Any]) -> None:
+    from guanxi.analytics.services import rescore_after_merge as rescore
+
+    rescore(customers)

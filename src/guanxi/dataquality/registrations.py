@@ -1,0 +1,42 @@
+"""What the data-quality app plugs into the lower layers (registered in
+DataQualityConfig.ready()). Each function imports its module when it is first called,
+so starting the `guanxi` command does not load the matching and import machinery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def autotags_apply(customer: Any) -> Any:
+    from guanxi.dataquality.autotags import autotags_apply as apply
+
+    return apply(customer)
+
+
+def autotags_apply_many(customers: list[Any]) -> Any:
+    from guanxi.dataquality.autotags import autotags_apply_many as apply_many
+
+    return apply_many(customers)
+
+
+def pending_pairs(actor: Any, customer_id: int) -> dict[str, Any] | None:
+    """The 360 page's banner: pairs with this customer waiting for review."""
+    from guanxi.core.permissions import Action, can
+    from guanxi.dataquality.selectors import candidates_for_customer
+
+    if not can(actor, Action.CUSTOMER_MERGE):
+        return None
+    pairs = candidates_for_customer(actor=actor, customer_id=customer_id)
+    return {"candidates": pairs, "customer_id": customer_id} if pairs else None
+
+
+def possible_duplicates(**person: Any) -> list[Any]:
+    from guanxi.dataquality.selectors import possible_duplicates as find
+
+    return find(**person)
+
+
+def imports_requeue_stalled() -> int:
+    from guanxi.dataquality.importing import imports_requeue_stalled as requeue
+
+    return requeue()
