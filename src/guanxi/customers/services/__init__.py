@@ -1,0 +1,74 @@
+"""Writes to customer data, one module per entity. Each function is the one path for its
+change: it checks the actor's permission, runs in a transaction, writes the timeline
+event and the audit entry. Everything is importable from here."""
+
+from __future__ import annotations
+
+from guanxi.customers.services.addresses import (
+    AddressInput,
+    address_add,
+    address_remove,
+)
+from guanxi.customers.services.consents import consent_set
+from guanxi.customers.services.events import EventInput, events_ingest, interaction_log
+from guanxi.customers.services.identities import (
+    IdentityInput,
+    identity_add,
+    identity_keys_q,
+    identity_remove,
+    normalize_identity,
+    refresh_search_terms,
+)
+from guanxi.customers.services.orders import (
+    MAX_UNIT_PRICE,
+    OrderLineInput,
+    order_create,
+    order_set_status,
+    product_upsert,
+)
+from guanxi.customers.services.profiles import (
+    EXPORT_COLUMNS,
+    PROFILE_FIELDS,
+    NewCustomer,
+    company_get_or_create,
+    customer_create,
+    customer_delete,
+    customer_update,
+    customers_bulk_create,
+    customers_export,
+)
+from guanxi.customers.services.tags import tag_add, tag_remove
+from guanxi.customers.services.timeline import event_record
+
+__all__ = [
+    "EXPORT_COLUMNS",
+    "MAX_UNIT_PRICE",
+    "PROFILE_FIELDS",
+    "AddressInput",
+    "EventInput",
+    "IdentityInput",
+    "NewCustomer",
+    "OrderLineInput",
+    "address_add",
+    "address_remove",
+    "company_get_or_create",
+    "consent_set",
+    "customer_create",
+    "customer_delete",
+    "customer_update",
+    "customers_bulk_create",
+    "customers_export",
+    "event_record",
+    "events_ingest",
+    "identity_add",
+    "identity_keys_q",
+    "identity_remove",
+    "interaction_log",
+    "normalize_identity",
+    "order_create",
+    "order_set_status",
+    "product_upsert",
+    "refresh_search_terms",
+    "tag_add",
+    "tag_remove",
+]

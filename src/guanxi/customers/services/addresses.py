@@ -1,0 +1,78 @@
+"""A customer's addresses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from guanxi.audit.services import log_action
+from guanxi.core.errors import FieldError, InvalidInput
+from guanxi.core.permissions import Action
+from guanxi.customers.hooks import run_after_change
+from guanxi.customers.models import (
+    Address,
+    Customer,
+)
+from guanxi.customers.services.access import _check
+
+
+@dataclass
+class AddressInput:
+    kind: str = "home"
+    country: str = "CN"
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    street: str = ""
+    postcode: str = ""
+    is_primary: bool = False
+
+
+def _address_errors(a: AddressInput, prefix: str = "") -> list[FieldError]:
+    errors = []
+    if a.kind not in Address.Kind.values:
+        errors.append(FieldError(f"{prefix}kind", _("Choose one of: %(choices)s")
+                                 % {"choices": ", ".join(Address.Kind.values)}, a.kind))
+    country = a.country.strip()
+    if len(country) != 2 or not country.isalpha():
+        errors.append(FieldError(f"{prefix}country", _("Use a two-letter ISO 3166 code"),
+                                 a.country))
+    if not any(v.strip() for v in (a.province, a.city, a.district, a.street)):
+        errors.append(FieldError(f"{prefix}street",
+                                 _("An address needs at least a city or street")))
+    return errors
+
+
+def _address_create(actor: Any, customer: Customer, a: AddressInput) -> Address:
+    is_primary = a.is_primary or not customer.addresses.exists()
+    if is_primary:
+        customer.addresses.update(is_primary=False)
+    address = Address.objects.create(
+        customer=customer, kind=a.kind, country=a.country.strip().upper(),
+        province=a.province.strip(), city=a.city.strip(), district=a.district.strip(),
+        street=a.street.strip(), postcode=a.postcode.strip(), is_primary=is_primary)
+    log_action(actor=actor, action="address.add", obj=address, customer_id=customer.pk,
+               changes={"address": [None, str(address)]})
+    return address
+
+
+def address_add(*, actor: Any, customer: Customer, address: AddressInput) -> Address:
+    _check(actor, Action.CUSTOMER_CHANGE, customer)
+    if errors := _address_errors(address):
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        created = _address_create(actor, customer, address)
+        run_after_change(customer)
+        return created
+
+
+def address_remove(*, actor: Any, address: Address) -> None:
+    _check(actor, Action.CUSTOMER_CHANGE, address.customer)
+    with transaction.atomic():
+        log_action(actor=actor, action="address.remove", obj=address,
+                   customer_id=address.customer_id, changes={"address": [str(address), None]})
+        address.delete()
+        run_after_change(address.customer)

@@ -1,0 +1,55 @@
+"""Consent per channel and purpose, with source and proof."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.audit.services import log_action
+from guanxi.core.errors import FieldError, InvalidInput
+from guanxi.core.permissions import Action
+from guanxi.customers.models import (
+    Channel,
+    Consent,
+    ConsentPurpose,
+    Customer,
+)
+from guanxi.customers.services.access import _check
+from guanxi.customers.services.timeline import event_record
+
+
+def consent_set(*, actor: Any, customer: Customer, channel: str, purpose: str, granted: bool,
+                source: str = "", proof: str = "") -> Consent:
+    _check(actor, Action.CONSENT_CHANGE, customer)
+    errors = []
+    if channel not in Channel.values:
+        errors.append(FieldError("channel", _("Unknown channel"), channel))
+    if purpose not in ConsentPurpose.values:
+        errors.append(FieldError("purpose", _("Unknown purpose"), purpose))
+    if errors:
+        raise InvalidInput(errors)
+    with transaction.atomic():
+        consent = (Consent.objects.select_for_update()
+                   .filter(customer=customer, channel=channel, purpose=purpose).first())
+        old = consent.granted if consent else None
+        if consent is None:
+            consent = Consent(customer=customer, channel=channel, purpose=purpose)
+        consent.granted = granted
+        consent.changed_at = timezone.now()
+        consent.source = source[:60]
+        consent.proof = proof
+        consent.recorded_by = actor if getattr(actor, "pk", None) else None
+        consent.save()
+        verb = _("granted") if granted else _("withdrawn")
+        event_record(customer=customer, kind="consent_changed", actor=actor,
+                     summary=f"{consent.get_channel_display()} · "
+                             f"{consent.get_purpose_display()}: {verb}",
+                     data={"channel": channel, "purpose": purpose, "granted": granted,
+                           "source": source, "proof": proof})
+        log_action(actor=actor, action="consent.set", obj=consent, customer_id=customer.pk,
+                   changes={f"{channel}/{purpose}": [old, granted]},
+                   extra={"source": source, "proof": proof})
+    return consent

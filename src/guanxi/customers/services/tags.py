@@ -1,0 +1,51 @@
+"""Tags on a customer (one audited path for adding and removing)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from guanxi.audit.services import log_action
+from guanxi.core.errors import InvalidInput
+from guanxi.core.permissions import Action
+from guanxi.customers.models import (
+    Customer,
+    CustomerTag,
+    Tag,
+)
+from guanxi.customers.services.access import _check
+from guanxi.customers.services.timeline import event_record
+
+
+def _tag_link(actor: Any, customer: Customer, name: str) -> tuple[Tag, bool]:
+    clean = " ".join(name.split())[:50]
+    if not clean:
+        raise InvalidInput.single("name", _("A tag needs a name"), name)
+    tag, _created = Tag.objects.get_or_create(name=clean)
+    _link, created = CustomerTag.objects.get_or_create(
+        customer=customer, tag=tag,
+        defaults={"added_by": actor if getattr(actor, "pk", None) else None})
+    return tag, created
+
+
+def tag_add(*, actor: Any, customer: Customer, name: str) -> Tag:
+    _check(actor, Action.TAG_ASSIGN, customer)
+    with transaction.atomic():
+        tag, created = _tag_link(actor, customer, name)
+        if created:
+            event_record(customer=customer, kind="tag_added", actor=actor, summary=tag.name)
+            log_action(actor=actor, action="tag.add", obj=customer,
+                       changes={"tags": [None, tag.name]})
+    return tag
+
+
+def tag_remove(*, actor: Any, customer: Customer, name: str) -> None:
+    _check(actor, Action.TAG_ASSIGN, customer)
+    with transaction.atomic():
+        deleted, _detail = CustomerTag.objects.filter(customer=customer, tag__name=name).delete()
+        if deleted:
+            event_record(customer=customer, kind="tag_removed", actor=actor, summary=name)
+            log_action(actor=actor, action="tag.remove", obj=customer,
+                       changes={"tags": [name, None]})
