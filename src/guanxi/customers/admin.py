@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from guanxi.core.adminsite import RoleAdmin
 from guanxi.core.permissions import Action
+from guanxi.customers import services
 from guanxi.customers.models import Company, Customer, Product, Tag
 
 
@@ -19,8 +20,22 @@ class CustomerAdmin(RoleAdmin):
 
 @admin.register(Product)
 class ProductAdmin(RoleAdmin):
+    """Products are written through product_upsert (audited), the same path as the API."""
+
     view_action = Action.CUSTOMER_VIEW
     change_action = Action.USER_MANAGE
+
+    def save_model(self, request, obj, form, change):
+        saved = services.product_upsert(actor=request.user, sku=obj.sku, name=obj.name,
+                                        price=obj.price, category=obj.category,
+                                        currency=obj.currency)
+        obj.pk = saved.pk
+
+    def get_readonly_fields(self, request, obj=None):
+        return ("sku",) if obj is not None else ()  # the key of the upsert
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # order lines keep their product; retire one by renaming it
     list_display = ("sku", "name", "category", "price", "currency")
     search_fields = ("sku", "name")
 
@@ -28,8 +43,9 @@ class ProductAdmin(RoleAdmin):
 
 
 class CatalogueAdmin(RoleAdmin):
+    """Read-only: tags and companies change through the customer services."""
+
     view_action = Action.CUSTOMER_VIEW
-    change_action = Action.USER_MANAGE
 
 
 admin.site.register(Tag, CatalogueAdmin)

@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.db import transaction
 
-from guanxi.audit.services import log_action
 from guanxi.core.adminsite import RoleAdmin
 from guanxi.core.permissions import Action
+from guanxi.dataquality import services
 from guanxi.dataquality.models import ImportJob, ImportPreset, TagRule
 
 
@@ -17,21 +16,14 @@ class TagRuleAdmin(RoleAdmin):
     search_fields = ("tag", "attribute", "value")
 
     def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        log_action(actor=request.user, action="tagrule.save", obj=obj,
-                   changes={k: [None, form.cleaned_data.get(k)] for k in form.changed_data})
-        self._refresh()
+        services.tag_rule_save(actor=request.user, rule=obj)
 
     def delete_model(self, request, obj):
-        log_action(actor=request.user, action="tagrule.delete", obj=obj)
-        super().delete_model(request, obj)
-        self._refresh()
+        services.tag_rule_delete(actor=request.user, rule=obj)
 
-    @staticmethod
-    def _refresh() -> None:
-        from guanxi.dataquality.tasks import autotags_refresh_task
-
-        transaction.on_commit(autotags_refresh_task)
+    def delete_queryset(self, request, queryset):
+        for rule in queryset:
+            services.tag_rule_delete(actor=request.user, rule=rule)
 
 
 @admin.register(ImportPreset)

@@ -7,10 +7,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from guanxi.customers.models import Customer, CustomerTag, IdentityKind, Tag
-from guanxi.customers.services import event_record
+from guanxi.customers.models import Customer, CustomerTag, IdentityKind
+from guanxi.customers.services import tags_apply_automatic
 from guanxi.dataquality.models import TagRule
 
 
@@ -90,20 +89,9 @@ def autotags_apply(customer: Customer, rules: list[TagRule] | None = None
             rule.operator, rule.value, value)
     have = set(CustomerTag.objects.filter(customer=customer, tag__name__in=list(wanted))
                .values_list("tag__name", flat=True))
-    added, removed = [], []
-    for name, qualifies in wanted.items():
-        if qualifies and name not in have:
-            tag, _created = Tag.objects.get_or_create(name=name)
-            CustomerTag.objects.get_or_create(customer=customer, tag=tag)
-            added.append(name)
-        elif not qualifies and name in have:
-            CustomerTag.objects.filter(customer=customer, tag__name=name).delete()
-            removed.append(name)
-    if added or removed:
-        event_record(customer=customer, kind="tags_automatic",
-                     summary=_("Automatic tags: %(changes)s") % {"changes": ", ".join(
-                         [f"+{n}" for n in added] + [f"−{n}" for n in removed])},
-                     data={"added": added, "removed": removed})
+    added = [n for n, qualifies in wanted.items() if qualifies and n not in have]
+    removed = [n for n, qualifies in wanted.items() if not qualifies and n in have]
+    tags_apply_automatic(customer=customer, add=added, remove=removed)
     return added, removed
 
 

@@ -16,7 +16,7 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.audit.services import log_action
+from guanxi.audit.services import diff, log_action
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
 from guanxi.core.permissions import Action, require
 from guanxi.customers.hooks import run_after_change
@@ -30,6 +30,7 @@ from guanxi.dataquality.models import (
     MatchStatus,
     Merge,
     ResolutionRun,
+    TagRule,
 )
 
 logger = logging.getLogger(__name__)
@@ -424,3 +425,38 @@ def resolution_run_job(run_id: int) -> ResolutionRun:
         status=JobStatus.DONE, summary=summary, step="", finished_at=timezone.now())
     run.refresh_from_db()
     return run
+
+
+# --- automatic tag rules ------------------------------------------------------------
+
+TAG_RULE_FIELDS = ("tag", "attribute", "operator", "value", "active")
+
+
+def tag_rule_save(*, actor: Any, rule: TagRule) -> TagRule:
+    """Create or change an automatic tag rule (audited, old → new); every customer is
+    re-tagged in the worker once it commits."""
+    require(actor, Action.DATA_IMPORT)
+    with transaction.atomic():
+        stored = TagRule.objects.filter(pk=rule.pk).values(*TAG_RULE_FIELDS).first() \
+            if rule.pk else None
+        rule.full_clean()
+        rule.save()
+        log_action(actor=actor, action="tagrule.save", obj=rule,
+                   changes=diff(stored or {}, {f: getattr(rule, f) for f in TAG_RULE_FIELDS}))
+        _retag_everyone()
+    return rule
+
+
+def tag_rule_delete(*, actor: Any, rule: TagRule) -> None:
+    require(actor, Action.DATA_IMPORT)
+    with transaction.atomic():
+        log_action(actor=actor, action="tagrule.delete", obj=rule,
+                   extra={"tag": rule.tag, "attribute": rule.attribute})
+        rule.delete()
+        _retag_everyone()
+
+
+def _retag_everyone() -> None:
+    from guanxi.dataquality.tasks import autotags_refresh_task
+
+    transaction.on_commit(autotags_refresh_task)

@@ -37,7 +37,7 @@ from guanxi.customers.services.profiles import (
     customers_bulk_create,
     customers_export,
 )
-from guanxi.customers.services.tags import tag_add, tag_remove
+from guanxi.customers.services.tags import tag_add, tag_remove, tags_apply_automatic
 from guanxi.customers.services.timeline import event_record
 
 __all__ = [
@@ -71,4 +71,5 @@ __all__ = [
     "refresh_search_terms",
     "tag_add",
     "tag_remove",
+    "tags_apply_automatic",
 ]

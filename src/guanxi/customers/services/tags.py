@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.db import transaction
@@ -49,3 +50,22 @@ def tag_remove(*, actor: Any, customer: Customer, name: str) -> None:
             event_record(customer=customer, kind="tag_removed", actor=actor, summary=name)
             log_action(actor=actor, action="tag.remove", obj=customer,
                        changes={"tags": [name, None]})
+
+
+def tags_apply_automatic(*, customer: Customer, add: Sequence[str],
+                         remove: Sequence[str]) -> None:
+    """The system's own tag changes (automatic tag rules): the links, one timeline event
+    and one audit entry, like a person's."""
+    if not add and not remove:
+        return
+    with transaction.atomic():
+        for name in add:
+            _tag_link(None, customer, name)
+        if remove:
+            CustomerTag.objects.filter(customer=customer, tag__name__in=list(remove)).delete()
+        event_record(customer=customer, kind="tags_automatic",
+                     summary=_("Automatic tags: %(changes)s") % {"changes": ", ".join(
+                         [f"+{n}" for n in add] + [f"−{n}" for n in remove])},
+                     data={"added": list(add), "removed": list(remove)})
+        log_action(actor=None, action="tag.automatic", obj=customer,
+                   changes={"tags": [list(remove), list(add)]})
