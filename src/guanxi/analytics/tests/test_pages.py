@@ -245,9 +245,8 @@ def test_rfm_thresholds_reproduce_quantile_scores():
 
 
 def test_churn_reasons_on_demand_for_large_bases(personas, monkeypatch, simulated_shop):
-    from guanxi.analytics.selectors import customer_score_get
-
     from guanxi.analytics.scoring import fitting
+    from guanxi.analytics.selectors import customer_score_get
 
     monkeypatch.setattr(fitting, "REASONS_MAX", 0)  # as if the base were huge
     as_of = simulated_shop(300)
