@@ -11,7 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
@@ -21,9 +21,9 @@ from ninja.security import HttpBearer, django_auth
 from ninja.throttling import AuthRateThrottle
 
 from guanxi.accounts.services import token_authenticate
-from guanxi.core.errors import DomainError
+from guanxi.core.errors import PROBLEM_TYPE, DomainError, problem_response
 
-PROBLEM = "application/problem+json"
+PROBLEM = PROBLEM_TYPE
 
 
 class UnsupportedMediaType(Exception):
@@ -87,10 +87,9 @@ def signed_in(view: Any) -> Any:
         if header.lower().startswith("bearer ") and token_authenticate(header[7:].strip()):
             return view(request, *args, **kwargs)
         if request.path.endswith(".json"):
-            response = JsonResponse(
-                {"type": "/problems/unauthorized", "title": "Unauthorized", "status": 401,
-                 "detail": "Sign in, or send Authorization: Bearer <token>"},
-                status=401, content_type=PROBLEM)
+            response = problem_response(
+                401, "Unauthorized", code="unauthorized",
+                detail="Sign in, or send Authorization: Bearer <token>")
             response["WWW-Authenticate"] = "Bearer"
             return response
         return redirect_to_login(request.get_full_path())

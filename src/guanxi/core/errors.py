@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -53,3 +54,18 @@ class PreconditionFailed(DomainError):
     def __init__(self, message: str, *, current_version: int) -> None:
         super().__init__(message=message, status=412, code="precondition-failed",
                          extra={"current_version": current_version})
+
+
+PROBLEM_TYPE = "application/problem+json"
+
+
+def problem_response(status: int, title: str, *, code: str = "", detail: str = "") -> Any:
+    """An RFC 9457 problem+json answer outside the API's own handlers (Django's error
+    pages under /api/, the docs' sign-in check)."""
+    from django.http import JsonResponse
+
+    body: dict[str, object] = {"type": f"/problems/{code or status}", "title": title,
+                               "status": status}
+    if detail:
+        body["detail"] = detail
+    return JsonResponse(body, status=status, content_type=PROBLEM_TYPE)

@@ -5,6 +5,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.views import defaults
 
+from guanxi.core.errors import problem_response
+
 
 def home(request: HttpRequest) -> HttpResponse:
     return redirect("customers:list")
@@ -21,8 +23,7 @@ def _api_problem(request: HttpRequest, status: int, title: str) -> HttpResponse 
     (a path no route matches, an error outside the API's handlers)."""
     if not request.path.startswith("/api/"):
         return None
-    return JsonResponse({"type": f"/problems/{status}", "title": title, "status": status},
-                        status=status, content_type="application/problem+json")
+    return problem_response(status, title)
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
