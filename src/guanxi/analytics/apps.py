@@ -19,7 +19,18 @@ class AnalyticsConfig(AppConfig):
             register_panel,
         )
         from guanxi.customers.merging import MergeRule, Strategy, register_merge_rules
+        from guanxi.timeline.kinds import INTERNAL, SEGMENT, SYSTEM, VALUE_TIER, EventKind
+        from guanxi.timeline.kinds import register_kinds as register_event_kinds
 
+        change = {"from": (str, type(None)), "to": str}
+        register_event_kinds([
+            EventKind("stage_changed", _("Lifecycle stage changed"),
+                      frozenset({INTERNAL, SYSTEM, SEGMENT}), change, strict=True,
+                      render=r.became, app="analytics"),
+            EventKind("tier_changed", _("Value tier changed"),
+                      frozenset({INTERNAL, SYSTEM, SEGMENT, VALUE_TIER}), change,
+                      strict=True, render=r.became, app="analytics"),
+        ])
         register_panel(Panel("scores", "analytics/_customer_scores.html", r.scores_panel,
                              order=10))
         register_list_filter(ListFilter("segment", "segment_id", _("Segment"),

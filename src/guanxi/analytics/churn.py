@@ -37,10 +37,19 @@ FEATURE_LABELS = {
     "channels_365": _("few channels used"),
     "tier_changes_365": _("value tier changed"),
 }
-COMPLAINT_KINDS = ("complaint",)
-INTERACTION_KINDS = ("call", "visit", "note", "email_opened", "email_clicked",
-                     "wechat_message", "page_viewed", "app_opened", "store_visit",
-                     "cart_abandoned", "feedback", "complaint")
+
+
+def interaction_kinds() -> tuple[str, ...]:
+    """Touches between customer and business (the timeline's `interaction` flag)."""
+    from guanxi.timeline.kinds import INTERACTION, kinds_with
+
+    return kinds_with(INTERACTION)
+
+
+def complaint_kinds() -> tuple[str, ...]:
+    from guanxi.timeline.kinds import COMPLAINT, kinds_with
+
+    return kinds_with(COMPLAINT)
 
 
 def _range(orders: pd.DataFrame, events: pd.DataFrame) -> Any:
@@ -54,9 +63,11 @@ def _range(orders: pd.DataFrame, events: pd.DataFrame) -> Any:
     ids = np.unique(np.concatenate([orders["customer_id"].to_numpy(dtype=np.int64),
                                     events["customer_id"].to_numpy(dtype=np.int64)]))
     kind = events["kind"].astype(str)
-    code = np.where(kind == "tier_changed", TIER_CHANGE,
-                    ACTIVITY + INTERACTION * kind.isin(INTERACTION_KINDS).to_numpy()
-                    + COMPLAINT * kind.isin(COMPLAINT_KINDS).to_numpy())
+    from guanxi.timeline.kinds import VALUE_TIER, kinds_with
+
+    code = np.where(kind.isin(kinds_with(VALUE_TIER)).to_numpy(), TIER_CHANGE,
+                    ACTIVITY + INTERACTION * kind.isin(interaction_kinds()).to_numpy()
+                    + COMPLAINT * kind.isin(complaint_kinds()).to_numpy())
     channel = (pd.factorize(events["channel"].fillna(""))[0] if "channel" in events
                else np.zeros(len(events), dtype=np.int64))
     return RangeData(ids=ids, created=np.zeros(len(ids)),

@@ -26,3 +26,18 @@ def rescore_after_merge(customers: list[Any]) -> None:
     from guanxi.analytics.services import rescore_after_merge as rescore
 
     rescore(customers)
+
+
+def became(event: Any) -> str:
+    """A stage or tier change, in the reader's language: "Became Dormant"."""
+    from django.utils.translation import gettext as _
+
+    from guanxi.analytics.models import Stage, Tier
+
+    choices = Stage if event.kind == "stage_changed" else Tier
+    new = event.data["to"]
+    label = choices(new).label if new in choices.values else new
+    old = event.data.get("from")
+    if old in choices.values:
+        return _("%(old)s → %(new)s") % {"old": choices(old).label, "new": label}
+    return _("Became %(new)s") % {"new": label}

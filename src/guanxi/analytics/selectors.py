@@ -231,8 +231,8 @@ def segment_builder_fields() -> list[dict[str, Any]]:
     """What the rule builder offers: each field with its label, kind, operators and, where
     the values are known, the choices (all labels translated)."""
     from guanxi.analytics.models import Cell, Stage, Tier
-    from guanxi.customers.events import EVENT_KINDS, INTERNAL_KINDS
     from guanxi.customers.models import Channel, Gender, Product, Source, Tag
+    from guanxi.timeline.kinds import INTERNAL, SEGMENT, all_kinds
 
     def choices(enum: Any) -> list[list[str]]:
         return [[value, str(label)] for value, label in enum.choices if value]
@@ -247,8 +247,8 @@ def segment_builder_fields() -> list[dict[str, Any]]:
 
     categories = sorted(c for c in Product.objects.exclude(category="")
                         .values_list("category", flat=True).distinct()[:500])
-    kinds = [[k, str(label)] for k, label in EVENT_KINDS.items()
-             if k not in INTERNAL_KINDS or k in ("stage_changed", "tier_changed")]
+    kinds = [[k.name, str(k.label)] for k in all_kinds()
+             if not k.has(INTERNAL) or k.has(SEGMENT)]
     return [
         text("stage", _("Lifecycle stage"), choices(Stage)),
         text("tier", _("Value tier"), choices(Tier)),

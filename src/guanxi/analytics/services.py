@@ -26,18 +26,17 @@ from guanxi.analytics.models import (
     Segment,
     SegmentMembership,
     SegmentSize,
-    Stage,
-    Tier,
 )
 from guanxi.analytics.rfm import RFMConfig
 from guanxi.analytics.segments import compile_rules
 from guanxi.analytics.settings import config_dict, lifecycle_config, rfm_config
 from guanxi.audit.services import log_action
-from guanxi.core.bulk import insert_rows, upsert_frame
+from guanxi.core.bulk import upsert_frame
 from guanxi.core.errors import Conflict, InvalidInput
 from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers.models import Customer, Order, OrderStatus
+from guanxi.timeline.services import NewEvent, events_append_many
 
 RANGE_SIZE = 250_000        # customers per range (one unit of work for a process)
 POOL_MIN_CUSTOMERS = 200_000  # below this, ranges are read in this process
@@ -267,18 +266,14 @@ def _write_scores(scores: pd.DataFrame, previous: dict[int, tuple[str, str]],
            for col in ("expected_purchases", "p_alive", "clv", "churn_risk")},
         "churn_reasons": [json.dumps(r) if r else "[]" for r in scores["churn_reasons"]],
     }, columns=list(SCORE_COLUMNS))
-    labels = {("stage_changed", v): _("Became %(new)s") % {"new": Stage(v).label}
-              for v in Stage.values}
-    labels.update({("tier_changed", v): _("Became %(new)s") % {"new": Tier(v).label}
-                   for v in Tier.values})
     events = []
     for customer_id, new_stage, new_tier in zip(ids, stage, tier, strict=True):
         old_stage, old_tier = previous.get(customer_id, (None, None))
         for kind, old, new in (("stage_changed", old_stage, new_stage),
                                ("tier_changed", old_tier, new_tier)):
             if old != new:
-                events.append((customer_id, kind, when, when, "", "guanxi",
-                               labels[(kind, new)], json.dumps({"from": old, "to": new})))
+                events.append(NewEvent(customer_id=customer_id, kind=kind, occurred_at=as_of,
+                                       source="guanxi", data={"from": old, "to": new}))
     # Scores are recomputed from the orders at every run: a crash losing the last moment's
     # commits costs nothing, so the commit does not wait for the WAL flush (only when this
     # is the whole transaction: the setting lasts until the outermost one ends).
@@ -288,8 +283,7 @@ def _write_scores(scores: pd.DataFrame, previous: dict[int, tuple[str, str]],
             with connection.cursor() as cursor:
                 cursor.execute("SET LOCAL synchronous_commit = off")
         upsert_frame("analytics_customerscore", frame, conflict=("customer_id",))
-        insert_rows("customers_event", ("customer_id", "kind", "occurred_at", "recorded_at",
-                                        "channel", "source", "summary", "data"), events)
+        events_append_many(events)
     return len(events)
 
 

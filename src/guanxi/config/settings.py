@@ -41,6 +41,9 @@ DEBUG = env_bool("GUANXI_DEBUG")
 ALLOWED_HOSTS = env_list("GUANXI_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("GUANXI_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000")
 
+# The table the timeline kernel (guanxi.timeline) appends to and reads.
+GUANXI_TIMELINE_EVENT_MODEL = "customers.Event"
+
 INSTALLED_APPS = [
     "guanxi.core.adminapps.GuanxiAdminConfig",
     "django.contrib.auth",
@@ -54,6 +57,7 @@ INSTALLED_APPS = [
     "guanxi.accounts",
     "guanxi.audit",
     "guanxi.operations",
+    "guanxi.timeline",
     "guanxi.customers",
     "guanxi.dataquality",
     "guanxi.analytics",

@@ -7,6 +7,8 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from guanxi.customers.events import register_customer_kinds
         from guanxi.customers.merging import register_customer_rules
 
+        register_customer_kinds()
         register_customer_rules()

@@ -73,8 +73,9 @@ def demo_load(*, admin: Any, password: str | None, customers: int = 400,
         created = []
         for data in ORIGINALS + MESSY:
             customer = services.customer_create(actor=admin, owner=sales, **data)
+            # Free text as the shop's staff write it (the demo is a Hangzhou tea shop).
             services.interaction_log(actor=admin, customer=customer, kind="note",
-                                     summary="Demo: arrived from " + data["source"])
+                                     summary=seeding.NOTES[len(created) % len(seeding.NOTES)])
             created.append(customer)
         vip = created[0]
         services.tag_add(actor=admin, customer=vip, name="VIP")

@@ -1,60 +1,129 @@
-"""The kinds of timeline event Guanxi knows, with their labels."""
+"""The timeline kinds the customers app writes, registered with the timeline kernel in
+CustomersConfig.ready(). Each renders its summary from its data, in the language of
+whoever looks at it."""
 
 from __future__ import annotations
 
-import re
+from typing import Any
 
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-EVENT_KINDS = {
-    "customer_created": _("Customer created"),
-    "profile_updated": _("Profile updated"),
-    "identity_added": _("Contact added"),
-    "identity_removed": _("Contact removed"),
-    "consent_changed": _("Consent changed"),
-    "tag_added": _("Tag added"),
-    "tag_removed": _("Tag removed"),
-    "order_placed": _("Order placed"),
-    "order_refunded": _("Order refunded"),
-    "order_cancelled": _("Order cancelled"),
-    "call": _("Call"),
-    "visit": _("Visit"),
-    "note": _("Note"),
-    "email_sent": _("Email sent"),
-    "email_opened": _("Email opened"),
-    "email_clicked": _("Email link clicked"),
-    "sms_sent": _("SMS sent"),
-    "wechat_message": _("WeChat message"),
-    "page_viewed": _("Page viewed"),
-    "app_opened": _("App opened"),
-    "store_visit": _("Store visit"),
-    "cart_abandoned": _("Cart abandoned"),
-    "complaint": _("Complaint"),
-    "feedback": _("Feedback"),
-    "points_earned": _("Points earned"),
-    "customer_merged": _("Duplicate merged in"),
-    "customer_unmerged": _("Merge undone"),
-    "tags_automatic": _("Automatic tags"),
-    "stage_changed": _("Lifecycle stage changed"),
-    "tier_changed": _("Value tier changed"),
-}
-
-INTERACTION_KINDS = ("call", "visit", "note")
-
-# Kinds only Guanxi's own services write; the API may not forge them.
-INTERNAL_KINDS = frozenset({
-    "customer_created", "profile_updated", "identity_added", "identity_removed",
-    "consent_changed", "tag_added", "tag_removed", "order_placed", "order_refunded",
-    "order_cancelled", "customer_merged", "customer_unmerged", "tags_automatic",
-    "stage_changed", "tier_changed",
-})
-
-_CUSTOM = re.compile(r"^custom\.[a-z][a-z0-9_]{0,56}$")
+from guanxi.timeline.kinds import (
+    INTERACTION,
+    INTERNAL,
+    LOGGABLE,
+    SYSTEM,
+    EventKind,
+    EventLike,
+    register_kinds,
+)
 
 
-def is_ingestible_kind(kind: str) -> bool:
-    return (kind in EVENT_KINDS and kind not in INTERNAL_KINDS) or bool(_CUSTOM.match(kind))
+def _choice(choices: Any, value: Any) -> str:
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return str(value or "")
 
 
-def kind_label(kind: str) -> str:
-    return str(EVENT_KINDS.get(kind, kind))
+def _created(event: EventLike) -> str:
+    from guanxi.customers.models import Source
+
+    if not event.source:
+        return gettext("Customer created")
+    return gettext("Customer created (source: %(source)s)") % {
+        "source": _choice(Source, event.source)}
+
+
+def field_label(name: str) -> str:
+    from guanxi.customers.models import Customer
+
+    try:
+        return str(getattr(Customer._meta.get_field(name), "verbose_name", name))
+    except Exception:  # a field removed since the event was written
+        return name
+
+
+def _profile(event: EventLike) -> str:
+    return gettext("Changed: %(fields)s") % {
+        "fields": ", ".join(field_label(f) for f in event.data["fields"])}
+
+
+def _identity(event: EventLike) -> str:
+    from guanxi.customers.models import IdentityKind
+
+    return _choice(IdentityKind, event.data["kind"])
+
+
+def _consent(event: EventLike) -> str:
+    from guanxi.customers.models import Channel, ConsentPurpose
+
+    data = event.data
+    verb = gettext("granted") if data["granted"] else gettext("withdrawn")
+    channel, purpose = _choice(Channel, data["channel"]), _choice(ConsentPurpose, data["purpose"])
+    return f"{channel} · {purpose}: {verb}"
+
+
+def _tag(event: EventLike) -> str:
+    return str(event.data["tag"])
+
+
+def _automatic_tags(event: EventLike) -> str:
+    data = event.data
+    return gettext("Automatic tags: %(changes)s") % {"changes": ", ".join(
+        [f"+{n}" for n in data.get("added", [])] + [f"−{n}" for n in data.get("removed", [])])}
+
+
+def _order_placed(event: EventLike) -> str:
+    data = event.data
+    return gettext("Order %(ref)s · %(total)s %(currency)s · %(n)s items") % {
+        "ref": data["ref"], "total": data["total"], "currency": data["currency"],
+        "n": data["items"]}
+
+
+def _order_status(event: EventLike) -> str:
+    from guanxi.customers.models import OrderStatus
+
+    status = event.kind.removeprefix("order_")
+    return f"{event.data['ref']} · {_choice(OrderStatus, status)}"
+
+
+def register_customer_kinds() -> None:
+    own = frozenset({INTERNAL, SYSTEM})
+    order = {"order_id": int, "ref": str, "total": str, "currency": str, "items": int,
+             "skus": list}
+    register_kinds([EventKind(app="customers", **k) for k in (
+        dict(name="customer_created", label=_("Customer created"), flags=own,
+             strict=True, render=_created),
+        dict(name="profile_updated", label=_("Profile updated"), flags=own, strict=True,
+             fields={"fields": list, "changes": dict}, render=_profile,
+             personal=frozenset({"changes"})),
+        dict(name="identity_added", label=_("Contact added"), flags=own, strict=True,
+             fields={"kind": str, "system": str, "identity_id": int}, render=_identity),
+        dict(name="identity_removed", label=_("Contact removed"), flags=own, strict=True,
+             fields={"kind": str, "system": str, "identity_id": int}, render=_identity),
+        dict(name="consent_changed", label=_("Consent changed"), flags=own, strict=True,
+             fields={"channel": str, "purpose": str, "granted": bool, "source": str,
+                     "proof": str}, render=_consent, personal=frozenset({"proof"})),
+        dict(name="tag_added", label=_("Tag added"), flags=own, strict=True,
+             fields={"tag": str}, render=_tag),
+        dict(name="tag_removed", label=_("Tag removed"), flags=own, strict=True,
+             fields={"tag": str}, render=_tag),
+        dict(name="tags_automatic", label=_("Automatic tags"), flags=own, strict=True,
+             fields={"added": list, "removed": list}, render=_automatic_tags),
+        dict(name="order_placed", label=_("Order placed"), flags=frozenset({INTERNAL}),
+             strict=True, fields=order, render=_order_placed),
+        dict(name="order_refunded", label=_("Order refunded"),
+             flags=frozenset({INTERNAL}), strict=True, fields=order, render=_order_status),
+        dict(name="order_cancelled", label=_("Order cancelled"),
+             flags=frozenset({INTERNAL}), strict=True, fields=order, render=_order_status),
+        # Logged by staff: the summary is what they wrote (the whole text in data when
+        # longer than the summary column).
+        dict(name="call", label=_("Call"), flags=frozenset({LOGGABLE, INTERACTION}),
+             fields={"text": str}, personal=frozenset({"text"})),
+        dict(name="visit", label=_("Visit"), flags=frozenset({LOGGABLE, INTERACTION}),
+             fields={"text": str}, personal=frozenset({"text"})),
+        dict(name="note", label=_("Note"), flags=frozenset({LOGGABLE, INTERACTION}),
+             fields={"text": str}, personal=frozenset({"text"})),
+    )])

@@ -6,8 +6,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.errors import DomainError
-from guanxi.customers.events import EVENT_KINDS, INTERACTION_KINDS
 from guanxi.customers.models import Channel, Gender, Language, Source
+from guanxi.timeline.kinds import LOGGABLE, kind_label, kinds_with
 
 # Service error paths -> form field names
 FIELD_MAP = {"emails.0": "email", "phones.0": "phone"}
@@ -69,8 +69,8 @@ class CustomerCreateForm(CustomerForm):
 
 
 class InteractionForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Type"),
-                             choices=[(k, EVENT_KINDS[k]) for k in INTERACTION_KINDS])
+    kind = forms.ChoiceField(label=_("Type"), choices=lambda: [
+        (k, kind_label(k)) for k in kinds_with(LOGGABLE)])
     summary = forms.CharField(label=_("What happened"), max_length=5000,
                               widget=forms.Textarea(attrs={"rows": 3}))
 

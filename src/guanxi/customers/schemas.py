@@ -179,6 +179,14 @@ class EventOut(Schema):
     def resolve_actor(obj: Any) -> str | None:
         return obj.actor.username if obj.actor_id else None
 
+    @staticmethod
+    def resolve_summary(obj: Any) -> str:
+        """In the caller's language (Accept-Language or their account's), from the
+        event's data; free text as written."""
+        from guanxi.timeline.kinds import render_summary
+
+        return render_summary(obj)
+
 
 class EventPage(Schema):
     items: list[EventOut]

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -21,6 +22,7 @@ from guanxi.core.bulk import insert_rows
 from guanxi.customers import search
 from guanxi.customers.names import COMMON_SURNAMES as SURNAMES
 from guanxi.customers.names import display_name, pinyin_keys
+from guanxi.timeline.services import NewEvent, events_append_many
 
 GIVEN_CHARS = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红建文辉力晶燕鹏宇浩凯欣怡婷雪琳颖晨佳慧俊峰志国海波斌梅兰琴云飞龙凤鑫瑶琪嘉子轩涵梓萱诗雨思博")
 WEST_GIVEN = ["Anna", "Lena", "Lukas", "Jonas", "Felix", "Maria", "Sophie", "Paul", "Leon", "Emma", "Mia", "Noah", "Ben", "Clara", "Max", "Julia", "Laura", "David", "Daniel", "Sarah", "Thomas", "Michael", "Emily", "James", "Olivia", "Liam", "Charlotte", "Henry", "Amelia", "Lucas"]
@@ -49,9 +51,11 @@ PRODUCTS = [
     ("HOME-INC-1", "檀香线香", "家居", "59.00"), ("HOME-CND-1", "香薰蜡烛", "家居", "128.00"),
 ]
 STORES = ["杭州西湖店", "上海静安店", "北京三里屯店", "深圳万象城店", "Berlin Mitte", ""]
+# What staff write after a call or visit, in the customer's language.
 NOTES = ["客户咨询新品到货时间", "回访满意度，反馈包装很好", "投诉快递延迟，已安排补偿",
-         "Asked about bulk pricing for the office", "Prefers delivery after 6pm",
-         "到店试饮，对龙井感兴趣", "生日月，赠送小礼品", "Requested an invoice for last order"]
+         "到店试饮，对龙井感兴趣", "生日月，赠送小礼品", "咨询企业团购价格"]
+NOTES_EN = ["Asked about bulk pricing for the office", "Prefers delivery after 6pm",
+            "Requested an invoice for last order", "Tasted the Longjing in store"]
 
 
 @dataclass
@@ -145,7 +149,7 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
         ("line", "customers_orderline"), ("event", "customers_event"),
         ("consent", "customers_consent"))}
     result = SeedResult()
-    buffers: dict[str, list[tuple]] = {k: [] for k in ids}
+    buffers: dict[str, list[Any]] = {k: [] for k in ids}
 
     def flush() -> None:
         with transaction.atomic():
@@ -167,10 +171,7 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
             insert_rows("customers_orderline", ("id", "order_id", "product_id", "sku", "name",
                                             "quantity", "unit_price", "line_total"),
                     buffers["line"])
-            insert_rows("customers_event", ("id", "customer_id", "kind", "occurred_at",
-                                        "recorded_at", "channel", "source", "actor_id",
-                                        "summary", "data", "order_id", "idempotency_key"),
-                    buffers["event"])
+            events_append_many(buffers["event"], with_ids=True, checked=True)
         for rows in buffers.values():
             rows.clear()
 
@@ -213,8 +214,8 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
                                                rng.random() < 0.8, joined_s, source,
                                                "signup form checkbox", None))
         events = buffers["event"]
-        events.append((ids["event"].take(), cid, "customer_created", joined_s, joined_s, "",
-                       source, None, f"Customer created (source: {source})", "{}", None, None))
+        events.append(NewEvent(id=ids["event"].take(), customer_id=cid,
+                               kind="customer_created", occurred_at=joined, source=source))
         # Purchase behaviour: a gamma-distributed yearly rate, a lognormal basket size, and
         # for about a third a moment after which they stop buying.
         rate = rng.gammavariate(0.9, 3.0)
@@ -249,10 +250,11 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
                                      rng.choice(STORES) if channel == "pos" else "", "CNY",
                                      status, str(total), t_s, t_s, t_s))
             result.orders += 1
-            events.append((ids["event"].take(), cid, "order_placed", t_s, t_s, channel, channel,
-                           None, f"Order S{seed}-{oid} · {total} CNY · {count} items",
-                           json.dumps({"order_id": oid, "total": str(total), "currency": "CNY",
-                                       "items": count}), oid, None))
+            events.append(NewEvent(
+                id=ids["event"].take(), customer_id=cid, kind="order_placed", occurred_at=t,
+                channel=channel, source=channel, order_id=oid,
+                data={"order_id": oid, "ref": f"S{seed}-{oid}", "total": str(total),
+                      "currency": "CNY", "items": count}))
         # Digital and human touchpoints, denser while the customer is active.
         touches = min(60, int(rng.expovariate(1 / 5)))
         active_span = max(1.0, (stop - joined).total_seconds())
@@ -261,12 +263,11 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
             kind = rng.choices(("page_viewed", "email_opened", "wechat_message", "app_opened",
                                 "call", "visit", "note", "complaint"),
                                (35, 20, 15, 10, 8, 5, 5, 2))[0]
-            summary = rng.choice(NOTES) if kind in ("call", "visit", "note", "complaint") else ""
-            w_s = adapt(when)
-            events.append((ids["event"].take(), cid, kind, w_s, w_s,
-                           {"call": "phone", "email_opened": "email", "wechat_message": "wechat",
-                            "visit": "store"}.get(kind, "web"), "seed", None, summary, "{}",
-                           None, None))
+            summary = rng.choice(NOTES if p["chinese"] else NOTES_EN) if kind in ("call", "visit", "note", "complaint") else ""
+            events.append(NewEvent(
+                id=ids["event"].take(), customer_id=cid, kind=kind, occurred_at=when,
+                channel={"call": "phone", "email_opened": "email", "wechat_message": "wechat",
+                         "visit": "pos"}.get(kind, "web"), source="seed", summary=summary))
         if len(buffers["customer"]) >= batch:
             result.events += len(events)
             flush()

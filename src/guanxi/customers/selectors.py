@@ -34,6 +34,7 @@ from guanxi.customers.models import (
     SearchTerm,
     Tag,
 )
+from guanxi.timeline.kinds import masked_data
 
 MAX_PAGE = 200
 M = TypeVar("M", bound=Model)
@@ -295,7 +296,7 @@ def _timeline(actor: Any, customer_id: int, cursor: str | None, limit: int,
         events = events[:limit]
     if sees_masked(actor):
         for event in events:
-            event.data = {}
+            event.data = masked_data(event.kind, event.data or {})
             event.summary = mask_free_text(event.summary)
             event._masked = True  # type: ignore[attr-defined]
     return Page(items=events, next_cursor=next_cursor)

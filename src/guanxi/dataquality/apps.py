@@ -18,6 +18,18 @@ class DataQualityConfig(AppConfig):
         from guanxi.customers.merging import MergeRule, Strategy, register_merge_rules
         from guanxi.dataquality import registrations as r
         from guanxi.dataquality.models import MatchCandidate, Merge
+        from guanxi.timeline.kinds import INTERNAL, SYSTEM, EventKind, register_kinds
+
+        merge = {"merge_id": int, "absorbed": int, "other": int, "name": str,
+                 "automatic": bool, "fields": list}
+        register_kinds([
+            EventKind("customer_merged", _("Duplicate merged in"),
+                      frozenset({INTERNAL, SYSTEM}), merge, strict=True, render=r.merged,
+                      app="dataquality", personal=frozenset({"name"})),
+            EventKind("customer_unmerged", _("Merge undone"), frozenset({INTERNAL, SYSTEM}),
+                      merge, strict=True, render=r.unmerged, app="dataquality",
+                      personal=frozenset({"name"})),
+        ])
 
         register_after_change(r.autotags_apply, many=r.autotags_apply_many)
         register_panel(Panel("duplicates", "dataquality/_customer_duplicates.html",

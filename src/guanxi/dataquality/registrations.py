@@ -40,3 +40,17 @@ def imports_requeue_stalled() -> int:
     from guanxi.dataquality.importing import imports_requeue_stalled as requeue
 
     return requeue()
+
+
+def merged(event: Any) -> str:
+    from django.utils.translation import gettext as _
+
+    return _("Merged with #%(id)s %(name)s") % {"id": event.data["other"],
+                                                "name": event.data.get("name", "")}
+
+
+def unmerged(event: Any) -> str:
+    from django.utils.translation import gettext as _
+
+    return _("Merge with #%(id)s %(name)s undone") % {"id": event.data["other"],
+                                                      "name": event.data.get("name", "")}

@@ -191,9 +191,8 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
         run_after_change(survivor)
         _run_after_rules(rules, [survivor])
         event_record(customer=survivor, kind="customer_merged", actor=actor,
-                     summary=_("Merged with #%(id)s %(name)s") % {"id": absorbed_pk,
-                                                                  "name": absorbed_name},
                      data={"merge_id": merge.pk, "absorbed": absorbed_pk,
+                           "other": absorbed_pk, "name": absorbed_name,
                            "automatic": automatic, "fields": sorted(changed)})
         log_action(actor=actor, action="customer.merge", obj=survivor,
                    changes=changed, extra={"merge_id": merge.pk, "absorbed": absorbed_pk,
@@ -261,9 +260,8 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
         _run_after_rules(merge_rules(), [survivor, restored])
         for customer, other in ((survivor, restored), (restored, survivor)):
             event_record(customer=customer, kind="customer_unmerged", actor=actor,
-                         summary=_("Merge with #%(id)s %(name)s undone") % {
-                             "id": other.pk, "name": other.display_name},
-                         data={"merge_id": merge.pk})
+                         data={"merge_id": merge.pk, "other": other.pk,
+                               "name": other.display_name})
         log_action(actor=actor, action="customer.unmerge", obj=restored,
                    changes=changed, extra={"merge_id": merge.pk, "survivor": survivor.pk})
     return restored

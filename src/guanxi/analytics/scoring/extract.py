@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 from django.db import DatabaseError, connection
 
-from guanxi.analytics.churn import COMPLAINT_KINDS, INTERACTION_KINDS
+from guanxi.analytics.churn import complaint_kinds, interaction_kinds
+from guanxi.timeline.kinds import SYSTEM, VALUE_TIER, kinds_with
+from guanxi.timeline.store import event_model
 
 DAY = 86400.0
 HORIZON_DAYS = 90          # churn horizon and the expected-purchases horizon
@@ -26,10 +28,6 @@ MIN_REPEAT_BUYERS = 50     # fewer, and the purchase models have nothing to lear
 
 # Event codes (bits) computed in SQL, so no kind strings cross into Python.
 ACTIVITY, INTERACTION, COMPLAINT, TIER_CHANGE = 1, 2, 4, 8
-# What Guanxi records about a customer rather than what the customer did.
-SYSTEM_KINDS = ("customer_created", "profile_updated", "identity_added", "identity_removed",
-                "consent_changed", "tag_added", "tag_removed", "customer_merged",
-                "customer_unmerged", "tags_automatic", "stage_changed", "tier_changed")
 
 
 @dataclass
@@ -112,6 +110,15 @@ def _fetch(columns: list[tuple[str, str, str]], source: str, params: list[Any],
     return {name: array[name] for name, _kind in dtype}
 
 
+def _tables() -> dict[str, str]:
+    """Tables by their models (no SQL names another app's table)."""
+    from guanxi.analytics.models import CustomerScore
+    from guanxi.customers.models import Customer, Order
+
+    return {"customer": Customer._meta.db_table, "order": Order._meta.db_table,
+            "event": event_model()._meta.db_table, "score": CustomerScore._meta.db_table}
+
+
 def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = None
                ) -> RangeData:
     """Customers with lo <= id < hi (or exactly `ids`), their paid orders and their
@@ -122,15 +129,18 @@ def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = Non
     else:
         where, params = "BETWEEN %s AND %s", [lo, hi - 1]
     postgres = connection.vendor == "postgresql"
+    tables = _tables()
     cust = _fetch([("id", "id", "i8"), ("t", _epoch("created_at"), "i8")],
-                  f"customers_customer WHERE id {where}", params, "id / 1000")
+                  f"{tables['customer']} WHERE id {where}", params, "id / 1000")
     orders = _fetch([("time", _epoch("placed_at"), "i8"), ("total", "total", "f8")],
-                    f"customers_order WHERE customer_id {where} AND status = 'paid' "
+                    f"{tables['order']} WHERE customer_id {where} AND status = 'paid' "
                     f"AND placed_at <= %s", [*params, when], "customer_id")
-    code = (f"CASE WHEN kind = 'tier_changed' THEN {TIER_CHANGE} ELSE {ACTIVITY}"
-            f" + CASE WHEN kind IN ({_in_list(INTERACTION_KINDS)}) THEN {INTERACTION} ELSE 0 END"
-            f" + CASE WHEN kind IN ({_in_list(COMPLAINT_KINDS)}) THEN {COMPLAINT} ELSE 0 END END")
-    system = tuple(k for k in SYSTEM_KINDS if k != "tier_changed")
+    tier_kinds = kinds_with(VALUE_TIER)
+    code = (f"CASE WHEN kind IN ({_in_list(tier_kinds)}) THEN {TIER_CHANGE} ELSE {ACTIVITY}"
+            f" + CASE WHEN kind IN ({_in_list(interaction_kinds())}) THEN {INTERACTION} ELSE 0 END"
+            f" + CASE WHEN kind IN ({_in_list(complaint_kinds())}) THEN {COMPLAINT} ELSE 0 END END")
+    # what Guanxi records about a customer rather than what the customer did
+    system = tuple(k for k in kinds_with(SYSTEM) if k not in tier_kinds)
     # a first tier (from none, as every customer gets at their first scoring) is no change
     first_tier = ("data->>'from' IS NULL" if postgres
                   else "json_extract(data, '$.from') IS NULL")
@@ -138,15 +148,16 @@ def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = Non
                      # only distinctness matters: PostgreSQL sends a hash (no quoting)
                      ("channel", "hashtext(channel)" if postgres else "channel",
                       "i8" if postgres else "O")],
-                    f"customers_event WHERE customer_id {where} AND occurred_at <= %s "
+                    f"{tables['event']} WHERE customer_id {where} AND occurred_at <= %s "
                     f"AND kind NOT IN ({_in_list(system)}) "
-                    f"AND NOT (kind = 'tier_changed' AND {first_tier})", [*params, when],
+                    f"AND NOT (kind IN ({_in_list(tier_kinds)}) AND {first_tier})",
+                    [*params, when],
                     "customer_id", scattered=True)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT customer_id, stage, tier FROM analytics_customerscore "
+        cursor.execute(f"SELECT customer_id, stage, tier FROM {tables['score']} "
                        f"WHERE customer_id {where}", params)
         previous = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-        cursor.execute(f"SELECT MAX(id) FROM customers_order WHERE customer_id {where}",
+        cursor.execute(f"SELECT MAX(id) FROM {tables['order']} WHERE customer_id {where}",
                        params)
         last_order_id = cursor.fetchone()[0] or 0
     channel_codes = (pd.factorize(events["channel"])[0] if len(events["channel"])

@@ -43,10 +43,7 @@ def consent_set(*, actor: Any, customer: Customer, channel: str, purpose: str, g
         consent.proof = proof
         consent.recorded_by = actor if getattr(actor, "pk", None) else None
         consent.save()
-        verb = _("granted") if granted else _("withdrawn")
         event_record(customer=customer, kind="consent_changed", actor=actor,
-                     summary=f"{consent.get_channel_display()} · "
-                             f"{consent.get_purpose_display()}: {verb}",
                      data={"channel": channel, "purpose": purpose, "granted": granted,
                            "source": source, "proof": proof})
         log_action(actor=actor, action="consent.set", obj=consent, customer_id=customer.pk,

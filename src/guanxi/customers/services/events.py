@@ -4,22 +4,18 @@ bulk ingest of events from other systems."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
-from guanxi.core.bulk import insert_rows
 from guanxi.core.errors import FieldError, InvalidInput
 from guanxi.core.permissions import Action, require
-from guanxi.customers.events import INTERACTION_KINDS, is_ingestible_kind
 from guanxi.customers.models import (
     Customer,
     Event,
@@ -29,6 +25,8 @@ from guanxi.customers.selectors import visible_customers
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.identities import IdentityInput, normalize_identity
 from guanxi.customers.services.timeline import event_record
+from guanxi.timeline.kinds import LOGGABLE, data_errors, is_ingestible, kind_label, kinds_with
+from guanxi.timeline.services import NewEvent, events_append_many
 
 
 @dataclass
@@ -50,8 +48,10 @@ def interaction_log(*, actor: Any, customer: Customer, kind: str, summary: str,
                     channel: str = "", occurred_at: dt.datetime | None = None) -> Event:
     _check(actor, Action.INTERACTION_LOG, customer)
     errors = []
-    if kind not in INTERACTION_KINDS:
-        errors.append(FieldError("kind", _("Choose call, visit or note"), kind))
+    loggable = kinds_with(LOGGABLE)
+    if kind not in loggable:
+        errors.append(FieldError("kind", _("Choose one of: %(kinds)s") % {
+            "kinds": ", ".join(kind_label(k) for k in loggable)}, kind))
     text = summary.strip()
     if not text:
         errors.append(FieldError("summary", _("Write what happened")))
@@ -119,10 +119,13 @@ def events_ingest(*, actor: Any, events: Sequence[EventInput]) -> dict[str, int]
                                   len(events))
     now = timezone.now()
     for i, e in enumerate(events):
-        if not is_ingestible_kind(e.kind):
+        if not is_ingestible(e.kind):
             errors.append(FieldError(f"events.{i}.kind",
                                      _("Unknown event kind (use a known kind or custom.*)"),
                                      e.kind))
+        else:
+            for key, why in data_errors(e.kind, e.data):
+                errors.append(FieldError(f"events.{i}.data.{key}", why, e.data.get(key)))
         if timezone.is_naive(e.occurred_at):
             errors.append(FieldError(f"events.{i}.occurred_at",
                                      _("Give a time zone offset"), str(e.occurred_at)))
@@ -133,23 +136,16 @@ def events_ingest(*, actor: Any, events: Sequence[EventInput]) -> dict[str, int]
     errors.extend(resolve_errors)
     if errors:
         raise InvalidInput(errors)
-    rows = []
-    adapt = connection.ops.adapt_datetimefield_value
-    now_db = adapt(now)
     actor_id = getattr(actor, "pk", None)
-    for i, e in enumerate(events):
-        rows.append((resolved[i], e.kind, adapt(e.occurred_at), now_db, e.channel[:20],
-                     e.source[:40], actor_id, e.summary[:500],
-                     json.dumps(e.data, ensure_ascii=False, cls=DjangoJSONEncoder)
-                     if e.data else "{}", e.idempotency_key or None))
-    # In timeline-index order, so the B-tree is walked forward once rather than at random.
-    rows.sort(key=lambda r: (r[0], r[2]))
+    rows = [NewEvent(customer_id=resolved[i], kind=e.kind, occurred_at=e.occurred_at,
+                     channel=e.channel, source=e.source, actor_id=actor_id, summary=e.summary,
+                     data=e.data, idempotency_key=e.idempotency_key or None)
+            for i, e in enumerate(events)]
     with transaction.atomic():
         # The unique index on idempotency_key decides what is new: a repeated key (from an
         # earlier call, this batch, or a concurrent call) is skipped by the insert itself.
-        created = insert_rows("customers_event", (
-            "customer_id", "kind", "occurred_at", "recorded_at", "channel", "source",
-            "actor_id", "summary", "data", "idempotency_key"), rows, ignore_conflicts=True)
+        created = events_append_many(rows, skip_duplicates=True, recorded_at=now,
+                                     checked=True)
         log_action(actor=actor, action="events.ingest", object_type="customers.event",
                    extra={"received": len(events), "created": created,
                           "customers": len(set(resolved.values()))})

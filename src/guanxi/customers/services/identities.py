@@ -107,7 +107,6 @@ def identity_add(*, actor: Any, customer: Customer, kind: str, value: str, syste
             # The contact itself stays out of the timeline (a reference instead), so
             # masking and erasure reach it.
             event_record(customer=customer, kind="identity_added", actor=actor,
-                         summary=str(identity.get_kind_display()),
                          data={"kind": kind, "system": system, "identity_id": identity.pk})
             log_action(actor=actor, action="identity.add", obj=identity,
                        customer_id=customer.pk, changes={"value": [None, normalized]})
@@ -123,8 +122,10 @@ def identity_remove(*, actor: Any, identity: Identity) -> None:
     with transaction.atomic():
         log_action(actor=actor, action="identity.remove", obj=identity,
                    customer_id=customer.pk, changes={"value": [identity.value, None]})
+        identity_id = identity.pk
         identity.delete()
         refresh_search_terms(customer)
         run_after_change(customer)
         event_record(customer=customer, kind="identity_removed", actor=actor,
-                     summary=identity.get_kind_display(), data={"kind": identity.kind})
+                     data={"kind": identity.kind, "system": identity.system,
+                           "identity_id": identity_id})

@@ -153,9 +153,8 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
         items = sum(ln.quantity for ln in built)
         event_record(customer=customer, kind="order_placed", actor=actor,
                      occurred_at=order.placed_at, channel=channel, order=order,
-                     summary=_("Order %(ref)s · %(total)s %(currency)s · %(n)s items")
-                     % {"ref": order, "total": total, "currency": currency, "n": items},
-                     data={"order_id": order.pk, "total": str(total), "currency": currency,
+                     data={"order_id": order.pk, "ref": str(order), "total": str(total),
+                           "currency": currency,
                            "items": items, "skus": [ln.sku for ln in built]})
         log_action(actor=actor, action="order.create", obj=order, customer_id=customer.pk,
                    changes={"total": [None, total], "status": [None, status]})
@@ -174,8 +173,9 @@ def order_set_status(*, actor: Any, order: Order, status: str) -> Order:
         order.save(update_fields=["status", "updated_at"])
         if status != OrderStatus.PAID:
             event_record(customer=order.customer, kind=f"order_{status}", actor=actor,
-                         order=order, summary=f"{order} · {order.get_status_display()}",
-                         data={"order_id": order.pk, "total": str(order.total)})
+                         order=order,
+                         data={"order_id": order.pk, "ref": str(order),
+                               "total": str(order.total), "currency": order.currency})
         log_action(actor=actor, action="order.status", obj=order,
                    customer_id=order.customer_id, changes={"status": [old, status]})
     return order

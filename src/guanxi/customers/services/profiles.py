@@ -24,7 +24,6 @@ from guanxi.customers.models import (
     Company,
     Customer,
     CustomerTag,
-    Event,
     Gender,
     Identity,
     IdentityKind,
@@ -48,6 +47,7 @@ from guanxi.customers.services.identities import (
 )
 from guanxi.customers.services.tags import _tag_link
 from guanxi.customers.services.timeline import event_record
+from guanxi.timeline.services import NewEvent, events_append_many
 
 PROFILE_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
                   "lunar_birthday", "region", "occupation", "preferred_language",
@@ -158,8 +158,6 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
                 _tag_link(actor, customer, name)
             run_after_change(customer)
             event_record(customer=customer, kind="customer_created", actor=actor,
-                         summary=_("Customer created (source: %(source)s)")
-                         % {"source": customer.get_source_display()},
                          source=customer.source)
             log_action(actor=actor, action="customer.create", obj=customer,
                        changes=diff({}, {f: getattr(customer, f) for f in
@@ -248,16 +246,14 @@ def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
             terms += [SearchTerm(customer=customer, term=t) for t in search.terms_for(
                 family_name=customer.family_name, given_name=customer.given_name,
                 display_name=customer.display_name, emails=new.emails, phones=new.phones)]
-            events.append(Event(
-                customer=customer, kind="customer_created", occurred_at=now,
-                actor=actor if getattr(actor, "pk", None) else None, source=source,
-                summary=_("Customer created (source: %(source)s)")
-                % {"source": customer.get_source_display()}))
+            events.append(NewEvent(customer_id=customer.pk, kind="customer_created",
+                                   occurred_at=now, source=source,
+                                   actor_id=getattr(actor, "pk", None)))
         Identity.objects.bulk_create(identities)
         Address.objects.bulk_create(addresses)
         CustomerTag.objects.bulk_create(links)
         SearchTerm.objects.bulk_create(terms, batch_size=1000)
-        Event.objects.bulk_create(events)
+        events_append_many(events)
         log_actions(actor=actor, action="customer.create", entries=[
             (c, diff({}, {f: getattr(c, f) for f in ("display_name", "family_name",
                                                        "given_name", "region", "source")}
@@ -313,9 +309,6 @@ def customer_update(*, actor: Any, customer: Customer, expected_version: int | N
         if {"family_name", "given_name", "display_name"} & set(changed):
             refresh_search_terms(customer)
         event_record(customer=customer, kind="profile_updated", actor=actor,
-                     summary=_("Changed: %(fields)s") % {"fields": ", ".join(
-                         str(getattr(Customer._meta.get_field(f), "verbose_name", f))
-                         for f in changed)},
                      data={"fields": sorted(changed), "changes": changed})
         run_after_change(customer)
         log_action(actor=actor, action="customer.update", obj=customer, changes=changed)

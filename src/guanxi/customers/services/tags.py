@@ -36,7 +36,8 @@ def tag_add(*, actor: Any, customer: Customer, name: str) -> Tag:
     with transaction.atomic():
         tag, created = _tag_link(actor, customer, name)
         if created:
-            event_record(customer=customer, kind="tag_added", actor=actor, summary=tag.name)
+            event_record(customer=customer, kind="tag_added", actor=actor,
+                         data={"tag": tag.name})
             log_action(actor=actor, action="tag.add", obj=customer,
                        changes={"tags": [None, tag.name]})
     return tag
@@ -47,7 +48,8 @@ def tag_remove(*, actor: Any, customer: Customer, name: str) -> None:
     with transaction.atomic():
         deleted, _detail = CustomerTag.objects.filter(customer=customer, tag__name=name).delete()
         if deleted:
-            event_record(customer=customer, kind="tag_removed", actor=actor, summary=name)
+            event_record(customer=customer, kind="tag_removed", actor=actor,
+                         data={"tag": name})
             log_action(actor=actor, action="tag.remove", obj=customer,
                        changes={"tags": [name, None]})
 
@@ -64,8 +66,6 @@ def tags_apply_automatic(*, customer: Customer, add: Sequence[str],
         if remove:
             CustomerTag.objects.filter(customer=customer, tag__name__in=list(remove)).delete()
         event_record(customer=customer, kind="tags_automatic",
-                     summary=_("Automatic tags: %(changes)s") % {"changes": ", ".join(
-                         [f"+{n}" for n in add] + [f"−{n}" for n in remove])},
                      data={"added": list(add), "removed": list(remove)})
         log_action(actor=None, action="tag.automatic", obj=customer,
                    changes={"tags": [list(remove), list(add)]})

@@ -1,6 +1,6 @@
 from django import template
 
-from guanxi.customers.events import kind_label
+from guanxi.timeline.kinds import kind_label, render_summary
 
 register = template.Library()
 
@@ -8,6 +8,23 @@ register = template.Library()
 @register.filter
 def event_label(kind: str) -> str:
     return kind_label(kind)
+
+
+@register.filter
+def event_summary(event) -> str:
+    """The event's summary line in the reader's language (from its data)."""
+    return render_summary(event)
+
+
+@register.filter
+def channel_label(value: str) -> str:
+    """A known channel in the reader's language; another system's own word as sent."""
+    from guanxi.customers.models import Channel, SalesChannel
+
+    for choices in (SalesChannel, Channel):
+        if value in choices.values:
+            return str(choices(value).label)
+    return value
 
 
 @register.filter
