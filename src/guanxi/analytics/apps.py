@@ -31,6 +31,11 @@ class AnalyticsConfig(AppConfig):
                       frozenset({INTERNAL, SYSTEM, SEGMENT, VALUE_TIER}), change,
                       strict=True, render=r.became, app="analytics"),
         ])
+        from guanxi.core.work import register_handler
+
+        register_handler("analytics.scoring", r.scoring_work, atomic=False, lease_s=60,
+                         max_attempts=2, on_dead=r.scoring_work_dead)
+        register_handler("analytics.rescore", r.rescore_work, lease_s=120)
         register_panel(Panel("scores", "analytics/_customer_scores.html", r.scores_panel,
                              order=10))
         register_list_filter(ListFilter("segment", "segment_id", _("Segment"),

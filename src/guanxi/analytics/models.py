@@ -78,7 +78,7 @@ class CustomerScore(models.Model):
 
     @property
     def churn_reason_labels(self) -> list[str]:
-        from guanxi.analytics.churn import FEATURE_LABELS
+        from guanxi.analytics.churn_model import FEATURE_LABELS
 
         return [str(FEATURE_LABELS.get(name, name)) for name, _weight in self.churn_reasons]
 

@@ -41,3 +41,23 @@ def became(event: Any) -> str:
     if old in choices.values:
         return _("%(old)s → %(new)s") % {"old": choices(old).label, "new": label}
     return _("Became %(new)s") % {"new": label}
+
+
+# Durable-work handlers (guanxi.core.work).
+
+def scoring_work(item: Any, ctx: Any) -> Any:
+    from guanxi.analytics.services import scoring_work as run
+
+    return run(item, ctx)
+
+
+def scoring_work_dead(item: Any, reason: str) -> None:
+    from guanxi.analytics.services import scoring_work_dead as dead
+
+    dead(item, reason)
+
+
+def rescore_work(item: Any, ctx: Any) -> Any:
+    from guanxi.analytics.services import rescore_work as run
+
+    return run(item, ctx)

@@ -33,8 +33,10 @@ from guanxi.analytics.settings import config_dict, lifecycle_config, rfm_config
 from guanxi.audit.services import log_action
 from guanxi.core.bulk import upsert_frame
 from guanxi.core.errors import Conflict, InvalidInput
+from guanxi.core.models import WorkItem, WorkState
 from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
+from guanxi.core.work import work_enqueue
 from guanxi.customers.models import Customer, Order, OrderStatus
 from guanxi.timeline.services import NewEvent, events_append_many
 
@@ -68,20 +70,62 @@ def _progress(run: ScoringRun, step: str, done: int,
         progress(str(step), done, run.total)
 
 
+SCORING_QUEUE = "analytics.scoring"
+RESCORE_QUEUE = "analytics.rescore"
+
+
+def _scoring_active() -> bool:
+    return WorkItem.objects.filter(queue=SCORING_QUEUE,
+                                   state__in=[WorkState.QUEUED, WorkState.RUNNING]).exists()
+
+
 def scores_start(*, actor: Any) -> ScoringRun:
     """Start a full scoring run in the worker (the page follows its progress)."""
-    from guanxi.analytics.tasks import scores_run_task
-
     require(actor, Action.SCORING_CONFIGURE)
-    stale = timezone.now() - dt.timedelta(minutes=10)
-    if ScoringRun.objects.filter(status=RunStatus.RUNNING, heartbeat_at__gte=stale).exists():
+    if _scoring_active():
         raise Conflict(_("A scoring run is already running."))
     with transaction.atomic():
         run = ScoringRun.objects.create(as_of=timezone.now(), started_by=actor,
                                         step=_("waiting for the worker"))
         log_action(actor=actor, action="analytics.scores_start", obj=run)
-        transaction.on_commit(lambda: scores_run_task(run.pk))
+        work_enqueue(SCORING_QUEUE, {"run_id": run.pk})
     return run
+
+
+def scores_nightly_enqueue(day: dt.date) -> WorkItem:
+    """The nightly run, once per day however many schedulers ask (idempotency key)."""
+    return work_enqueue(SCORING_QUEUE, {"nightly": day.isoformat()},
+                        key=f"analytics.nightly:{day.isoformat()}")
+
+
+def scoring_work(item: WorkItem, ctx: Any) -> dict[str, Any]:
+    """A claimed work item runs a full scoring (then every segment). Taken over after a
+    dead worker, the same run starts again from the orders (scores are recomputed)."""
+    run_id = item.payload.get("run_id")
+    if run_id is None:  # nightly: the run row is made once, on the first attempt
+        run = ScoringRun.objects.create(as_of=timezone.now())
+        WorkItem.objects.filter(pk=item.pk).update(payload={**item.payload, "run_id": run.pk})
+    else:
+        run = ScoringRun.objects.select_related("started_by").get(pk=run_id)
+        ScoringRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, error="")
+
+    def progress(step: str, done: int, total: int) -> None:
+        ctx.progress(done, total)
+
+    summary = scores_refresh(actor=run.started_by, run=run, progress=progress)
+    segments_refresh_all()
+    return summary
+
+
+def scoring_work_dead(item: WorkItem, reason: str) -> None:
+    run_id = item.payload.get("run_id")
+    if run_id is not None:
+        ScoringRun.objects.filter(pk=run_id, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED, finished_at=timezone.now(), error=reason[:2000])
+
+
+def rescore_work(item: WorkItem, ctx: Any) -> dict[str, Any]:
+    return {"customers": scores_refresh_customers(customer_ids=item.payload["customer_ids"])}
 
 
 def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
@@ -224,10 +268,7 @@ def scores_refresh_customers(*, customer_ids: list[int]) -> int:
 
 def rescore_after_merge(customers: list[Any]) -> None:
     """Merge rule hook: the merged customers are scored again once the merge commits."""
-    from guanxi.analytics.tasks import scores_refresh_customers_task
-
-    ids = [c.pk for c in customers]
-    transaction.on_commit(lambda: scores_refresh_customers_task(ids))
+    work_enqueue(RESCORE_QUEUE, {"customer_ids": [c.pk for c in customers]})
 
 
 def _last_full_run() -> ScoringRun | None:

@@ -1,22 +1,22 @@
-"""Worker jobs of the analytics app."""
+"""Periodic jobs of the analytics app. Full scoring runs and rescoring after merges are
+durable work items (guanxi.core.work), registered in AnalyticsConfig.ready()."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task
+from huey.contrib.djhuey import db_periodic_task
 
 
 @db_periodic_task(crontab(hour="2", minute="30"))
-def scores_refresh_task() -> dict[str, Any]:
+def scores_refresh_task() -> int:
     """Nightly: RFM, tiers, lifecycle stages, lifetime value and churn risk for every
-    customer, then every segment (segments read the fresh scores)."""
-    from guanxi.analytics.services import scores_refresh, segments_refresh_all
+    customer, then every segment (segments read the fresh scores). Queued once per day
+    as a work item, so a second scheduler or a redelivered task runs nothing twice."""
+    from django.utils import timezone
 
-    summary = scores_refresh()
-    segments_refresh_all()
-    return summary
+    from guanxi.analytics.services import scores_nightly_enqueue
+
+    return int(scores_nightly_enqueue(timezone.localdate()).pk)
 
 
 @db_periodic_task(crontab(minute="*/5"))
@@ -25,23 +25,3 @@ def scores_incremental_task() -> dict[str, int]:
     from guanxi.analytics.services import scores_refresh_changed
 
     return scores_refresh_changed()
-
-
-@db_task()
-def scores_run_task(run_id: int) -> dict[str, Any]:
-    """A full run a user started from the settings page."""
-    from guanxi.analytics.models import ScoringRun
-    from guanxi.analytics.services import scores_refresh, segments_refresh_all
-
-    run = ScoringRun.objects.get(pk=run_id)
-    summary = scores_refresh(actor=run.started_by, run=run)
-    segments_refresh_all()
-    return summary
-
-
-@db_task()
-def scores_refresh_customers_task(customer_ids: list[int]) -> int:
-    """Customers whose orders changed hands in a merge or its undo."""
-    from guanxi.analytics.services import scores_refresh_customers
-
-    return scores_refresh_customers(customer_ids=customer_ids)

@@ -25,6 +25,7 @@ and orphaned leases need no separate scheduler.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -38,6 +39,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from huey.contrib.djhuey import db_task
 
 from guanxi.core import watchdog
 from guanxi.core.models import WorkItem, WorkState
@@ -71,6 +73,7 @@ class Context:
 
 
 Run = Callable[[WorkItem, Context], Mapping[str, Any] | None]
+OnDead = Callable[[WorkItem, str], None]
 
 
 @dataclass(frozen=True)
@@ -81,14 +84,28 @@ class Handler:
     lease_s: float = 60.0
     backoff_s: float = 5.0
     atomic: bool = True
+    on_dead: OnDead | None = None  # told when an item gives up (e.g. mark a job failed)
 
 
 _HANDLERS: dict[str, Handler] = {}
 
 
 def register_handler(queue: str, run: Run, *, max_attempts: int = 5, lease_s: float = 60.0,
-                     backoff_s: float = 5.0, atomic: bool = True) -> None:
-    _HANDLERS[queue] = Handler(queue, run, max_attempts, lease_s, backoff_s, atomic)
+                     backoff_s: float = 5.0, atomic: bool = True,
+                     on_dead: OnDead | None = None) -> None:
+    """`atomic`: the handler's writes commit with the completion (short handlers).
+    Otherwise the lease is renewed by a heartbeat thread and the handler checkpoints."""
+    _HANDLERS[queue] = Handler(queue, run, max_attempts, lease_s, backoff_s, atomic, on_dead)
+
+
+def _dead(item_id: int, queue: str, reason: str) -> None:
+    handler = _HANDLERS.get(queue)
+    if handler is None or handler.on_dead is None:
+        return
+    try:
+        handler.on_dead(WorkItem.objects.get(pk=item_id), reason)
+    except Exception:
+        logger.exception("work item %s: on_dead failed", item_id)
 
 
 def registered_queues() -> list[str]:
@@ -124,10 +141,14 @@ def work_enqueue(queue: str, payload: Mapping[str, Any] | None = None, *,
     return item
 
 
+@db_task()
+def work_drain_task() -> int:
+    """The worker side: run what is due (a Huey task, queued after an enqueue commits)."""
+    return work_drain()
+
+
 def _wake() -> None:
     try:
-        from guanxi.core.tasks import work_drain_task
-
         work_drain_task()
     except Exception:  # the job runner down: the watchdog loop still finds the item
         logger.warning("could not wake a worker; the item waits for the watchdog loop")
@@ -151,22 +172,28 @@ def work_claim(queues: Iterable[str] | None = None, *, worker: str | None = None
     if not names:
         return None
     worker = worker or worker_name()
+    postgres = connection.vendor == "postgresql"
     for _attempt in range(20):
         now = timezone.now()
-        with transaction.atomic():
+        # PostgreSQL: the candidate row stays locked (others skip it) until the claim
+        # commits. SQLite: read without taking the write lock (a busy writer is not
+        # waited for just to find nothing due); the conditional UPDATE decides.
+        with transaction.atomic() if postgres else contextlib.nullcontext():
             candidates = (WorkItem.objects.filter(_due(now), queue__in=names)
                           .order_by("run_after", "pk"))
-            if connection.vendor == "postgresql":
+            if postgres:
                 candidates = candidates.select_for_update(skip_locked=True)
             row = candidates.values("pk", "queue", "attempts", "max_attempts").first()
             if row is None:
                 return None
             if row["attempts"] >= row["max_attempts"]:
                 # its worker died on the last attempt: dead, with the reason
-                WorkItem.objects.filter(_due(now), pk=row["pk"]).update(
-                    state=WorkState.DEAD, finished_at=now, lease_until=None,
-                    last_error=_("stopped without finishing %(n)s times (worker lost)")
-                    % {"n": row["attempts"]})
+                reason = _("stopped without finishing %(n)s times (worker lost)") % {
+                    "n": row["attempts"]}
+                if WorkItem.objects.filter(_due(now), pk=row["pk"]).update(
+                        state=WorkState.DEAD, finished_at=now, lease_until=None,
+                        last_error=reason):
+                    _dead(row["pk"], row["queue"], reason)
                 continue
             lease = now + dt.timedelta(seconds=_HANDLERS[row["queue"]].lease_s)
             # Conditional: on SQLite another process may have claimed it since the read.
@@ -189,8 +216,9 @@ def _fail(item: WorkItem, token: int, error: str) -> WorkState:
     handler = _HANDLERS[item.queue]
     now = timezone.now()
     if token >= item.max_attempts:
-        _mine(item.pk, token).update(state=WorkState.DEAD, last_error=error[:4000],
-                                     finished_at=now, lease_until=None)
+        if _mine(item.pk, token).update(state=WorkState.DEAD, last_error=error[:4000],
+                                        finished_at=now, lease_until=None):
+            _dead(item.pk, item.queue, error)
         return WorkState.DEAD
     _mine(item.pk, token).update(state=WorkState.QUEUED, last_error=error[:4000],
                                  lease_until=None, run_after=now + _backoff(handler, token))

@@ -8,7 +8,8 @@ class DataQualityConfig(AppConfig):
     verbose_name = _("Data quality")
 
     def ready(self) -> None:
-        from guanxi.core.watchdog import register_check
+        from guanxi.core import watchdog
+        from guanxi.core.work import register_handler
         from guanxi.customers.extensions import (
             Panel,
             register_duplicate_finder,
@@ -35,7 +36,15 @@ class DataQualityConfig(AppConfig):
         register_panel(Panel("duplicates", "dataquality/_customer_duplicates.html",
                              r.pending_pairs, place="banner"))
         register_duplicate_finder(r.possible_duplicates)
-        register_check(r.imports_requeue_stalled)
+        # Queue names are the ones importing.py and services.py enqueue to.
+        register_handler("dataquality.import", r.import_run_work, atomic=False,
+                         lease_s=watchdog.STALE_S, max_attempts=5,
+                         on_dead=r.import_work_dead)
+        register_handler("dataquality.import_inspect", r.import_inspect_work,
+                         atomic=False, lease_s=60, max_attempts=3)
+        register_handler("dataquality.resolution", r.resolution_work, atomic=False,
+                         lease_s=60, max_attempts=3, on_dead=r.resolution_work_dead)
+        register_handler("dataquality.retag", r.retag_work, atomic=False, lease_s=60)
         register_merge_rules([
             # Pairs with the absorbed customer mean nothing once the two are one; the
             # undo brings them back (the merged pair itself as "not the same person").

@@ -27,6 +27,7 @@ from guanxi.core import watchdog
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import Action, require
 from guanxi.core.spreadsheet import safe_cell
+from guanxi.core.work import LeaseLost, work_enqueue
 from guanxi.customers.models import Source
 from guanxi.dataquality.fields import field_names, suggest_mapping
 from guanxi.dataquality.limits import max_bytes, max_rows
@@ -92,9 +93,7 @@ def import_upload(*, actor: Any, name: str, chunks: Iterator[bytes], size: int,
     log_action(actor=actor, action="import.upload", obj=job,
                extra={"file": name, "bytes": written, "kind": kind})
     if enqueue:
-        from guanxi.dataquality.tasks import import_inspect_task
-
-        transaction.on_commit(lambda: import_inspect_task(job.pk))
+        work_enqueue(INSPECT_QUEUE, {"import_id": job.pk}, key=f"import-inspect:{job.pk}")
     return job
 
 
@@ -291,9 +290,7 @@ def import_start(*, actor: Any, job: ImportJob, enqueue: bool = True) -> ImportJ
     log_action(actor=actor, action="import.start", obj=job,
                extra={"mapping": job.mapping, "dry_run": job.dry_run})
     if enqueue:
-        from guanxi.dataquality.tasks import import_run_task
-
-        transaction.on_commit(lambda: import_run_task(job.pk))
+        work_enqueue(RUN_QUEUE, {"import_id": job.pk})
     return job
 
 
@@ -312,9 +309,7 @@ def import_resume(*, actor: Any, job: ImportJob, enqueue: bool = True,
     job.refresh_from_db()
     log_action(actor=actor, action="import.resume", obj=job, extra={"from_row": job.rows_done})
     if enqueue:
-        from guanxi.dataquality.tasks import import_run_task
-
-        transaction.on_commit(lambda: import_run_task(job.pk))
+        work_enqueue(RUN_QUEUE, {"import_id": job.pk})
     return job
 
 
@@ -329,10 +324,14 @@ def _count_rows(job: ImportJob) -> int:
     return count
 
 
-def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = None) -> ImportJob:
-    """Process a queued import (the worker calls this). Claims the job atomically, so
-    two workers never run the same import; commits a checkpoint after every chunk."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = None,
+               taken_over: bool = False) -> ImportJob:
+    """Process a queued import. Claims the job atomically, so two runs never process the
+    same import; commits a checkpoint after every chunk. `taken_over`: the worker's
+    work item was claimed after the previous worker died (its lease ran out), so a
+    running import continues after its last checkpoint."""
+    states = [JobStatus.QUEUED, JobStatus.RUNNING] if taken_over else [JobStatus.QUEUED]
+    claimed = ImportJob.objects.filter(pk=job_id, status__in=states).update(
         status=JobStatus.RUNNING, heartbeat_at=timezone.now())
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     if not claimed:
@@ -355,6 +354,8 @@ def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = Non
     except DomainError as exc:
         _fail(job, str(exc.errors[0].message if exc.errors else exc.message))
         return job
+    except LeaseLost:
+        raise  # another worker has the import now; this one just stops
     except Exception:
         # Our defect, not the file's: the traceback goes to the worker's log, the page
         # says so in words and offers to resume after the last checkpoint.
@@ -396,15 +397,42 @@ def import_errors_rows(*, actor: Any, job: ImportJob) -> Iterator[list[str]]:
                safe_cell(e.reason), kept if e.warning else rejected, *original]
 
 
-def imports_requeue_stalled() -> int:
-    """System job: running imports with no heartbeat for a while go back to the queue."""
-    from guanxi.dataquality.tasks import import_run_task
+# --- worker side (durable work handlers, registered in DataQualityConfig.ready()) -------
 
-    stale = timezone.now() - dt.timedelta(seconds=watchdog.STALE_S)
-    ids = list(ImportJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale)
-               .values_list("pk", flat=True))
-    for pk in ids:
-        if ImportJob.objects.filter(pk=pk, status=JobStatus.RUNNING,
-                                    heartbeat_at__lt=stale).update(status=JobStatus.QUEUED):
-            import_run_task(pk)
-    return len(ids)
+RUN_QUEUE = "dataquality.import"
+INSPECT_QUEUE = "dataquality.import_inspect"
+
+
+def import_run_work(item: Any, ctx: Any) -> dict[str, Any]:
+    """A claimed work item runs its import; the item's lease (renewed by heartbeat) is
+    what keeps a second worker out and what hands a dead worker's import to another."""
+    job = ImportJob.objects.filter(pk=item.payload["import_id"]).first()
+    if job is None:
+        return {"skipped": "gone"}
+
+    def progress(done: int, total: int) -> None:
+        ctx.progress(done, total)
+
+    try:
+        job = import_run(job.pk, progress=progress, taken_over=item.attempts > 1)
+    except LeaseLost:
+        raise
+    except Exception:
+        # already logged, and the job says in words what happened (resume continues it)
+        return {"status": JobStatus.FAILED}
+    return {"status": job.status, "created": job.created, "updated": job.updated}
+
+
+def import_inspect_work(item: Any, ctx: Any) -> dict[str, Any]:
+    job = import_inspect(item.payload["import_id"])
+    return {"status": job.status}
+
+
+def import_work_dead(item: Any, reason: str) -> None:
+    """The import's work item gave up (its workers kept dying): the job says so."""
+    job = ImportJob.objects.filter(pk=item.payload["import_id"],
+                                   status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).first()
+    if job is not None:
+        with translation.override(job.options.get("language") or settings.LANGUAGE_CODE):
+            _fail(job, _("The import stopped after row %(n)s because its worker kept "
+                         "stopping; resume it to continue.") % {"n": job.rows_done})

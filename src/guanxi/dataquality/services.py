@@ -3,7 +3,6 @@ pairs, and running identity resolution over the customer table."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import math
@@ -18,7 +17,9 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
+from guanxi.core.models import WorkItem, WorkState
 from guanxi.core.permissions import Action, require
+from guanxi.core.work import LeaseLost, work_enqueue
 from guanxi.customers.hooks import run_after_change
 from guanxi.customers.merging import MergeRule, Strategy, customer_foreign_keys, merge_rules
 from guanxi.customers.models import Customer, Identity
@@ -41,7 +42,6 @@ SURVIVING_FIELDS = ("family_name", "given_name", "display_name", "gender", "birt
                     "preferred_channel", "owner_id", "company_id", "source")
 EMPTY: tuple[object, ...] = (None, "", "unknown", {}, False)
 # No progress from a resolution run for this long means its worker is gone.
-RESOLUTION_STALE = dt.timedelta(minutes=30)
 
 
 def _rows(model: type[models.Model], **filters: Any) -> list[dict[str, Any]]:
@@ -383,33 +383,58 @@ def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: N
 def resolution_start(*, actor: Any) -> ResolutionRun:
     """Queue an identity-resolution pass in the worker; one at a time."""
     require(actor, Action.CUSTOMER_MERGE)
-    # A run whose worker died says nothing for a long time: it no longer blocks.
-    ResolutionRun.objects.filter(
-        status__in=[JobStatus.QUEUED, JobStatus.RUNNING],
-        heartbeat_at__lt=timezone.now() - RESOLUTION_STALE).update(
-        status=JobStatus.FAILED, error=_("Interrupted: the worker stopped"),
-        finished_at=timezone.now())
+    # A run whose work item gave up is marked failed by it (resolution_work_dead); one
+    # with no live work item at all (lost with an old job runner) no longer blocks.
+    live = WorkItem.objects.filter(queue=RESOLUTION_QUEUE,
+                                   state__in=[WorkState.QUEUED, WorkState.RUNNING])
+    live_runs = [item.payload.get("run_id") for item in live.only("payload")]
+    ResolutionRun.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exclude(
+        pk__in=live_runs).update(status=JobStatus.FAILED,
+                                 error=_("Interrupted: the worker stopped"),
+                                 finished_at=timezone.now())
     if ResolutionRun.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
         raise Conflict(_("A search for duplicates is already running"))
     run = ResolutionRun.objects.create(created_by=actor)
-    from guanxi.dataquality.tasks import resolution_run_task
-
-    transaction.on_commit(lambda: resolution_run_task(run.pk))
+    work_enqueue(RESOLUTION_QUEUE, {"run_id": run.pk})
     return run
 
 
-def resolution_run_job(run_id: int) -> ResolutionRun:
+RESOLUTION_QUEUE = "dataquality.resolution"
+
+
+def resolution_work(item: Any, ctx: Any) -> dict[str, Any]:
+    """A claimed work item runs the search; taken over after a dead worker, it starts
+    the search again (merges already made stay made; the rest are found again)."""
+    run = resolution_run_job(item.payload["run_id"], taken_over=item.attempts > 1,
+                             beat=lambda: ctx.progress(0))
+    return {"status": run.status}
+
+
+def resolution_work_dead(item: Any, reason: str) -> None:
+    ResolutionRun.objects.filter(
+        pk=item.payload["run_id"], status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
+        status=JobStatus.FAILED, error=_("Interrupted: the worker stopped"),
+        finished_at=timezone.now())
+
+
+def resolution_run_job(run_id: int, *, taken_over: bool = False,
+                       beat: Any = None) -> ResolutionRun:
     """Worker side of resolution_start, recording each step for the progress display."""
-    if not ResolutionRun.objects.filter(pk=run_id, status=JobStatus.QUEUED).update(
+    states = [JobStatus.QUEUED, JobStatus.RUNNING] if taken_over else [JobStatus.QUEUED]
+    if not ResolutionRun.objects.filter(pk=run_id, status__in=states).update(
             status=JobStatus.RUNNING):
         return ResolutionRun.objects.get(pk=run_id)
     run = ResolutionRun.objects.select_related("created_by").get(pk=run_id)
 
     def progress(step: str) -> None:
         ResolutionRun.objects.filter(pk=run_id).update(step=step, heartbeat_at=timezone.now())
+        if beat is not None:
+            beat()
 
     try:
         summary = resolution_run(actor=run.created_by, progress=progress)
+    except LeaseLost:
+        raise
     except Exception:
         # The page says what happened in words; the traceback goes to the worker's log.
         logger.exception("resolution run %s failed", run_id)
@@ -418,7 +443,7 @@ def resolution_run_job(run_id: int) -> ResolutionRun:
             error=_("An unexpected error stopped the search (run #%(id)s); nothing was "
                     "merged after it. The details are in the worker's log.") % {"id": run_id},
             finished_at=timezone.now())
-        raise
+        return ResolutionRun.objects.get(pk=run_id)
     ResolutionRun.objects.filter(pk=run_id).update(
         status=JobStatus.DONE, summary=summary, step="", finished_at=timezone.now())
     run.refresh_from_db()
@@ -454,7 +479,14 @@ def tag_rule_delete(*, actor: Any, rule: TagRule) -> None:
         _retag_everyone()
 
 
-def _retag_everyone() -> None:
-    from guanxi.dataquality.tasks import autotags_refresh_task
+RETAG_QUEUE = "dataquality.retag"
 
-    transaction.on_commit(autotags_refresh_task)
+
+def _retag_everyone() -> None:
+    work_enqueue(RETAG_QUEUE)
+
+
+def retag_work(item: Any, ctx: Any) -> dict[str, Any]:
+    from guanxi.dataquality.autotags import autotags_apply_all
+
+    return {"customers": autotags_apply_all()}

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 from django.db import DatabaseError, connection
 
-from guanxi.analytics.churn import complaint_kinds, interaction_kinds
+from guanxi.timeline.kinds import COMPLAINT as COMPLAINT_FLAG
+from guanxi.timeline.kinds import INTERACTION as INTERACTION_FLAG
 from guanxi.timeline.kinds import SYSTEM, VALUE_TIER, kinds_with
 from guanxi.timeline.store import event_model
 
@@ -136,9 +137,10 @@ def read_range(lo: int, hi: int, as_of: dt.datetime, ids: list[int] | None = Non
                     f"{tables['order']} WHERE customer_id {where} AND status = 'paid' "
                     f"AND placed_at <= %s", [*params, when], "customer_id")
     tier_kinds = kinds_with(VALUE_TIER)
+    touches, complaints = kinds_with(INTERACTION_FLAG), kinds_with(COMPLAINT_FLAG)
     code = (f"CASE WHEN kind IN ({_in_list(tier_kinds)}) THEN {TIER_CHANGE} ELSE {ACTIVITY}"
-            f" + CASE WHEN kind IN ({_in_list(interaction_kinds())}) THEN {INTERACTION} ELSE 0 END"
-            f" + CASE WHEN kind IN ({_in_list(complaint_kinds())}) THEN {COMPLAINT} ELSE 0 END END")
+            f" + CASE WHEN kind IN ({_in_list(touches)}) THEN {INTERACTION} ELSE 0 END"
+            f" + CASE WHEN kind IN ({_in_list(complaints)}) THEN {COMPLAINT} ELSE 0 END END")
     # what Guanxi records about a customer rather than what the customer did
     system = tuple(k for k in kinds_with(SYSTEM) if k not in tier_kinds)
     # a first tier (from none, as every customer gets at their first scoring) is no change

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from guanxi.analytics.churn import FEATURES
+from guanxi.analytics.churn_model import FEATURES
 from guanxi.analytics.scoring.extract import (
     ACTIVITY,
     COMPLAINT,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from guanxi.analytics.churn import FEATURES
+from guanxi.analytics.churn_model import FEATURES
 from guanxi.analytics.lifecycle import LifecycleConfig, lifecycle_stages
 from guanxi.analytics.rfm import NO_PURCHASES, RFMConfig, rfm_scores, value_tiers
 from guanxi.analytics.scoring.extract import (
@@ -74,7 +74,7 @@ def fit_models(extract: pd.DataFrame, train: pd.DataFrame, test: pd.DataFrame, n
     `test`: the churn features of (a sample of) the buyers at the two past cutoffs. The
     purchase model is fitted on a random sample (four parameters need far fewer than a
     million customers), starting from the previous run's parameters when there are some."""
-    from guanxi.analytics.churn import churn_fit
+    from guanxi.analytics.churn_model import churn_fit
 
     values = _rfm_values(extract, now)
     thresholds: dict[str, list[float]] = {}

@@ -22,6 +22,7 @@ from guanxi.analytics.services import (
     segment_save,
 )
 from guanxi.audit.models import AuditEntry
+from guanxi.core.errors import Conflict
 from guanxi.customers import services as cs
 from guanxi.customers.models import Event
 from guanxi.testing import make_customer
@@ -200,11 +201,16 @@ def test_settings_change_the_stages(client, personas, shop):
 
 def test_a_run_started_from_the_page_reports_progress(client, personas, shop,
                                                        django_capture_on_commit_callbacks):
-    from guanxi.analytics.tasks import scores_run_task
+    from guanxi.core.models import WorkItem
+    from guanxi.core.work import work_drain
 
     with django_capture_on_commit_callbacks(execute=False):
         run = scores_start(actor=personas.manager)
-    scores_run_task.call_local(run.pk)
+    # a second start while the first is queued is refused
+    with pytest.raises(Conflict):
+        scores_start(actor=personas.manager)
+    assert work_drain(["analytics.scoring"]) == 1  # the worker's side
+    assert WorkItem.objects.get(queue="analytics.scoring").state == "done"
     run.refresh_from_db()
     assert run.status == "done" and run.customers == 3 and run.done == run.total
     assert run.figures["read_s"] >= 0 and run.fitted

@@ -1,9 +1,10 @@
-"""An import whose worker died resumes within about 25 seconds (heartbeat every 5 s,
-stale after 20 s, the worker's watchdog looks every 5 s); one that is merely slow is
-left alone."""
+"""An import whose worker died is taken over within about 25 seconds (its work item's
+lease, renewed every few seconds by the running worker, runs out after 20 s; each
+worker's watchdog looks for due items every 5 s); one that is merely slow is left alone."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import threading
 import time
@@ -11,7 +12,8 @@ import time
 import pytest
 from django.utils import timezone
 
-from guanxi.core import watchdog
+from guanxi.core import watchdog, work
+from guanxi.core.models import WorkItem, WorkState
 from guanxi.dataquality import importing, writing
 from guanxi.dataquality.models import ImportJob, JobStatus
 
@@ -20,41 +22,57 @@ CSV = ("name,phone\n" + "".join(f"客户{i},1380013{i:04d}\n" for i in range(12)
 
 def _queued(actor) -> ImportJob:
     job = importing.import_upload(actor=actor, name="m.csv", chunks=iter([CSV]),
-                                  size=len(CSV), kind="customers")
+                                  size=len(CSV), kind="customers", enqueue=False)
     importing.import_configure(actor=actor, job=job, mapping=job.mapping)
-    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.QUEUED)
-    return job
+    return importing.import_start(actor=actor, job=job)  # a work item for the worker
 
 
 def test_the_limits_resume_a_dead_import_within_thirty_seconds():
-    assert watchdog.STALE_S + watchdog.WATCH_S <= 30
-    assert watchdog.HEARTBEAT_S * 3 <= watchdog.STALE_S  # two missed beats are not death
+    lease = work._HANDLERS[importing.RUN_QUEUE].lease_s
+    assert lease + watchdog.WATCH_S <= 30
+    assert lease >= watchdog.HEARTBEAT_S * 3  # two missed beats are not death
 
 
 @pytest.mark.django_db
-def test_the_watchdog_requeues_a_job_without_a_heartbeat_and_it_finishes(
-        personas, huey_immediate, django_capture_on_commit_callbacks):
-    # given an import whose worker died 25 s after its last heartbeat, and a live one
+def test_an_import_whose_worker_died_is_taken_over_and_finishes(
+        personas, huey_immediate, monkeypatch):
+    # given an import whose worker died mid-file (its lease ran out), and a live one
     dead, alive = _queued(personas.manager), _queued(personas.manager)
-    ImportJob.objects.filter(pk=dead.pk).update(
-        status=JobStatus.RUNNING, heartbeat_at=timezone.now() - dt.timedelta(seconds=25))
-    ImportJob.objects.filter(pk=alive.pk).update(
-        status=JobStatus.RUNNING, heartbeat_at=timezone.now() - dt.timedelta(seconds=3))
-    # when the worker's watchdog looks
-    with django_capture_on_commit_callbacks(execute=True):
-        assert watchdog.run_checks() == 1
-    # then the dead one ran again to the end, the live one was not touched
+    for job in (dead, alive):
+        work.work_claim([importing.RUN_QUEUE], worker=f"worker-of-{job.pk}")
+    ImportJob.objects.filter(pk__in=[dead.pk, alive.pk]).update(status=JobStatus.RUNNING)
+    WorkItem.objects.filter(payload__import_id=dead.pk).update(
+        lease_until=timezone.now() - dt.timedelta(seconds=5))
+    # when a worker's watchdog looks
+    monkeypatch.setattr(work, "_last_wake", 0.0)
+    watchdog.run_checks()
+    # then the dead one ran again to the end in another worker; the live one is untouched
     dead.refresh_from_db()
     alive.refresh_from_db()
     assert (dead.status, dead.created) == (JobStatus.DONE, 12)
+    item = WorkItem.objects.get(payload__import_id=dead.pk)
+    assert (item.state, item.attempts) == (WorkState.DONE, 2)
     assert alive.status == JobStatus.RUNNING
+    assert WorkItem.objects.get(payload__import_id=alive.pk).state == WorkState.RUNNING
+
+
+@pytest.mark.django_db
+def test_an_import_whose_workers_keep_dying_fails_with_the_reason(personas):
+    job = _queued(personas.manager)
+    WorkItem.objects.filter(payload__import_id=job.pk).update(
+        state=WorkState.RUNNING, attempts=5, lease_until=timezone.now()
+        - dt.timedelta(seconds=1))
+    assert work.work_claim([importing.RUN_QUEUE]) is None
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "resume" in job.error
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_slow_import_keeps_its_heartbeat_and_is_never_requeued(personas, monkeypatch):
-    # given short limits, one row per chunk and rows slower than the stale limit in all
-    monkeypatch.setattr(watchdog, "HEARTBEAT_S", 0.05)
-    monkeypatch.setattr(watchdog, "STALE_S", 0.4)
+def test_a_slow_import_keeps_its_lease_and_is_never_taken_over(personas, monkeypatch):
+    # given short limits, one row per chunk and rows slower than the lease in all
+    handler = work._HANDLERS[importing.RUN_QUEUE]
+    monkeypatch.setitem(work._HANDLERS, importing.RUN_QUEUE,
+                        dataclasses.replace(handler, lease_s=0.4))
     monkeypatch.setattr(writing, "CHUNK", 1)
     real = writing._customer_write
 
@@ -65,29 +83,30 @@ def test_a_slow_import_keeps_its_heartbeat_and_is_never_requeued(personas, monke
     monkeypatch.setattr(writing, "_customer_write", slow)
     monkeypatch.setattr(writing, "_bulk_create_new", lambda *a, **k: set())
     job = _queued(personas.manager)
-    requeued: list[int] = []
+    taken: list[object] = []
     stop = threading.Event()
 
-    def watch() -> None:
+    def other_worker() -> None:
         from django.db import connections
 
         while not stop.wait(0.05):
-            requeued.append(importing.imports_requeue_stalled())
+            taken.append(work.work_claim([importing.RUN_QUEUE], worker="other"))
         connections.close_all()
 
-    watcher = threading.Thread(target=watch)
+    item = work.work_claim([importing.RUN_QUEUE], worker="this")
+    watcher = threading.Thread(target=other_worker)
     watcher.start()
     try:
         started = time.monotonic()
-        importing.import_run(job.pk)
+        assert work.work_execute(item) == WorkState.DONE
         took = time.monotonic() - started
     finally:
         stop.set()
         watcher.join()
     job.refresh_from_db()
-    assert took > 3 * watchdog.STALE_S  # much longer than the stale limit
+    assert took > 3 * 0.4  # much longer than the lease
     assert (job.status, job.created) == (JobStatus.DONE, 12)
-    assert sum(requeued) == 0 and len(requeued) > 10
+    assert len(taken) > 10 and not any(taken)
 
 
 def test_the_worker_loop_runs_the_registered_checks(monkeypatch):
