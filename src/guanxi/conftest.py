@@ -6,8 +6,14 @@ import shutil
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from guanxi.testing import Personas, make_personas
+
+# Speed is measured by the benchmarks (make bench), never by a time limit in a unit test:
+# on a busy two-core machine Hypothesis' per-example deadline only adds flaky failures.
+hypothesis_settings.register_profile("guanxi", deadline=None)
+hypothesis_settings.load_profile("guanxi")
 
 
 def pytest_report_header(config):

@@ -2,15 +2,15 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
 from guanxi.accounts.models import ApiToken, Team, User
+from guanxi.accounts.permissions import AccountAction
 from guanxi.accounts.services import user_set_role
 from guanxi.audit.services import log_action
 from guanxi.core.adminsite import RoleAdmin
-from guanxi.core.permissions import Action
 
 
 @admin.register(User)
 class GuanxiUserAdmin(RoleAdmin, UserAdmin):
-    change_action = Action.USER_MANAGE
+    change_action = AccountAction.USER_MANAGE
     list_display = ("username", "email", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
     fieldsets = (*UserAdmin.fieldsets, ("Guanxi", {"fields": ("role", "team")}))
@@ -36,12 +36,12 @@ class GuanxiUserAdmin(RoleAdmin, UserAdmin):
 
 @admin.register(Team)
 class TeamAdmin(RoleAdmin):
-    change_action = Action.USER_MANAGE
+    change_action = AccountAction.USER_MANAGE
     list_display = ("name",)
 
 
 @admin.register(ApiToken)
 class ApiTokenAdmin(RoleAdmin):
-    change_action = Action.USER_MANAGE
+    change_action = AccountAction.USER_MANAGE
     list_display = ("name", "user", "prefix", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "key_hash", "created_at", "last_used_at")

@@ -5,7 +5,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 
-from guanxi.core.permissions import ROLE_ACTIONS, effective_role
+from guanxi.core.permissions import effective_role, role_actions
 
 router = Router(tags=["accounts"])
 
@@ -24,4 +24,4 @@ def me(request: HttpRequest) -> Any:
     role = effective_role(user)
     return {"id": user.pk, "username": user.username, "role": role,
             "team": user.team.name if user.team_id else None,
-            "permissions": sorted(ROLE_ACTIONS.get(role, frozenset())) if role else []}
+            "permissions": sorted(role_actions(role))}

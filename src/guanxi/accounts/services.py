@@ -11,9 +11,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from guanxi.accounts.models import ApiToken, Team, User
+from guanxi.accounts.permissions import AccountAction
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput
-from guanxi.core.permissions import Action, Role, require
+from guanxi.core.permissions import Role, require
 
 TOKEN_PREFIX = "gx"  # noqa: S105 - a public marker, not a secret
 
@@ -25,7 +26,7 @@ def _hash(secret: str) -> str:
 def user_create(*, actor: User | None, username: str, password: str | None, role: str,
                 team: Team | None = None, email: str = "", is_superuser: bool = False) -> User:
     if actor is not None:
-        require(actor, Action.USER_MANAGE)
+        require(actor, AccountAction.USER_MANAGE)
     if role and role not in Role.values:
         raise InvalidInput.single("role", f"Unknown role {role!r}", role)
     if User.objects.filter(username=username).exists():
@@ -45,7 +46,7 @@ def user_create(*, actor: User | None, username: str, password: str | None, role
 
 def user_set_role(*, actor: User | None, user: User, role: str, team: Team | None = None) -> User:
     if actor is not None:
-        require(actor, Action.USER_MANAGE)
+        require(actor, AccountAction.USER_MANAGE)
     if role and role not in Role.values:
         raise InvalidInput.single("role", f"Unknown role {role!r}", role)
     with transaction.atomic():

@@ -11,6 +11,9 @@ class AnalyticsConfig(AppConfig):
         from django.db.models import Q
 
         from guanxi.analytics import registrations as r
+        from guanxi.analytics.permissions import register_analytics_actions
+
+        register_analytics_actions()
         from guanxi.analytics.models import CustomerScore, SegmentMembership
         from guanxi.customers.extensions import (
             ListFilter,

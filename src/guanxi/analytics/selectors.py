@@ -25,8 +25,9 @@ from guanxi.analytics.rfm import RFMConfig
 from guanxi.analytics.settings import lifecycle_config, rfm_config
 from guanxi.core.cursors import Page, decode_cursor, encode_cursor
 from guanxi.core.errors import NotFound
-from guanxi.core.permissions import Action, require
+from guanxi.core.permissions import require
 from guanxi.customers.models import Event, Order, OrderStatus
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import visible_customers
 
 MAX_PAGE = 500
@@ -196,12 +197,12 @@ def _month(value: dt.datetime | dt.date) -> dt.date:
 # --- segments ------------------------------------------------------------------------
 
 def segment_list(*, actor: Any) -> QuerySet[Segment]:
-    require(actor, Action.CUSTOMER_VIEW)
+    require(actor, CustomerAction.CUSTOMER_VIEW)
     return Segment.objects.select_related("created_by").order_by("name")
 
 
 def segment_get(*, actor: Any, segment_id: int) -> Segment:
-    require(actor, Action.CUSTOMER_VIEW)
+    require(actor, CustomerAction.CUSTOMER_VIEW)
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:
         raise NotFound(_("No such segment"))

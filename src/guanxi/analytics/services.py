@@ -27,6 +27,7 @@ from guanxi.analytics.models import (
     SegmentMembership,
     SegmentSize,
 )
+from guanxi.analytics.permissions import AnalyticsAction
 from guanxi.analytics.rfm import RFMConfig
 from guanxi.analytics.segments import compile_rules
 from guanxi.analytics.settings import config_dict, lifecycle_config, rfm_config
@@ -34,10 +35,11 @@ from guanxi.audit.services import log_action
 from guanxi.core.bulk import upsert_frame
 from guanxi.core.errors import Conflict, InvalidInput
 from guanxi.core.models import WorkItem, WorkState
-from guanxi.core.permissions import Action, require
+from guanxi.core.permissions import require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.core.work import work_enqueue
 from guanxi.customers.models import Customer, Order, OrderStatus
+from guanxi.customers.permissions import CustomerAction
 from guanxi.timeline.services import NewEvent, events_append_many
 
 RANGE_SIZE = 250_000        # customers per range (one unit of work for a process)
@@ -81,7 +83,7 @@ def _scoring_active() -> bool:
 
 def scores_start(*, actor: Any) -> ScoringRun:
     """Start a full scoring run in the worker (the page follows its progress)."""
-    require(actor, Action.SCORING_CONFIGURE)
+    require(actor, AnalyticsAction.SCORING_CONFIGURE)
     if _scoring_active():
         raise Conflict(_("A scoring run is already running."))
     with transaction.atomic():
@@ -339,7 +341,7 @@ def scores_export(*, actor: Any, stage: str = "", tier: str = "",
     the first row leaves, formula-like cells neutralised."""
     from guanxi.analytics.selectors import score_list
 
-    require(actor, Action.CUSTOMER_EXPORT)
+    require(actor, CustomerAction.CUSTOMER_EXPORT)
     log_action(actor=actor, action="analytics.scores_export", object_type="analytics",
                extra={"stage": stage, "tier": tier, "segment_id": segment_id})
     yield list(EXPORT_COLUMNS)
@@ -360,7 +362,7 @@ def scores_export(*, actor: Any, stage: str = "", tier: str = "",
 def segment_save(*, actor: Any, name: str, rules: dict[str, Any],
                  segment: Segment | None = None) -> Segment:
     """Create or change a segment (rules validated), then materialise its members."""
-    require(actor, Action.SEGMENT_MANAGE)
+    require(actor, AnalyticsAction.SEGMENT_MANAGE)
     compile_rules(rules)
     clean = " ".join(name.split())[:100]
     if not clean:
@@ -409,7 +411,7 @@ def segment_refresh(*, segment: Segment) -> SegmentSize:
 
 def segment_refresh_now(*, actor: Any, segment: Segment) -> SegmentSize:
     """A user asked for fresh members now (normally nightly, after scoring)."""
-    require(actor, Action.SEGMENT_MANAGE)
+    require(actor, AnalyticsAction.SEGMENT_MANAGE)
     size = segment_refresh(segment=segment)
     log_action(actor=actor, action="segment.refresh", obj=segment,
                extra={"members": size.members, "joined": size.joined, "left": size.left})
@@ -417,7 +419,7 @@ def segment_refresh_now(*, actor: Any, segment: Segment) -> SegmentSize:
 
 
 def segment_delete(*, actor: Any, segment: Segment) -> None:
-    require(actor, Action.SEGMENT_MANAGE)
+    require(actor, AnalyticsAction.SEGMENT_MANAGE)
     with transaction.atomic():
         log_action(actor=actor, action="segment.delete", obj=segment,
                    changes={"name": [segment.name, None], "rules": [segment.rules, None]})
@@ -428,7 +430,7 @@ def scoring_settings_save(*, actor: Any, rfm: dict[str, Any], lifecycle: dict[st
                           ) -> ScoringSettings:
     """Change the RFM and lifecycle rules (each value checked, errors name the setting);
     they apply from the next scoring run."""
-    require(actor, Action.SCORING_CONFIGURE)
+    require(actor, AnalyticsAction.SCORING_CONFIGURE)
     errors = []
     configs: list[Any] = []
     for parse, data in ((rfm_config, rfm), (lifecycle_config, lifecycle)):

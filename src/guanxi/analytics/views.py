@@ -17,10 +17,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.analytics import charts, selectors, services
 from guanxi.analytics.models import Segment
+from guanxi.analytics.permissions import AnalyticsAction
 from guanxi.analytics.settings import config_dict
 from guanxi.core.errors import DomainError, InvalidInput
-from guanxi.core.permissions import Action, can, require
+from guanxi.core.permissions import can, require
 from guanxi.core.spreadsheet import csv_download, xlsx_download
+from guanxi.customers.permissions import CustomerAction
 
 DEFAULT_RULES: dict[str, Any] = {"op": "and", "rules": [
     {"field": "stage", "operator": "in", "value": ["dormant"]}]}
@@ -68,7 +70,7 @@ def overview(request: HttpRequest) -> HttpResponse:
 def segment_list(request: HttpRequest) -> HttpResponse:
     segments = list(selectors.segment_list(actor=request.user))
     return render(request, "analytics/segments.html", {
-        "segments": segments, "can_manage": can(request.user, Action.SEGMENT_MANAGE),
+        "segments": segments, "can_manage": can(request.user, AnalyticsAction.SEGMENT_MANAGE),
         "chart": charts.segment_chart(segments) if segments else None})
 
 
@@ -81,7 +83,7 @@ def _builder_context(request: HttpRequest, segment: Segment | None, rules: Any, 
 
 @login_required
 def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
-    require(request.user, Action.SEGMENT_MANAGE)
+    require(request.user, AnalyticsAction.SEGMENT_MANAGE)
     segment = selectors.segment_get(actor=request.user, segment_id=pk) if pk else None
     rules: Any = segment.rules if segment else DEFAULT_RULES
     name = segment.name if segment else ""
@@ -134,8 +136,8 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "analytics/segment.html", {
         "segment": segment, "chart": charts.segment_size_chart(sizes),
         "members": members.select_related("score").order_by("-pk")[:50],
-        "visible": members.count(), "can_manage": can(request.user, Action.SEGMENT_MANAGE),
-        "can_export": can(request.user, Action.CUSTOMER_EXPORT),
+        "visible": members.count(), "can_manage": can(request.user, AnalyticsAction.SEGMENT_MANAGE),
+        "can_export": can(request.user, CustomerAction.CUSTOMER_EXPORT),
         "rules_text": json.dumps(segment.rules, ensure_ascii=False, indent=1)})
 
 
@@ -180,7 +182,7 @@ def _int(raw: str | None) -> int | None:
 
 @login_required
 def scoring_settings(request: HttpRequest) -> HttpResponse:
-    require(request.user, Action.SCORING_CONFIGURE)
+    require(request.user, AnalyticsAction.SCORING_CONFIGURE)
     rfm, lifecycle = selectors.scoring_settings()
     values = {"rfm": config_dict(rfm), "lifecycle": config_dict(lifecycle)}
     errors: list[Any] = []
@@ -216,7 +218,7 @@ def scoring_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def scoring_progress(request: HttpRequest) -> HttpResponse:
-    require(request.user, Action.CUSTOMER_VIEW)
+    require(request.user, CustomerAction.CUSTOMER_VIEW)
     return render(request, "analytics/_scoring_progress.html",
                   {"run": selectors.scoring_run_latest()})
 

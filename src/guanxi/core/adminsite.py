@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.contrib.auth.forms import AuthenticationForm
 from django.http import HttpRequest
 
-from guanxi.core.permissions import Action, Role, can, effective_role
+from guanxi.core.permissions import Role, can, effective_role
 
 ADMIN_SITE_ROLES = frozenset({Role.ADMIN, Role.MANAGER})
 
@@ -27,14 +27,19 @@ class RoleAdmin(admin.ModelAdmin):
     """A model page that the role's actions open: `view_action` to see it,
     `change_action` (None: read-only) to add, change and delete."""
 
-    view_action: Action = Action.USER_MANAGE
-    change_action: Action | None = None
+    view_action: str | None = None  # None: administrators only
+    change_action: str | None = None
+
+    def _may_view(self, request: HttpRequest) -> bool:
+        if self.view_action is None:
+            return effective_role(request.user) == Role.ADMIN
+        return can(request.user, self.view_action)
 
     def has_module_permission(self, request: HttpRequest) -> bool:
-        return can(request.user, self.view_action)
+        return self._may_view(request)
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return can(request.user, self.view_action)
+        return self._may_view(request)
 
     def has_add_permission(self, request: HttpRequest, *args: Any) -> bool:
         return self.change_action is not None and can(request.user, self.change_action)

@@ -1,12 +1,17 @@
-"""Roles and what each may do. Deny by default: an action not listed is refused."""
+"""Roles and what each may do: the registry of actions. Each app registers its actions
+and the roles granted them in AppConfig.ready(); deny by default: an action nobody
+registered, or not granted to the role, is refused."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
@@ -22,44 +27,49 @@ class Role(models.TextChoices):
     ANALYST = "analyst", _("Analyst")
 
 
-class Action(StrEnum):
-    CUSTOMER_VIEW = "customer.view"
-    CUSTOMER_CREATE = "customer.create"
-    CUSTOMER_CHANGE = "customer.change"
-    CUSTOMER_DELETE = "customer.delete"
-    CUSTOMER_EXPORT = "customer.export"
-    CUSTOMER_MERGE = "customer.merge"
-    DATA_IMPORT = "data.import"
-    SEGMENT_MANAGE = "segment.manage"
-    SCORING_CONFIGURE = "scoring.configure"
-    IDENTITY_CHANGE = "identity.change"
-    CONSENT_CHANGE = "consent.change"
-    TAG_ASSIGN = "tag.assign"
-    ORDER_CREATE = "order.create"
-    EVENT_CREATE = "event.create"
-    INTERACTION_LOG = "interaction.log"
-    AUDIT_VIEW = "audit.view"
-    USER_MANAGE = "user.manage"
+@dataclass(frozen=True)
+class ActionSpec:
+    """One thing a role may be allowed to do: its code ("app.verb"), its label, the
+    roles granted it (an administrator is granted every registered action) and the app
+    that registered it."""
+
+    code: str
+    label: str | Promise
+    roles: frozenset[str]
+    app: str
 
 
-_A = Action
-ROLE_ACTIONS: dict[str, frozenset[Action]] = {
-    Role.ADMIN: frozenset(Action),
-    Role.MANAGER: frozenset(set(Action) - {_A.USER_MANAGE}),
-    Role.SALES: frozenset({
-        _A.CUSTOMER_VIEW, _A.CUSTOMER_CREATE, _A.CUSTOMER_CHANGE, _A.IDENTITY_CHANGE,
-        _A.CONSENT_CHANGE, _A.TAG_ASSIGN, _A.ORDER_CREATE, _A.EVENT_CREATE, _A.INTERACTION_LOG,
-    }),
-    Role.SERVICE: frozenset({
-        _A.CUSTOMER_VIEW, _A.CUSTOMER_CHANGE, _A.IDENTITY_CHANGE, _A.CONSENT_CHANGE,
-        _A.TAG_ASSIGN, _A.EVENT_CREATE, _A.INTERACTION_LOG,
-    }),
-    Role.MARKETING: frozenset({
-        _A.CUSTOMER_VIEW, _A.CUSTOMER_EXPORT, _A.TAG_ASSIGN, _A.CONSENT_CHANGE,
-        _A.SEGMENT_MANAGE,
-    }),
-    Role.ANALYST: frozenset({_A.CUSTOMER_VIEW, _A.CUSTOMER_EXPORT, _A.SEGMENT_MANAGE}),
-}
+_ACTIONS: dict[str, ActionSpec] = {}
+
+
+def register_action(code: str, label: str | Promise, *, roles: Iterable[str],
+                    app: str) -> str:
+    """Declare an action and the roles granted it (apps do this in AppConfig.ready());
+    returns the code. An action nobody registered is refused to everyone."""
+    existing = _ACTIONS.get(code)
+    if existing is not None and existing.app != app:
+        raise ValueError(f"action {code!r} is already registered by {existing.app!r}")
+    _ACTIONS[code] = ActionSpec(code, label, frozenset(roles) | {Role.ADMIN}, app)
+    return code
+
+
+def register_actions(actions: type[StrEnum], labels: Mapping[str, str | Promise],
+                     grants: Mapping[str, Iterable[str]], *, app: str) -> None:
+    """Register an app's action enum at once: `grants` maps each action to its roles."""
+    for action in actions:
+        register_action(action.value, labels[action], roles=grants.get(action, ()), app=app)
+
+
+def registered_actions() -> list[ActionSpec]:
+    return sorted(_ACTIONS.values(), key=lambda a: a.code)
+
+
+def role_actions(role: str | None) -> frozenset[str]:
+    """The codes of the actions `role` is granted."""
+    if role is None:
+        return frozenset()
+    return frozenset(code for code, spec in _ACTIONS.items() if role in spec.roles)
+
 
 # Roles that see only the customers they or their team own.
 TEAM_SCOPED_ROLES = frozenset({Role.SALES})
@@ -75,12 +85,13 @@ def effective_role(user: User | Any) -> str | None:
     return user.role or None
 
 
-def can(user: User | Any, action: Action) -> bool:
+def can(user: User | Any, action: str) -> bool:
     role = effective_role(user)
-    return role is not None and action in ROLE_ACTIONS.get(role, frozenset())
+    spec = _ACTIONS.get(action)
+    return role is not None and spec is not None and role in spec.roles
 
 
-def require(user: User | Any, action: Action) -> None:
+def require(user: User | Any, action: str) -> None:
     if not can(user, action):
         raise PermissionDenied(f"{action} is not allowed for this account")
 

@@ -1,16 +1,17 @@
 from django.contrib import admin
 
+from guanxi.accounts.permissions import AccountAction
 from guanxi.core.adminsite import RoleAdmin
-from guanxi.core.permissions import Action
 from guanxi.customers import services
 from guanxi.customers.models import Company, Customer, Product, Tag
+from guanxi.customers.permissions import CustomerAction
 
 
 @admin.register(Customer)
 class CustomerAdmin(RoleAdmin):
     """Read-only here: changes go through the services so they are audited."""
 
-    view_action = Action.CUSTOMER_VIEW
+    view_action = CustomerAction.CUSTOMER_VIEW
 
     list_display = ("display_name", "region", "owner", "source", "created_at")
     list_filter = ("source", "gender")
@@ -22,8 +23,8 @@ class CustomerAdmin(RoleAdmin):
 class ProductAdmin(RoleAdmin):
     """Products are written through product_upsert (audited), the same path as the API."""
 
-    view_action = Action.CUSTOMER_VIEW
-    change_action = Action.USER_MANAGE
+    view_action = CustomerAction.CUSTOMER_VIEW
+    change_action = AccountAction.USER_MANAGE
 
     def save_model(self, request, obj, form, change):
         saved = services.product_upsert(actor=request.user, sku=obj.sku, name=obj.name,
@@ -45,7 +46,7 @@ class ProductAdmin(RoleAdmin):
 class CatalogueAdmin(RoleAdmin):
     """Read-only: tags and companies change through the customer services."""
 
-    view_action = Action.CUSTOMER_VIEW
+    view_action = CustomerAction.CUSTOMER_VIEW
 
 
 admin.site.register(Tag, CatalogueAdmin)

@@ -9,6 +9,8 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from guanxi.customers.events import register_customer_kinds
         from guanxi.customers.merging import register_customer_rules
+        from guanxi.customers.permissions import register_customers_actions
 
+        register_customers_actions()
         register_customer_kinds()
         register_customer_rules()

@@ -16,7 +16,7 @@ from django.db.models import Count, Max, Min, Model, Prefetch, Q, QuerySet, Sum
 from guanxi.core.cursors import Page, decode_cursor, encode_cursor
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask_email, mask_free_text, mask_phone, mask_text, mask_value
-from guanxi.core.permissions import Action, is_team_scoped, require, sees_masked
+from guanxi.core.permissions import is_team_scoped, require, sees_masked
 from guanxi.customers import search
 from guanxi.customers.models import (
     Address,
@@ -34,6 +34,7 @@ from guanxi.customers.models import (
     SearchTerm,
     Tag,
 )
+from guanxi.customers.permissions import CustomerAction
 from guanxi.timeline.kinds import masked_data
 
 MAX_PAGE = 200
@@ -41,7 +42,7 @@ M = TypeVar("M", bound=Model)
 
 
 def visible_customers(actor: Any) -> QuerySet[Customer]:
-    require(actor, Action.CUSTOMER_VIEW)
+    require(actor, CustomerAction.CUSTOMER_VIEW)
     return Customer.objects.filter(_filters_q(actor, tag="", owner_id=None, region=""))
 
 
@@ -119,7 +120,7 @@ def customer_search(*, actor: Any, q: str = "", tag: str = "", owner_id: int | N
                     cursor: str | None = None, limit: int = 25) -> Page[Customer]:
     """Instant search and filters. With a query, results come from the search-term index
     in term order; without one, newest first with a keyset cursor."""
-    require(actor, Action.CUSTOMER_VIEW)
+    require(actor, CustomerAction.CUSTOMER_VIEW)
     limit = max(1, min(limit, MAX_PAGE))
     query = search.query_terms(q, whole_contacts_only=sees_masked(actor))
     if q.strip() and not query:
@@ -354,7 +355,7 @@ def identity_get(*, actor: Any, customer_id: int, identity_id: int) -> Identity:
 
 
 def product_list(*, actor: Any) -> QuerySet[Product]:
-    require(actor, Action.CUSTOMER_VIEW)
+    require(actor, CustomerAction.CUSTOMER_VIEW)
     return Product.objects.order_by("sku")
 
 

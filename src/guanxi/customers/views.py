@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guanxi.accounts.selectors import staff_list
 from guanxi.core.errors import DomainError, PreconditionFailed
 from guanxi.core.htmx import is_htmx
-from guanxi.core.permissions import Action, can, is_team_scoped, require
+from guanxi.core.permissions import can, is_team_scoped, require
 from guanxi.core.spreadsheet import csv_download, xlsx_download
 from guanxi.customers import extensions, selectors, services
 from guanxi.customers.forms import (
@@ -23,6 +23,7 @@ from guanxi.customers.forms import (
     TagForm,
     apply_errors,
 )
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import tag_list
 
 
@@ -64,10 +65,10 @@ def customer_export(request: HttpRequest) -> HttpResponse:
 
 def _abilities(user) -> dict[str, bool]:
     return {
-        "can_change": can(user, Action.CUSTOMER_CHANGE),
-        "can_log": can(user, Action.INTERACTION_LOG),
-        "can_tag": can(user, Action.TAG_ASSIGN),
-        "can_consent": can(user, Action.CONSENT_CHANGE),
+        "can_change": can(user, CustomerAction.CUSTOMER_CHANGE),
+        "can_log": can(user, CustomerAction.INTERACTION_LOG),
+        "can_tag": can(user, CustomerAction.TAG_ASSIGN),
+        "can_consent": can(user, CustomerAction.CONSENT_CHANGE),
     }
 
 
@@ -175,7 +176,7 @@ def customer_consent(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 def customer_create(request: HttpRequest) -> HttpResponse:
-    require(request.user, Action.CUSTOMER_CREATE)
+    require(request.user, CustomerAction.CUSTOMER_CREATE)
     owners = staff_list(actor=request.user)
     form = CustomerCreateForm(request.POST or None, owners=owners,
                               initial={"owner": request.user.pk})
@@ -210,7 +211,7 @@ def customer_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
-    if not can(request.user, Action.CUSTOMER_CHANGE):
+    if not can(request.user, CustomerAction.CUSTOMER_CHANGE):
         raise PermissionDenied
     owners = staff_list(actor=request.user)
     initial = {f: getattr(customer, f) for f in CustomerForm.base_fields if f != "owner"}

@@ -1,16 +1,16 @@
 from django.contrib import admin
 
 from guanxi.core.adminsite import RoleAdmin
-from guanxi.core.permissions import Action
 from guanxi.dataquality import services
 from guanxi.dataquality.models import ImportJob, ImportPreset, TagRule
+from guanxi.dataquality.permissions import DataAction
 
 
 @admin.register(TagRule)
 class TagRuleAdmin(RoleAdmin):
     """Saving or deleting a rule re-tags every customer in the worker, and is audited."""
 
-    view_action = change_action = Action.DATA_IMPORT
+    view_action = change_action = DataAction.DATA_IMPORT
     list_display = ("tag", "attribute", "operator", "value", "active")
     list_filter = ("active", "operator")
     search_fields = ("tag", "attribute", "value")
@@ -28,7 +28,7 @@ class TagRuleAdmin(RoleAdmin):
 
 @admin.register(ImportPreset)
 class ImportPresetAdmin(RoleAdmin):
-    view_action = change_action = Action.DATA_IMPORT
+    view_action = change_action = DataAction.DATA_IMPORT
     list_display = ("name", "kind", "created_by", "created_at")
 
 
@@ -36,7 +36,7 @@ class ImportPresetAdmin(RoleAdmin):
 class ImportJobAdmin(RoleAdmin):
     """Read-only: imports are run from the Import page, the CLI or the API."""
 
-    view_action = Action.DATA_IMPORT
+    view_action = DataAction.DATA_IMPORT
 
     list_display = ("original_name", "kind", "status", "rows_done", "created", "updated",
                     "failed", "created_by", "created_at")

@@ -18,6 +18,9 @@ class DataQualityConfig(AppConfig):
         from guanxi.customers.hooks import register_after_change
         from guanxi.customers.merging import MergeRule, Strategy, register_merge_rules
         from guanxi.dataquality import registrations as r
+        from guanxi.dataquality.permissions import register_dataquality_actions
+
+        register_dataquality_actions()
         from guanxi.dataquality.models import MatchCandidate, Merge
         from guanxi.timeline.kinds import INTERNAL, SYSTEM, EventKind, register_kinds
 

@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _l
 from guanxi.audit.services import log_action
 from guanxi.core import watchdog
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
-from guanxi.core.permissions import Action, require
+from guanxi.core.permissions import require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.core.work import LeaseLost, work_enqueue
 from guanxi.customers.models import Source
@@ -37,6 +37,7 @@ from guanxi.dataquality.models import (
     ImportPreset,
     JobStatus,
 )
+from guanxi.dataquality.permissions import DataAction
 from guanxi.dataquality.readers import detect_format, inspect_file, read_rows
 from guanxi.dataquality.rows import CustomerRow, OrderRow, RowInvalid, customer_row, order_row
 from guanxi.dataquality.standardize import MissingPolicy
@@ -56,7 +57,7 @@ def import_upload(*, actor: Any, name: str, chunks: Iterator[bytes], size: int,
     """Store an uploaded file and open a draft import. The file is read (columns, a
     suggested mapping, the preview's first rows, the limits on hostile files) by the
     worker when `enqueue` (the web page and the API), or here (the CLI's own process)."""
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     if kind not in ImportKind.values:
         raise InvalidInput.single("kind", _("Import customers or orders"), kind)
     fmt = detect_format(name)
@@ -130,7 +131,7 @@ def import_inspect(job_id: int) -> ImportJob:
 def import_repeat(*, actor: Any, job: ImportJob, start: bool = False) -> ImportJob:
     """A new import of the same file and settings; with `start` (after a dry run:
     "Import for real") it is queued at once, otherwise it is a draft to change."""
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     if not Path(job.stored_path).exists():
         raise Conflict(_("The uploaded file is no longer kept; upload it again"))
     again = ImportJob.objects.create(
@@ -169,7 +170,7 @@ def import_configure(*, actor: Any, job: ImportJob, mapping: dict[str, str],
                      options: dict[str, Any] | None = None, dry_run: bool = False,
                      preset_name: str = "") -> ImportJob:
     """Set the column mapping and options (optionally saved as a preset)."""
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     if job.status != JobStatus.DRAFT:
         raise Conflict(_("This import has already started"))
     mapping = {c: f for c, f in mapping.items() if f}
@@ -224,7 +225,7 @@ class PreviewRow:
 
 
 def import_preview(*, actor: Any, job: ImportJob, limit: int = 10) -> list[PreviewRow]:
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     convert = customer_row if job.kind == ImportKind.CUSTOMERS else order_row
     out = []
     # The rows the worker kept when it read the file: the web process parses nothing.
@@ -278,7 +279,7 @@ def result_labels() -> dict[str, Any]:
 def import_start(*, actor: Any, job: ImportJob, enqueue: bool = True) -> ImportJob:
     """Queue a configured import for the worker (the CLI passes enqueue=False and runs
     it in its own process, with a progress bar)."""
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     errors = _validate_mapping(job, job.mapping)
     if errors:
         raise InvalidInput(errors)
@@ -298,7 +299,7 @@ def import_resume(*, actor: Any, job: ImportJob, enqueue: bool = True,
                   stalled_after_s: float | None = None) -> ImportJob:
     """Put a failed or stalled import back in the queue; it continues after the last
     row it committed. (The CLI, resuming a run someone stopped, passes 0 seconds.)"""
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     stale = timezone.now() - dt.timedelta(
         seconds=watchdog.STALE_S if stalled_after_s is None else stalled_after_s)
     resumable = ImportJob.objects.filter(pk=job.pk).filter(
@@ -386,7 +387,7 @@ def import_errors_rows(*, actor: Any, job: ImportJob) -> Iterator[list[str]]:
     """The report: header, then per problem the row, column, field, value, reason and
     whether the row was rejected or imported without that value; the row's original
     cells follow on its first line, so the report can be fixed and imported again."""
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     columns = [str(c) for c in job.options.get("columns", [])]
     yield [_("row"), _("column"), _("field"), _("value"), _("reason"), _("outcome"),
            *(safe_cell(c) for c in columns)]

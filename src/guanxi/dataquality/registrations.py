@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from guanxi.dataquality.permissions import DataAction
+
 
 def autotags_apply(customer: Any) -> Any:
     from guanxi.dataquality.autotags import autotags_apply as apply
@@ -21,10 +23,10 @@ def autotags_apply_many(customers: list[Any]) -> Any:
 
 def pending_pairs(actor: Any, customer_id: int) -> dict[str, Any] | None:
     """The 360 page's banner: pairs with this customer waiting for review."""
-    from guanxi.core.permissions import Action, can
+    from guanxi.core.permissions import can
     from guanxi.dataquality.selectors import candidates_for_customer
 
-    if not can(actor, Action.CUSTOMER_MERGE):
+    if not can(actor, DataAction.CUSTOMER_MERGE):
         return None
     pairs = candidates_for_customer(actor=actor, customer_id=customer_id)
     return {"candidates": pairs, "customer_id": customer_id} if pairs else None

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import NotFound
-from guanxi.core.permissions import Action, require
+from guanxi.core.permissions import require
 from guanxi.customers.models import Address, Customer, Identity, IdentityKind, SearchTerm
 from guanxi.customers.selectors import visible_customers
 from guanxi.dataquality.models import (
@@ -20,6 +20,7 @@ from guanxi.dataquality.models import (
     Merge,
     ResolutionRun,
 )
+from guanxi.dataquality.permissions import DataAction
 
 
 def customer_match_records(batch: int = 50_000) -> pd.DataFrame:
@@ -53,7 +54,7 @@ def customer_match_records(batch: int = 50_000) -> pd.DataFrame:
 
 def candidate_list(*, actor: Any, status: str = MatchStatus.PENDING
                    ) -> QuerySet[MatchCandidate]:
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     visible = visible_customers(actor)
     return (MatchCandidate.objects.filter(status=status, left__in=visible, right__in=visible)
             .select_related("left", "right").order_by("-probability", "pk"))
@@ -66,7 +67,7 @@ def candidates_for_customer(*, actor: Any, customer_id: int) -> list[MatchCandid
 
 
 def candidate_get(*, actor: Any, candidate_id: int) -> MatchCandidate:
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     visible = visible_customers(actor)
     candidate = (MatchCandidate.objects.filter(pk=candidate_id, left__in=visible,
                                                right__in=visible)
@@ -77,7 +78,7 @@ def candidate_get(*, actor: Any, candidate_id: int) -> MatchCandidate:
 
 
 def merge_list(*, actor: Any, customer_id: int | None = None) -> QuerySet[Merge]:
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     merges = Merge.objects.select_related("merged_by", "undone_by").order_by("-merged_at")
     if customer_id is not None:
         merges = merges.filter(Q(survivor_number=customer_id) | Q(absorbed_number=customer_id))
@@ -137,18 +138,18 @@ def candidate_side(*, customer: Customer) -> dict[str, Any]:
 
 def resolution_run_get(*, actor: Any, run_id: int | None = None) -> ResolutionRun | None:
     """One identity-resolution run, or the latest when no id is given."""
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     runs = ResolutionRun.objects.select_related("created_by")
     return runs.filter(pk=run_id).first() if run_id is not None else runs.first()
 
 
 def import_list(*, actor: Any, limit: int = 50) -> list[ImportJob]:
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     return list(ImportJob.objects.select_related("created_by")[:limit])
 
 
 def import_get(*, actor: Any, job_id: int) -> ImportJob:
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None:
         raise NotFound(_("Import not found"))
@@ -156,13 +157,13 @@ def import_get(*, actor: Any, job_id: int) -> ImportJob:
 
 
 def preset_list(*, actor: Any, kind: str) -> QuerySet[ImportPreset]:
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     return ImportPreset.objects.filter(kind=kind)
 
 
 def preset_get(*, actor: Any, preset_id: int | None = None, name: str = ""
                ) -> ImportPreset:
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     preset = (ImportPreset.objects.filter(pk=preset_id).first() if preset_id is not None
               else ImportPreset.objects.filter(name=name).first())
     if preset is None:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import diff, log_action
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
 from guanxi.core.models import WorkItem, WorkState
-from guanxi.core.permissions import Action, require
+from guanxi.core.permissions import require
 from guanxi.core.work import LeaseLost, work_enqueue
 from guanxi.customers.hooks import run_after_change
 from guanxi.customers.merging import MergeRule, Strategy, customer_foreign_keys, merge_rules
@@ -33,6 +33,7 @@ from guanxi.dataquality.models import (
     ResolutionRun,
     TagRule,
 )
+from guanxi.dataquality.permissions import DataAction
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
                     probability: float | None = None, automatic: bool = False) -> Merge:
     """Fold `absorbed` into `survivor`: every identity, address, order, event, tag and
     consent is kept; profile gaps are filled by survivorship rules; undo restores all."""
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     if survivor.pk == absorbed.pk:
         raise InvalidInput.single("customer", _("A customer cannot be merged with itself"))
     for c in (survivor, absorbed):
@@ -206,7 +207,7 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
 def merge_undo(*, actor: Any, merge: Merge) -> Customer:
     """Unmerge: the absorbed customer comes back with its own number, fields and rows;
     the kept customer's fields return to what they were before the merge."""
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     with transaction.atomic():
         merge = Merge.objects.select_for_update().get(pk=merge.pk)
         if merge.undone_at is not None:
@@ -270,7 +271,7 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
 def candidate_decide(*, actor: Any, candidate: MatchCandidate, same_person: bool,
                      survivor_id: int | None = None) -> Merge | None:
     """A reviewer's answer: merge the pair, or remember they are different people."""
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     if candidate.status != MatchStatus.PENDING:
         raise Conflict(_("This pair was already decided"))
     if not same_person:
@@ -321,7 +322,7 @@ def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: N
     from guanxi.dataquality.matching import AUTO_THRESHOLD, REVIEW_THRESHOLD, find_matches
     from guanxi.dataquality.selectors import customer_match_records
 
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     progress("read")
     frame = customer_match_records()
     summary = {"customers": len(frame), "merged": 0, "queued": 0, "skipped": 0}
@@ -382,7 +383,7 @@ def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: N
 
 def resolution_start(*, actor: Any) -> ResolutionRun:
     """Queue an identity-resolution pass in the worker; one at a time."""
-    require(actor, Action.CUSTOMER_MERGE)
+    require(actor, DataAction.CUSTOMER_MERGE)
     # A run whose work item gave up is marked failed by it (resolution_work_dead); one
     # with no live work item at all (lost with an old job runner) no longer blocks.
     live = WorkItem.objects.filter(queue=RESOLUTION_QUEUE,
@@ -458,7 +459,7 @@ TAG_RULE_FIELDS = ("tag", "attribute", "operator", "value", "active")
 def tag_rule_save(*, actor: Any, rule: TagRule) -> TagRule:
     """Create or change an automatic tag rule (audited, old → new); every customer is
     re-tagged in the worker once it commits."""
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     with transaction.atomic():
         stored = TagRule.objects.filter(pk=rule.pk).values(*TAG_RULE_FIELDS).first() \
             if rule.pk else None
@@ -471,7 +472,7 @@ def tag_rule_save(*, actor: Any, rule: TagRule) -> TagRule:
 
 
 def tag_rule_delete(*, actor: Any, rule: TagRule) -> None:
-    require(actor, Action.DATA_IMPORT)
+    require(actor, DataAction.DATA_IMPORT)
     with transaction.atomic():
         log_action(actor=actor, action="tagrule.delete", obj=rule,
                    extra={"tag": rule.tag, "attribute": rule.attribute})

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _l
 from django.views.decorators.http import require_GET, require_POST
 
 from guanxi.core.errors import DomainError
-from guanxi.core.permissions import Action, require
+from guanxi.core.permissions import require
 from guanxi.core.spreadsheet import csv_download
 from guanxi.customers.models import Source
 from guanxi.dataquality import importing, selectors, services
@@ -23,6 +23,7 @@ from guanxi.dataquality.models import (
     JobStatus,
     MatchStatus,
 )
+from guanxi.dataquality.permissions import DataAction
 from guanxi.dataquality.standardize import MissingPolicy
 from guanxi.dataquality.writing import UpdatePolicy
 
@@ -36,7 +37,7 @@ def _error_text(exc: DomainError) -> str:
 
 @login_required
 def import_list(request: HttpRequest) -> HttpResponse:
-    require(request.user, Action.DATA_IMPORT)
+    require(request.user, DataAction.DATA_IMPORT)
     error = ""
     if request.method == "POST":
         upload = request.FILES.get("file")

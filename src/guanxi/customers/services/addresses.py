@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
-from guanxi.core.permissions import Action
 from guanxi.customers.hooks import run_after_change
 from guanxi.customers.models import (
     Address,
     Customer,
 )
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.services.access import _check
 
 
@@ -60,7 +60,7 @@ def _address_create(actor: Any, customer: Customer, a: AddressInput) -> Address:
 
 
 def address_add(*, actor: Any, customer: Customer, address: AddressInput) -> Address:
-    _check(actor, Action.CUSTOMER_CHANGE, customer)
+    _check(actor, CustomerAction.CUSTOMER_CHANGE, customer)
     if errors := _address_errors(address):
         raise InvalidInput(errors)
     with transaction.atomic():
@@ -70,7 +70,7 @@ def address_add(*, actor: Any, customer: Customer, address: AddressInput) -> Add
 
 
 def address_remove(*, actor: Any, address: Address) -> None:
-    _check(actor, Action.CUSTOMER_CHANGE, address.customer)
+    _check(actor, CustomerAction.CUSTOMER_CHANGE, address.customer)
     with transaction.atomic():
         log_action(actor=actor, action="address.remove", obj=address,
                    customer_id=address.customer_id, changes={"address": [str(address), None]})

@@ -10,20 +10,20 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
-from guanxi.core.permissions import Action
 from guanxi.customers.models import (
     Channel,
     Consent,
     ConsentPurpose,
     Customer,
 )
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
 
 
 def consent_set(*, actor: Any, customer: Customer, channel: str, purpose: str, granted: bool,
                 source: str = "", proof: str = "") -> Consent:
-    _check(actor, Action.CONSENT_CHANGE, customer)
+    _check(actor, CustomerAction.CONSENT_CHANGE, customer)
     errors = []
     if channel not in Channel.values:
         errors.append(FieldError("channel", _("Unknown channel"), channel))

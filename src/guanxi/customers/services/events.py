@@ -15,12 +15,13 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
-from guanxi.core.permissions import Action, require
+from guanxi.core.permissions import require
 from guanxi.customers.models import (
     Customer,
     Event,
     Identity,
 )
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import visible_customers
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.identities import IdentityInput, normalize_identity
@@ -46,7 +47,7 @@ class EventInput:
 
 def interaction_log(*, actor: Any, customer: Customer, kind: str, summary: str,
                     channel: str = "", occurred_at: dt.datetime | None = None) -> Event:
-    _check(actor, Action.INTERACTION_LOG, customer)
+    _check(actor, CustomerAction.INTERACTION_LOG, customer)
     errors = []
     loggable = kinds_with(LOGGABLE)
     if kind not in loggable:
@@ -111,7 +112,7 @@ def _resolve_event_customers(actor: Any, events: Sequence[EventInput]) -> tuple[
 
 def events_ingest(*, actor: Any, events: Sequence[EventInput]) -> dict[str, int]:
     """Append a batch of events; all or nothing. A repeated idempotency key adds nothing."""
-    require(actor, Action.EVENT_CREATE)
+    require(actor, CustomerAction.EVENT_CREATE)
     errors: list[FieldError] = []
     limit = settings.GUANXI_API_MAX_BULK
     if len(events) > limit:

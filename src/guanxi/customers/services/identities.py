@@ -13,7 +13,6 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput
-from guanxi.core.permissions import Action
 from guanxi.customers import search
 from guanxi.customers.hooks import run_after_change
 from guanxi.customers.models import (
@@ -23,6 +22,7 @@ from guanxi.customers.models import (
     SearchTerm,
 )
 from guanxi.customers.normalize import normalize_email, normalize_phone
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import customer_is_visible
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
@@ -91,7 +91,7 @@ def identity_keys_q(keys: Sequence[tuple[str, str, str]]) -> Q:
 
 def identity_add(*, actor: Any, customer: Customer, kind: str, value: str, system: str = "",
                  verified: bool = False) -> Identity:
-    _check(actor, Action.IDENTITY_CHANGE, customer)
+    _check(actor, CustomerAction.IDENTITY_CHANGE, customer)
     normalized = normalize_identity(kind, value)
     system = system.strip()
     if conflict := _identity_conflict(actor, kind, system, normalized, "value"):
@@ -118,7 +118,7 @@ def identity_add(*, actor: Any, customer: Customer, kind: str, value: str, syste
 
 def identity_remove(*, actor: Any, identity: Identity) -> None:
     customer = identity.customer
-    _check(actor, Action.IDENTITY_CHANGE, customer)
+    _check(actor, CustomerAction.IDENTITY_CHANGE, customer)
     with transaction.atomic():
         log_action(actor=actor, action="identity.remove", obj=identity,
                    customer_id=customer.pk, changes={"value": [identity.value, None]})

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action
 from guanxi.core.errors import Conflict, FieldError, InvalidInput
-from guanxi.core.permissions import Action, require
+from guanxi.core.permissions import require
 from guanxi.customers.models import (
     Customer,
     Order,
@@ -24,6 +24,7 @@ from guanxi.customers.models import (
     Product,
     SalesChannel,
 )
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
 
@@ -38,7 +39,7 @@ class OrderLineInput:
 
 def product_upsert(*, actor: Any, sku: str, name: str, price: Decimal, category: str = "",
                    currency: str = "") -> Product:
-    require(actor, Action.ORDER_CREATE)
+    require(actor, CustomerAction.ORDER_CREATE)
     sku = sku.strip()
     if not sku:
         raise InvalidInput.single("sku", _("This field cannot be empty"), sku)
@@ -93,7 +94,7 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
                  channel: str = SalesChannel.OTHER, store: str = "", currency: str = "",
                  status: str = OrderStatus.PAID, placed_at: dt.datetime | None = None,
                  external_id: str = "") -> Order:
-    _check(actor, Action.ORDER_CREATE, customer)
+    _check(actor, CustomerAction.ORDER_CREATE, customer)
     errors: list[FieldError] = []
     if not lines:
         errors.append(FieldError("lines", _("An order needs at least one line")))
@@ -162,7 +163,7 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
 
 
 def order_set_status(*, actor: Any, order: Order, status: str) -> Order:
-    _check(actor, Action.ORDER_CREATE, order.customer)
+    _check(actor, CustomerAction.ORDER_CREATE, order.customer)
     if status not in OrderStatus.values:
         raise InvalidInput.single("status", _("Unknown order status"), status)
     if status == order.status:

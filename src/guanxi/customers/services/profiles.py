@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action, log_actions
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
-from guanxi.core.permissions import Action, is_team_scoped, require
+from guanxi.core.permissions import is_team_scoped, require
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
 from guanxi.customers.hooks import run_after_change, run_after_change_many
@@ -35,6 +35,7 @@ from guanxi.customers.models import (
 from guanxi.customers.names import display_name as compose_display_name
 from guanxi.customers.names import person_name
 from guanxi.customers.normalize import normalize_email, normalize_phone
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import customer_search
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.addresses import AddressInput, _address_create, _address_errors
@@ -86,7 +87,7 @@ def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
                     identities: Sequence[IdentityInput] = (), tags: Sequence[str] = (),
                     addresses: Sequence[AddressInput] = (), company_name: str = "",
                     owner: Any = None, **profile: Any) -> Customer:
-    require(actor, Action.CUSTOMER_CREATE)
+    require(actor, CustomerAction.CUSTOMER_CREATE)
     unknown = set(profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"unknown customer fields: {sorted(unknown)}")
@@ -191,7 +192,7 @@ def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
     writes (identities, address, tags, search terms, timeline event, audit entry).
     All or nothing: any invalid profile or contact already taken raises, and the caller
     falls back to one customer_create per row to say which."""
-    require(actor, Action.CUSTOMER_CREATE)
+    require(actor, CustomerAction.CUSTOMER_CREATE)
     errors: list[FieldError] = []
     keys: list[tuple[str, str, str]] = []
     for i, new in enumerate(customers):
@@ -268,7 +269,7 @@ def customer_update(*, actor: Any, customer: Customer, expected_version: int | N
     """Change profile fields. The row is locked and read again first, so concurrent
     writes of different fields never undo each other; with `expected_version` the write
     is refused (PreconditionFailed, 412) if anyone changed the customer since."""
-    _check(actor, Action.CUSTOMER_CHANGE, customer)
+    _check(actor, CustomerAction.CUSTOMER_CHANGE, customer)
     allowed = set(PROFILE_FIELDS) | {"owner"}
     unknown = set(changes) - allowed
     if unknown:
@@ -316,7 +317,7 @@ def customer_update(*, actor: Any, customer: Customer, expected_version: int | N
 
 
 def customer_delete(*, actor: Any, customer: Customer) -> None:
-    _check(actor, Action.CUSTOMER_DELETE, customer)
+    _check(actor, CustomerAction.CUSTOMER_DELETE, customer)
     with transaction.atomic():
         log_action(actor=actor, action="customer.delete", obj=customer,
                    changes={"display_name": [customer.display_name, None]})
@@ -343,7 +344,7 @@ def customers_export(*, actor: Any, q: str = "", tag: str = "", owner_id: int | 
                      region: str = "", segment_id: int | None = None) -> Iterator[list[str]]:
     """Rows of the filtered customers (masked for analysts), header first, fetched a page at
     a time so memory stays flat. The export is audited before the first row leaves."""
-    require(actor, Action.CUSTOMER_EXPORT)
+    require(actor, CustomerAction.CUSTOMER_EXPORT)
     filters: dict[str, Any] = {"q": q, "tag": tag, "owner_id": owner_id, "region": region,
                                "segment_id": segment_id}
     log_action(actor=actor, action="customer.export", object_type="customers.customer",

@@ -10,12 +10,12 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import InvalidInput
-from guanxi.core.permissions import Action
 from guanxi.customers.models import (
     Customer,
     CustomerTag,
     Tag,
 )
+from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
 
@@ -32,7 +32,7 @@ def _tag_link(actor: Any, customer: Customer, name: str) -> tuple[Tag, bool]:
 
 
 def tag_add(*, actor: Any, customer: Customer, name: str) -> Tag:
-    _check(actor, Action.TAG_ASSIGN, customer)
+    _check(actor, CustomerAction.TAG_ASSIGN, customer)
     with transaction.atomic():
         tag, created = _tag_link(actor, customer, name)
         if created:
@@ -44,7 +44,7 @@ def tag_add(*, actor: Any, customer: Customer, name: str) -> Tag:
 
 
 def tag_remove(*, actor: Any, customer: Customer, name: str) -> None:
-    _check(actor, Action.TAG_ASSIGN, customer)
+    _check(actor, CustomerAction.TAG_ASSIGN, customer)
     with transaction.atomic():
         deleted, _detail = CustomerTag.objects.filter(customer=customer, tag__name=name).delete()
         if deleted:
