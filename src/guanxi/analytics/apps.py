@@ -39,6 +39,23 @@ class AnalyticsConfig(AppConfig):
         register_handler("analytics.scoring", r.scoring_work, atomic=False, lease_s=60,
                          max_attempts=2, on_dead=r.scoring_work_dead)
         register_handler("analytics.rescore", r.rescore_work, lease_s=120)
+        from guanxi.core.shell import (
+            HomeCard,
+            NavEntry,
+            SearchProvider,
+            register_home_card,
+            register_nav,
+            register_search_provider,
+        )
+        from guanxi.customers.permissions import CustomerAction
+
+        view = CustomerAction.CUSTOMER_VIEW
+        register_nav(NavEntry("analytics", _("Analytics"), "analytics:overview", view, 20))
+        register_nav(NavEntry("segments", _("Segments"), "analytics:segments", view, 30))
+        register_home_card(HomeCard("analytics.stages", "analytics/_home_stages.html",
+                                    r.stages_card, view, order=20))
+        register_search_provider(SearchProvider("segments", _("Segments"), r.search_segments,
+                                                view, order=30))
         register_panel(Panel("scores", "analytics/_customer_scores.html", r.scores_panel,
                              order=10))
         register_list_filter(ListFilter("segment", "segment_id", _("Segment"),

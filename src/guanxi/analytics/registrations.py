@@ -61,3 +61,31 @@ def rescore_work(item: Any, ctx: Any) -> Any:
     from guanxi.analytics.services import rescore_work as run
 
     return run(item, ctx)
+
+
+# The workspace shell: home card and global search.
+
+def stages_card(actor: Any) -> dict[str, Any] | None:
+    """Customers per lifecycle stage, once scored."""
+    from guanxi.analytics.models import Stage
+    from guanxi.analytics.selectors import score_distribution
+
+    stages = score_distribution(actor=actor).get("stage", {})
+    if not stages:
+        return None
+    total = sum(stages.values())
+    rows = [(Stage(v).label, stages.get(v, 0), round(100 * stages.get(v, 0) / total))
+            for v in Stage.values if stages.get(v)]
+    return {"stages": rows, "total": total}
+
+
+def search_segments(actor: Any, query: str, limit: int) -> list[Any]:
+    from django.urls import reverse
+    from django.utils.translation import gettext as _
+
+    from guanxi.analytics.selectors import segment_list
+    from guanxi.core.shell import SearchHit
+
+    return [SearchHit(title=s.name, detail=_("%(n)s members") % {"n": s.member_count},
+                      url=reverse("analytics:segment", args=[s.pk]))
+            for s in segment_list(actor=actor).filter(name__icontains=query)[:limit]]

@@ -137,7 +137,6 @@ def segment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "segment": segment, "chart": charts.segment_size_chart(sizes),
         "members": members.select_related("score").order_by("-pk")[:50],
         "visible": members.count(), "can_manage": can(request.user, AnalyticsAction.SEGMENT_MANAGE),
-        "can_export": can(request.user, CustomerAction.CUSTOMER_EXPORT),
         "rules_text": json.dumps(segment.rules, ensure_ascii=False, indent=1)})
 
 

@@ -21,6 +21,24 @@ class DataQualityConfig(AppConfig):
         from guanxi.dataquality.permissions import register_dataquality_actions
 
         register_dataquality_actions()
+        from guanxi.core.shell import (
+            HomeCard,
+            NavEntry,
+            SearchProvider,
+            register_home_card,
+            register_nav,
+            register_search_provider,
+        )
+        from guanxi.dataquality.permissions import DataAction
+
+        register_nav(NavEntry("imports", _("Import"), "dataquality:imports",
+                              DataAction.DATA_IMPORT, 40))
+        register_nav(NavEntry("duplicates", _("Duplicates"), "dataquality:duplicates",
+                              DataAction.CUSTOMER_MERGE, 50))
+        register_home_card(HomeCard("dataquality.review", "dataquality/_home_review.html",
+                                    r.review_card, DataAction.CUSTOMER_MERGE, order=30))
+        register_search_provider(SearchProvider("imports", _("Imports"), r.search_imports,
+                                                DataAction.DATA_IMPORT, order=40))
         from guanxi.dataquality.models import MatchCandidate, Merge
         from guanxi.timeline.kinds import INTERNAL, SYSTEM, EventKind, register_kinds
 

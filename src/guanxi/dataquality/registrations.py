@@ -88,3 +88,27 @@ def unmerged(event: Any) -> str:
 
     return _("Merge with #%(id)s %(name)s undone") % {"id": event.data["other"],
                                                       "name": event.data.get("name", "")}
+
+
+# The workspace shell: home card and global search.
+
+def review_card(actor: Any) -> dict[str, Any] | None:
+    """Pairs waiting for review and the latest imports."""
+    from guanxi.core.permissions import can
+    from guanxi.dataquality.permissions import DataAction
+    from guanxi.dataquality.selectors import candidate_list, import_list
+
+    pairs = candidate_list(actor=actor).count()
+    imports = import_list(actor=actor, limit=3) if can(actor, DataAction.DATA_IMPORT) else []
+    return {"pairs": pairs, "imports": imports}
+
+
+def search_imports(actor: Any, query: str, limit: int) -> list[Any]:
+    from django.urls import reverse
+
+    from guanxi.core.shell import SearchHit
+    from guanxi.dataquality.selectors import import_list
+
+    found = import_list(actor=actor, limit=limit, name=query)
+    return [SearchHit(title=j.original_name, detail=str(j.get_status_display()),
+                      url=reverse("dataquality:import", args=[j.pk])) for j in found]

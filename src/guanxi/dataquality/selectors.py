@@ -143,9 +143,12 @@ def resolution_run_get(*, actor: Any, run_id: int | None = None) -> ResolutionRu
     return runs.filter(pk=run_id).first() if run_id is not None else runs.first()
 
 
-def import_list(*, actor: Any, limit: int = 50) -> list[ImportJob]:
+def import_list(*, actor: Any, limit: int = 50, name: str = "") -> list[ImportJob]:
     require(actor, DataAction.DATA_IMPORT)
-    return list(ImportJob.objects.select_related("created_by")[:limit])
+    jobs = ImportJob.objects.select_related("created_by")
+    if name:
+        jobs = jobs.filter(original_name__icontains=name)
+    return list(jobs[:limit])
 
 
 def import_get(*, actor: Any, job_id: int) -> ImportJob:

@@ -2,19 +2,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from guanxi.analytics.permissions import AnalyticsAction
-from guanxi.core.permissions import can, effective_role
-from guanxi.customers.permissions import CustomerAction
-from guanxi.dataquality.permissions import DataAction
+from guanxi.core.permissions import effective_role
+from guanxi.core.shell import nav_for
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
+    """The user's role and the navigation entries the apps registered that it may see.
+    (Templates ask about single actions with `user|may:"<action>"`.)"""
     user = getattr(request, "user", None)
     return {
         "role": effective_role(user),
-        "can_create_customer": can(user, CustomerAction.CUSTOMER_CREATE),
-        "can_export": can(user, CustomerAction.CUSTOMER_EXPORT),
-        "can_import": can(user, DataAction.DATA_IMPORT),
-        "can_merge": can(user, DataAction.CUSTOMER_MERGE),
-        "can_configure_scoring": can(user, AnalyticsAction.SCORING_CONFIGURE),
+        "nav": nav_for(user) if getattr(user, "is_authenticated", False) else [],
     }

@@ -1,15 +1,38 @@
 from __future__ import annotations
 
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import redirect
+from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.views import defaults
 
 from guanxi.core.errors import problem_response
+from guanxi.core.htmx import is_htmx
+from guanxi.core.permissions import effective_role
+from guanxi.core.shell import home_cards_for, search_everything
 
 
+@login_required
 def home(request: HttpRequest) -> HttpResponse:
-    return redirect("customers:list")
+    """The home page: the cards the apps registered that this user may see (an account
+    without a role is told to ask for one)."""
+    cards = [(card, render_to_string(card.template, context, request=request))
+             for card, context in home_cards_for(request.user)]
+    return render(request, "web/home.html", {
+        "cards": cards, "no_role": effective_role(request.user) is None})
+
+
+@login_required
+def search(request: HttpRequest) -> HttpResponse:
+    """One search box over everything the apps registered a provider for."""
+    query = request.GET.get("q", "")[:200]
+    if effective_role(request.user) is None:
+        raise PermissionDenied
+    results = search_everything(request.user, query)
+    template = "web/_search_results.html" if is_htmx(request) else "web/search.html"
+    return render(request, template, {"q": query, "results": results})
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

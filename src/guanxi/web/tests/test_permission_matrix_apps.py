@@ -60,7 +60,8 @@ API_CASES = [
     ("get", "/api/v1/duplicates/search/{run}", None, MERGE, 200),
 ]
 PAGE_CASES = [
-    ("get", "/", None, ANY, 302),
+    ("get", "/", None, ANY, 200),
+    ("get", "/search/", {"q": "王"}, VIEW, 200),
     ("get", "/analytics/", None, VIEW, 200),
     ("get", "/analytics/segments/", None, VIEW, 200),
     ("get", "/analytics/segments/{segment}/", None, VIEW, 200),

@@ -1,0 +1,15 @@
+"""`{% load permissions %}{% if user|may:"customer.export" %}`: a template asks the
+permissions registry about an action by its code, so no central list of flags is needed."""
+
+from typing import Any
+
+from django import template
+
+from guanxi.core.permissions import can
+
+register = template.Library()
+
+
+@register.filter
+def may(user: Any, action: str) -> bool:
+    return can(user, action)
