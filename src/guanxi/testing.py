@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import factory
 
 from guanxi.accounts.models import Team, User
 from guanxi.accounts.services import token_create
-from guanxi.core.permissions import Role
+from guanxi.core.permissions import Actor, Role
 from guanxi.customers import services
 
 
@@ -31,7 +31,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password("pw-for-tests-1")
 
 
-def make_customer(actor: Any, **kwargs: Any):
+def make_customer(actor: Actor, **kwargs: Any):
     """A customer created the way staff create them: through the service."""
     defaults: dict[str, Any] = {"full_name": "测试客户"}
     defaults.update(kwargs)
@@ -58,19 +58,23 @@ class Personas:
                 "analyst": self.analyst, "norole": self.norole}[role]
 
 
+def _user(**fields: Any) -> User:
+    return cast(User, UserFactory(**fields))  # factory_boy creates the model instance
+
+
 def make_personas() -> Personas:
     east = TeamFactory(name="East")
     west = TeamFactory(name="West")
     return Personas(
-        admin=UserFactory(username="admin", role=Role.ADMIN, is_superuser=True, is_staff=True),
-        manager=UserFactory(username="manager", role=Role.MANAGER),
-        sales=UserFactory(username="sales", role=Role.SALES, team=east),
-        teammate=UserFactory(username="teammate", role=Role.SALES, team=east),
-        outsider=UserFactory(username="outsider", role=Role.SALES, team=west),
-        service=UserFactory(username="service", role=Role.SERVICE),
-        marketing=UserFactory(username="marketing", role=Role.MARKETING),
-        analyst=UserFactory(username="analyst", role=Role.ANALYST),
-        norole=UserFactory(username="norole", role=""),
+        admin=_user(username="admin", role=Role.ADMIN, is_superuser=True, is_staff=True),
+        manager=_user(username="manager", role=Role.MANAGER),
+        sales=_user(username="sales", role=Role.SALES, team=east),
+        teammate=_user(username="teammate", role=Role.SALES, team=east),
+        outsider=_user(username="outsider", role=Role.SALES, team=west),
+        service=_user(username="service", role=Role.SERVICE),
+        marketing=_user(username="marketing", role=Role.MARKETING),
+        analyst=_user(username="analyst", role=Role.ANALYST),
+        norole=_user(username="norole", role=""),
     )
 
 

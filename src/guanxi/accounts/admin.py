@@ -13,7 +13,7 @@ class GuanxiUserAdmin(RoleAdmin, UserAdmin):
     change_action = AccountAction.USER_MANAGE
     list_display = ("username", "email", "role", "team", "is_active")
     list_filter = ("role", "team", "is_active")
-    fieldsets = (*UserAdmin.fieldsets, ("Guanxi", {"fields": ("role", "team")}))
+    fieldsets = (*(UserAdmin.fieldsets or ()), ("Guanxi", {"fields": ("role", "team")}))
     add_fieldsets = (*UserAdmin.add_fieldsets, ("Guanxi", {"fields": ("role", "team")}))
 
     def save_model(self, request, obj, form, change):

@@ -22,6 +22,7 @@ class MeOut(Schema):
 def me(request: HttpRequest) -> Any:
     user = request.user
     role = effective_role(user)
-    return {"id": user.pk, "username": user.username, "role": role,
-            "team": user.team.name if user.team_id else None,
+    team = getattr(user, "team", None)
+    return {"id": user.pk, "username": user.get_username(), "role": role,
+            "team": team.name if team is not None else None,
             "permissions": sorted(role_actions(role))}

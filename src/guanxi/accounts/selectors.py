@@ -1,15 +1,13 @@
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import QuerySet
 
 from guanxi.accounts.models import User
 from guanxi.core.errors import InvalidInput
-from guanxi.core.permissions import is_team_scoped
+from guanxi.core.permissions import Actor, is_team_scoped
 
 
-def staff_list(*, actor: Any) -> QuerySet[User]:
+def staff_list(*, actor: Actor) -> QuerySet[User]:
     """Staff the actor can pick as an owner: their team for sales, everyone otherwise."""
     qs = User.objects.filter(is_active=True).order_by("username")
     if is_team_scoped(actor):

@@ -25,7 +25,7 @@ class AnalyticsConfig(AppConfig):
         from guanxi.timeline.kinds import INTERNAL, SEGMENT, SYSTEM, VALUE_TIER, EventKind
         from guanxi.timeline.kinds import register_kinds as register_event_kinds
 
-        change = {"from": (str, type(None)), "to": str}
+        change: dict[str, type | tuple[type, ...]] = {"from": (str, type(None)), "to": str}
         register_event_kinds([
             EventKind("stage_changed", _("Lifecycle stage changed"),
                       frozenset({INTERNAL, SYSTEM, SEGMENT}), change, strict=True,

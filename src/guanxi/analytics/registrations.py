@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from guanxi.core.permissions import Actor
 
-def scores_panel(actor: Any, customer_id: int) -> dict[str, Any] | None:
+
+def scores_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     """The 360 page's "Value and lifecycle" panel, once the customer is scored."""
     from guanxi.analytics.selectors import customer_score_get
 
@@ -15,7 +17,7 @@ def scores_panel(actor: Any, customer_id: int) -> dict[str, Any] | None:
     return {"score": score} if score is not None else None
 
 
-def segment_choices(actor: Any) -> list[tuple[int, str]]:
+def segment_choices(actor: Actor) -> list[tuple[int, str]]:
     """The customer list's segment filter."""
     from guanxi.analytics.selectors import segment_list
 
@@ -65,7 +67,7 @@ def rescore_work(item: Any, ctx: Any) -> Any:
 
 # The workspace shell: home card and global search.
 
-def stages_card(actor: Any) -> dict[str, Any] | None:
+def stages_card(actor: Actor) -> dict[str, Any] | None:
     """Customers per lifecycle stage, once scored."""
     from guanxi.analytics.models import Stage
     from guanxi.analytics.selectors import score_distribution
@@ -79,7 +81,7 @@ def stages_card(actor: Any) -> dict[str, Any] | None:
     return {"stages": rows, "total": total}
 
 
-def search_segments(actor: Any, query: str, limit: int) -> list[Any]:
+def search_segments(actor: Actor, query: str, limit: int) -> list[Any]:
     from django.urls import reverse
     from django.utils.translation import gettext as _
 

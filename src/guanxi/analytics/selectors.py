@@ -25,7 +25,7 @@ from guanxi.analytics.rfm import RFMConfig
 from guanxi.analytics.settings import lifecycle_config, rfm_config
 from guanxi.core.cursors import Page, decode_cursor, encode_cursor
 from guanxi.core.errors import NotFound
-from guanxi.core.permissions import require
+from guanxi.core.permissions import Actor, require
 from guanxi.customers.models import Event, Order, OrderStatus
 from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import visible_customers
@@ -34,7 +34,7 @@ MAX_PAGE = 500
 NOT_SCORED = "not_scored"
 
 
-def customer_score_get(*, actor: Any, customer_id: int) -> CustomerScore | None:
+def customer_score_get(*, actor: Actor, customer_id: int) -> CustomerScore | None:
     """The customer's latest scores, if scored yet and visible to the actor. Churn reasons
     a large base's batch left out are computed now, with the models that gave the risk."""
     score = (CustomerScore.objects.filter(customer_id=customer_id,
@@ -63,7 +63,7 @@ def fitted_models(run: ScoringRun) -> Any:
     return _FITTED[key]
 
 
-def _scores(actor: Any, stage: str, tier: str, segment_id: int | None
+def _scores(actor: Actor, stage: str, tier: str, segment_id: int | None
             ) -> QuerySet[CustomerScore]:
     qs = CustomerScore.objects.filter(customer__in=visible_customers(actor)).select_related(
         "customer")
@@ -77,7 +77,7 @@ def _scores(actor: Any, stage: str, tier: str, segment_id: int | None
     return qs
 
 
-def score_list(*, actor: Any, stage: str = "", tier: str = "", segment_id: int | None = None,
+def score_list(*, actor: Actor, stage: str = "", tier: str = "", segment_id: int | None = None,
                cursor: str | None = None, limit: int = 100) -> Page[CustomerScore]:
     """Scores of the customers the actor may see, by customer number, a page at a time."""
     limit = max(1, min(limit, MAX_PAGE))
@@ -90,14 +90,14 @@ def score_list(*, actor: Any, stage: str = "", tier: str = "", segment_id: int |
     return Page(items=rows[:limit], next_cursor=next_cursor)
 
 
-def segment_count(*, actor: Any, rules: dict[str, Any]) -> int:
+def segment_count(*, actor: Actor, rules: dict[str, Any]) -> int:
     """The live count while editing: customers the actor may see who match now."""
     from guanxi.analytics.segments import compile_rules
 
     return visible_customers(actor).filter(compile_rules(rules)).count()
 
 
-def segment_members(*, actor: Any, segment_id: int) -> QuerySet[Any]:
+def segment_members(*, actor: Actor, segment_id: int) -> QuerySet[Any]:
     """Current members the actor may see: what messages, campaigns and exports select."""
     from guanxi.analytics.models import SegmentMembership
 
@@ -108,11 +108,11 @@ def segment_members(*, actor: Any, segment_id: int) -> QuerySet[Any]:
 
 # --- the analytics page ---------------------------------------------------------------
 
-def _visible_scores(actor: Any) -> QuerySet[CustomerScore]:
+def _visible_scores(actor: Actor) -> QuerySet[CustomerScore]:
     return CustomerScore.objects.filter(customer__in=visible_customers(actor))
 
 
-def score_distribution(*, actor: Any) -> dict[str, dict[str, int]]:
+def score_distribution(*, actor: Actor) -> dict[str, dict[str, int]]:
     """How many visible customers are in each stage, tier and RFM cell."""
     scores = _visible_scores(actor)
     out: dict[str, dict[str, int]] = {}
@@ -122,7 +122,7 @@ def score_distribution(*, actor: Any) -> dict[str, dict[str, int]]:
     return out
 
 
-def rfm_grid(*, actor: Any) -> list[dict[str, Any]]:
+def rfm_grid(*, actor: Actor) -> list[dict[str, Any]]:
     """Customers per (R, F) score, with their average spend in the window: the heat map."""
     rows = (_visible_scores(actor).filter(r__isnull=False).values("r", "f")
             .annotate(n=Count("pk"), spend=Avg("monetary")).order_by("r", "f"))
@@ -134,7 +134,7 @@ def _stage_on(stages: dict[int, str], customer_id: int) -> str:
     return stages.get(customer_id, NOT_SCORED)
 
 
-def stage_flows(*, actor: Any, start: dt.datetime, end: dt.datetime
+def stage_flows(*, actor: Actor, start: dt.datetime, end: dt.datetime
                 ) -> list[tuple[str, str, int]]:
     """(stage on `start`, stage on `end`, customers) for the visible customers who existed
     on `end`, from the stage-change events on their timelines (a customer's stage on a day
@@ -156,7 +156,7 @@ def stage_flows(*, actor: Any, start: dt.datetime, end: dt.datetime
     return sorted(((a, b, n) for (a, b), n in flows.items()), key=lambda f: -f[2])
 
 
-def cohort_retention(*, actor: Any, months: int = 12, as_of: dt.date | None = None
+def cohort_retention(*, actor: Actor, months: int = 12, as_of: dt.date | None = None
                      ) -> list[dict[str, Any]]:
     """Monthly cohorts by first paid order (the last `months` of them): size, and the
     share of the cohort that bought again in each later month (month 0 is 100%)."""
@@ -196,12 +196,12 @@ def _month(value: dt.datetime | dt.date) -> dt.date:
 
 # --- segments ------------------------------------------------------------------------
 
-def segment_list(*, actor: Any) -> QuerySet[Segment]:
+def segment_list(*, actor: Actor) -> QuerySet[Segment]:
     require(actor, CustomerAction.CUSTOMER_VIEW)
     return Segment.objects.select_related("created_by").order_by("name")
 
 
-def segment_get(*, actor: Any, segment_id: int) -> Segment:
+def segment_get(*, actor: Actor, segment_id: int) -> Segment:
     require(actor, CustomerAction.CUSTOMER_VIEW)
     segment = Segment.objects.filter(pk=segment_id).first()
     if segment is None:

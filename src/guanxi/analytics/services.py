@@ -35,7 +35,7 @@ from guanxi.audit.services import log_action
 from guanxi.core.bulk import upsert_frame
 from guanxi.core.errors import Conflict, InvalidInput
 from guanxi.core.models import WorkItem, WorkState
-from guanxi.core.permissions import require
+from guanxi.core.permissions import Actor, require, staff
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.core.work import work_enqueue
 from guanxi.customers.models import Customer, Order, OrderStatus
@@ -81,13 +81,13 @@ def _scoring_active() -> bool:
                                    state__in=[WorkState.QUEUED, WorkState.RUNNING]).exists()
 
 
-def scores_start(*, actor: Any) -> ScoringRun:
+def scores_start(*, actor: Actor) -> ScoringRun:
     """Start a full scoring run in the worker (the page follows its progress)."""
     require(actor, AnalyticsAction.SCORING_CONFIGURE)
     if _scoring_active():
         raise Conflict(_("A scoring run is already running."))
     with transaction.atomic():
-        run = ScoringRun.objects.create(as_of=timezone.now(), started_by=actor,
+        run = ScoringRun.objects.create(as_of=timezone.now(), started_by=staff(actor),
                                         step=_("waiting for the worker"))
         log_action(actor=actor, action="analytics.scores_start", obj=run)
         work_enqueue(SCORING_QUEUE, {"run_id": run.pk})
@@ -130,7 +130,7 @@ def rescore_work(item: WorkItem, ctx: Any) -> dict[str, Any]:
     return {"customers": scores_refresh_customers(customer_ids=item.payload["customer_ids"])}
 
 
-def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
+def scores_refresh(*, actor: Actor = None, as_of: dt.datetime | None = None,
                    rfm: RFMConfig | None = None, lifecycle: LifecycleConfig | None = None,
                    run: ScoringRun | None = None, processes: int | None = None,
                    progress: Callable[[str, int, int], None] | None = None
@@ -146,7 +146,7 @@ def scores_refresh(*, actor: Any = None, as_of: dt.datetime | None = None,
     as_of = pd.Timestamp(as_of).to_pydatetime() if as_of is not None else timezone.now()
     rfm, lifecycle = _configs(rfm, lifecycle)
     if run is None:
-        run = ScoringRun.objects.create(as_of=as_of, started_by=actor)
+        run = ScoringRun.objects.create(as_of=as_of, started_by=staff(actor))
     else:
         ScoringRun.objects.filter(pk=run.pk).update(as_of=as_of)
     try:
@@ -335,7 +335,7 @@ EXPORT_COLUMNS = ("customer_id", "display_name", "stage", "tier", "rfm_cell", "r
                   "p_alive", "clv_12m", "churn_risk_90d", "scored_at")
 
 
-def scores_export(*, actor: Any, stage: str = "", tier: str = "",
+def scores_export(*, actor: Actor, stage: str = "", tier: str = "",
                   segment_id: int | None = None) -> Iterator[list[str]]:
     """Header, then one row per visible scored customer, a page at a time; audited before
     the first row leaves, formula-like cells neutralised."""
@@ -359,7 +359,7 @@ def scores_export(*, actor: Any, stage: str = "", tier: str = "",
         cursor = page.next_cursor
 
 
-def segment_save(*, actor: Any, name: str, rules: dict[str, Any],
+def segment_save(*, actor: Actor, name: str, rules: dict[str, Any],
                  segment: Segment | None = None) -> Segment:
     """Create or change a segment (rules validated), then materialise its members."""
     require(actor, AnalyticsAction.SEGMENT_MANAGE)
@@ -374,7 +374,7 @@ def segment_save(*, actor: Any, name: str, rules: dict[str, Any],
         raise InvalidInput.single("name", _("Another segment has this name"), clean)
     with transaction.atomic():
         if segment is None:
-            segment = Segment.objects.create(name=clean, rules=rules, created_by=actor)
+            segment = Segment.objects.create(name=clean, rules=rules, created_by=staff(actor))
             log_action(actor=actor, action="segment.create", obj=segment,
                        changes={"name": [None, clean]})
         else:
@@ -409,7 +409,7 @@ def segment_refresh(*, segment: Segment) -> SegmentSize:
                                           joined=len(joined), left=len(left))
 
 
-def segment_refresh_now(*, actor: Any, segment: Segment) -> SegmentSize:
+def segment_refresh_now(*, actor: Actor, segment: Segment) -> SegmentSize:
     """A user asked for fresh members now (normally nightly, after scoring)."""
     require(actor, AnalyticsAction.SEGMENT_MANAGE)
     size = segment_refresh(segment=segment)
@@ -418,7 +418,7 @@ def segment_refresh_now(*, actor: Any, segment: Segment) -> SegmentSize:
     return size
 
 
-def segment_delete(*, actor: Any, segment: Segment) -> None:
+def segment_delete(*, actor: Actor, segment: Segment) -> None:
     require(actor, AnalyticsAction.SEGMENT_MANAGE)
     with transaction.atomic():
         log_action(actor=actor, action="segment.delete", obj=segment,
@@ -426,7 +426,7 @@ def segment_delete(*, actor: Any, segment: Segment) -> None:
         segment.delete()
 
 
-def scoring_settings_save(*, actor: Any, rfm: dict[str, Any], lifecycle: dict[str, Any]
+def scoring_settings_save(*, actor: Actor, rfm: dict[str, Any], lifecycle: dict[str, Any]
                           ) -> ScoringSettings:
     """Change the RFM and lifecycle rules (each value checked, errors name the setting);
     they apply from the next scoring run."""
@@ -447,7 +447,7 @@ def scoring_settings_save(*, actor: Any, rfm: dict[str, Any], lifecycle: dict[st
             ("rfm", stored.rfm, new_rfm), ("lifecycle", stored.lifecycle, new_lifecycle))
             if old != new}
         stored.rfm, stored.lifecycle = new_rfm, new_lifecycle
-        stored.updated_at, stored.updated_by = timezone.now(), actor
+        stored.updated_at, stored.updated_by = timezone.now(), staff(actor)
         stored.save()
         log_action(actor=actor, action="analytics.settings", object_type="analytics",
                    changes=changes)
@@ -466,7 +466,7 @@ DEMO_SEGMENTS = (
 )
 
 
-def demo_segments(*, actor: Any) -> int:
+def demo_segments(*, actor: Actor) -> int:
     """Example segments for the demo data (skipped when one of that name exists)."""
     made = 0
     for name, rules in DEMO_SEGMENTS:

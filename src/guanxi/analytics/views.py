@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -160,7 +160,8 @@ def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("analytics:segments")
 
 
-def _download(request: HttpRequest, rows: Any, stem: str, sheet: str) -> HttpResponse:
+def _download(request: HttpRequest, rows: Any, stem: str, sheet: str
+              ) -> HttpResponse | StreamingHttpResponse:
     if request.GET.get("format") == "xlsx":
         return xlsx_download(rows, f"{stem}.xlsx", sheet=sheet)
     return csv_download(rows, f"{stem}.csv")
@@ -168,7 +169,7 @@ def _download(request: HttpRequest, rows: Any, stem: str, sheet: str) -> HttpRes
 
 @login_required
 @require_GET
-def scores_export(request: HttpRequest) -> HttpResponse:
+def scores_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     rows = services.scores_export(actor=request.user, stage=request.GET.get("stage", ""),
                                   tier=request.GET.get("tier", ""),
                                   segment_id=_int(request.GET.get("segment")))

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import models
 
 from guanxi.audit.models import AuditEntry
+from guanxi.core.permissions import Actor
 
 
 def _plain(value: Any) -> Any:
@@ -30,7 +31,7 @@ def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     return {k: [_plain(old.get(k)), _plain(new[k])] for k in new if old.get(k) != new[k]}
 
 
-def log_action(*, actor: Any, action: str, obj: models.Model | None = None,
+def log_action(*, actor: Actor, action: str, obj: models.Model | None = None,
                customer_id: int | None = None, changes: dict[str, Any] | None = None,
                extra: dict[str, Any] | None = None, object_type: str = "",
                object_id: str = "") -> AuditEntry:
@@ -51,7 +52,7 @@ def log_action(*, actor: Any, action: str, obj: models.Model | None = None,
     )
 
 
-def log_actions(*, actor: Any, action: str, entries: list[tuple[models.Model, dict[str, Any]]]
+def log_actions(*, actor: Actor, action: str, entries: list[tuple[models.Model, dict[str, Any]]]
                 ) -> None:
     """One audit entry per (customer object, changes), written in one statement: the bulk
     paths (imports) record exactly what log_action would, one row each."""

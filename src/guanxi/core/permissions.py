@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db import models
@@ -15,7 +15,13 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
     from guanxi.accounts.models import User
+
+# Who does something: a signed-in staff member (or API token's user), an anonymous
+# visitor (refused by every check), or None for Guanxi itself (system jobs).
+Actor: TypeAlias = "User | AnonymousUser | None"
 
 
 class Role(models.TextChoices):
@@ -96,8 +102,14 @@ def require(user: User | Any, action: str) -> None:
         raise PermissionDenied(f"{action} is not allowed for this account")
 
 
-def is_team_scoped(user: User | Any) -> bool:
+def is_team_scoped(user: User | Any) -> TypeGuard[User]:
     return effective_role(user) in TEAM_SCOPED_ROLES
+
+
+def staff(actor: Actor) -> User | None:
+    """The staff account behind `actor`, for "created by" columns: None for Guanxi itself
+    and for anyone not signed in."""
+    return cast("User", actor) if getattr(actor, "pk", None) else None
 
 
 def sees_masked(user: User | Any) -> bool:

@@ -60,6 +60,15 @@ class Context:
     item: WorkItem
     token: int
 
+    def renew(self) -> None:
+        """Re-assert the claim and extend the lease. Called inside the handler's own
+        transaction before it commits a step, it makes the step commit only while the
+        item is this worker's (raises LeaseLost otherwise, rolling the step back)."""
+        handler = _HANDLERS[self.item.queue]
+        lease = timezone.now() + dt.timedelta(seconds=handler.lease_s)
+        if not _mine(self.item.pk, self.token).update(lease_until=lease):
+            raise LeaseLost(self.item.pk)
+
     def progress(self, done: int, total: int | None = None) -> None:
         """Record progress (and renew the lease). Raises LeaseLost if the item is no
         longer this worker's, so a stale worker stops instead of racing the new one."""

@@ -37,7 +37,7 @@ def next_birthday(birthday: dt.date, *, lunar: bool, today: dt.date) -> dt.date:
     month, day, _leap = lunar_month_day(birthday)
     for year in (today.year - 1, today.year, today.year + 1):
         # a 30th in a 29-day month falls back a day
-        candidate = _lunar_to_solar(year, month, day) or _lunar_to_solar(year, month, day - 1)
-        if candidate is not None and candidate >= today:
-            return candidate
+        found = _lunar_to_solar(year, month, day) or _lunar_to_solar(year, month, day - 1)
+        if found is not None and found >= today:
+            return found
     raise ValueError("no lunar birthday found within two years")

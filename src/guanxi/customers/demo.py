@@ -28,7 +28,7 @@ STAFF = [
 ]
 
 # (existing-person lookup phone, messy second record as it arrives from another channel)
-MESSY = [
+MESSY: list[dict[str, Any]] = [
     {"full_name": "張偉", "phones": ["0086 138-0013-8002"], "source": "pos",
      "region": "浙江省杭州市"},
     {"full_name": "Zhang Wei", "emails": ["Zhang.Wei@163.com"], "source": "shop",
@@ -42,7 +42,7 @@ MESSY = [
     {"full_name": "Müller, Lena", "emails": ["Lena.Mueller+shop@web.de"], "source": "shop",
      "region": "Berlin"},
 ]
-ORIGINALS = [
+ORIGINALS: list[dict[str, Any]] = [
     {"full_name": "张伟", "phones": ["13800138000"], "emails": ["zhangwei@163.com"],
      "source": "shop", "region": "浙江省杭州市", "birthday": dt.date(1988, 5, 17)},
     {"full_name": "欧阳娜娜", "phones": ["13900001111"], "emails": ["nana.ouyang@qq.com.cn"],
@@ -70,8 +70,8 @@ def demo_load(*, admin: Any, password: str | None, customers: int = 400,
         result = seeding.generate(customers=customers, seed=seed, owners=owners,
                                   now=timezone.now().replace(microsecond=0))
         sales = User.objects.get(username="sales.east")
-        created = []
-        for data in ORIGINALS + MESSY:
+        created: list[Any] = []
+        for data in [*ORIGINALS, *MESSY]:
             customer = services.customer_create(actor=admin, owner=sales, **data)
             # Free text as the shop's staff write it (the demo is a Hangzhou tea shop).
             services.interaction_log(actor=admin, customer=customer, kind="note",

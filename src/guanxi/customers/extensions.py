@@ -9,6 +9,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from guanxi.core.permissions import Actor
+
 
 @dataclass(frozen=True)
 class Panel:
@@ -53,7 +55,7 @@ def register_duplicate_finder(finder: DuplicateFinder) -> None:
         _FINDERS.append(finder)
 
 
-def panels_for(actor: Any, customer_id: int, place: str) -> list[tuple[Panel, dict[str, Any]]]:
+def panels_for(actor: Actor, customer_id: int, place: str) -> list[tuple[Panel, dict[str, Any]]]:
     out = []
     for panel in sorted(_PANELS.values(), key=lambda p: (p.order, p.name)):
         if panel.place == place and (context := panel.context(actor, customer_id)) is not None:
@@ -65,7 +67,7 @@ def list_filters() -> list[ListFilter]:
     return list(_FILTERS.values())
 
 
-def possible_duplicates(*, actor: Any, **person: Any) -> list[Any]:
+def possible_duplicates(*, actor: Actor, **person: Any) -> list[Any]:
     """Customers who may be the person about to be created, from every finder."""
     found: dict[int, Any] = {}
     for finder in _FINDERS:

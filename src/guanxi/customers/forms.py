@@ -41,11 +41,14 @@ class CustomerForm(forms.Form):
     preferred_channel = forms.ChoiceField(label=_("Preferred channel"),
                                           choices=[("", "—"), *Channel.choices], required=False)
     source = forms.ChoiceField(label=_("Source"), choices=Source.choices, initial=Source.OTHER)
-    owner = forms.ModelChoiceField(label=_("Owner"), queryset=None, required=False)
+    owner: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        label=_("Owner"), queryset=None, required=False)
 
     def __init__(self, *args: Any, owners: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["owner"].queryset = owners
+        owner_field = self.fields["owner"]
+        assert isinstance(owner_field, forms.ModelChoiceField)
+        owner_field.queryset = owners
 
     def profile(self) -> dict[str, Any]:
         return {k: v for k, v in self.cleaned_data.items()

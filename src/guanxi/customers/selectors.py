@@ -8,7 +8,7 @@ import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, Model, Prefetch, Q, QuerySet, Sum
@@ -16,7 +16,7 @@ from django.db.models import Count, Max, Min, Model, Prefetch, Q, QuerySet, Sum
 from guanxi.core.cursors import Page, decode_cursor, encode_cursor
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask_email, mask_free_text, mask_phone, mask_text, mask_value
-from guanxi.core.permissions import is_team_scoped, require, sees_masked
+from guanxi.core.permissions import Actor, is_team_scoped, require, sees_masked
 from guanxi.customers import search
 from guanxi.customers.models import (
     Address,
@@ -41,12 +41,12 @@ MAX_PAGE = 200
 M = TypeVar("M", bound=Model)
 
 
-def visible_customers(actor: Any) -> QuerySet[Customer]:
+def visible_customers(actor: Actor) -> QuerySet[Customer]:
     require(actor, CustomerAction.CUSTOMER_VIEW)
     return Customer.objects.filter(_filters_q(actor, tag="", owner_id=None, region=""))
 
 
-def customer_is_visible(actor: Any, customer: Customer) -> bool:
+def customer_is_visible(actor: Actor, customer: Customer) -> bool:
     if actor is None:  # system jobs
         return True
     if not is_team_scoped(actor):
@@ -67,7 +67,7 @@ def _mask_identity(identity: Identity) -> None:
         identity.value = mask_text(identity.value)
 
 
-def mask_for(actor: Any, customers: Iterable[Customer]) -> None:
+def mask_for(actor: Actor, customers: Iterable[Customer]) -> None:
     """Replace personal data in loaded instances for roles that see it masked."""
     if not sees_masked(actor):
         return
@@ -90,7 +90,7 @@ def _list_prefetch(qs: QuerySet[Customer]) -> QuerySet[Customer]:
         Prefetch("tag_links", queryset=CustomerTag.objects.select_related("tag")))
 
 
-def _filters_q(actor: Any, *, tag: str, owner_id: int | None, region: str,
+def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
                prefix: str = "", segment_id: int | None = None) -> Q:
     """The scope and filters as a Q, relative to Customer or through a relation prefix."""
     def p(name: str) -> str:
@@ -115,7 +115,7 @@ def _filters_q(actor: Any, *, tag: str, owner_id: int | None, region: str,
     return q
 
 
-def customer_search(*, actor: Any, q: str = "", tag: str = "", owner_id: int | None = None,
+def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
                     region: str = "", segment_id: int | None = None,
                     cursor: str | None = None, limit: int = 25) -> Page[Customer]:
     """Instant search and filters. With a query, results come from the search-term index
@@ -166,7 +166,7 @@ def customer_search(*, actor: Any, q: str = "", tag: str = "", owner_id: int | N
     return Page(items=items, next_cursor=next_cursor)
 
 
-def customer_get(*, actor: Any, customer_id: int) -> Customer:
+def customer_get(*, actor: Actor, customer_id: int) -> Customer:
     """One customer for reading (masked where the role requires)."""
     customer = (_list_prefetch(visible_customers(actor)).select_related("company")
                 .prefetch_related("addresses").filter(pk=customer_id).first())
@@ -176,7 +176,7 @@ def customer_get(*, actor: Any, customer_id: int) -> Customer:
     return customer
 
 
-def customer_for_change(*, actor: Any, customer_id: int) -> Customer:
+def customer_for_change(*, actor: Actor, customer_id: int) -> Customer:
     """One customer, unmasked, for passing to a service (which checks the action)."""
     customer = visible_customers(actor).select_related("owner").filter(pk=customer_id).first()
     if customer is None:
@@ -272,14 +272,14 @@ def spend_summary(customer_id: int) -> SpendSummary:
     return summary
 
 
-def timeline(*, actor: Any, customer_id: int, cursor: str | None = None, limit: int = 20,
+def timeline(*, actor: Actor, customer_id: int, cursor: str | None = None, limit: int = 20,
              kind: str = "") -> Page[Event]:
     if not visible_customers(actor).filter(pk=customer_id).exists():
         raise NotFound("Customer not found")
     return _timeline(actor, customer_id, cursor, limit, kind)
 
 
-def _timeline(actor: Any, customer_id: int, cursor: str | None, limit: int,
+def _timeline(actor: Actor, customer_id: int, cursor: str | None, limit: int,
               kind: str = "") -> Page[Event]:
     limit = max(1, min(limit, MAX_PAGE))
     qs = Event.objects.filter(customer_id=customer_id).select_related("actor")
@@ -303,7 +303,7 @@ def _timeline(actor: Any, customer_id: int, cursor: str | None, limit: int,
     return Page(items=events, next_cursor=next_cursor)
 
 
-def customer_360(*, actor: Any, customer_id: int, timeline_limit: int = 20) -> Customer360:
+def customer_360(*, actor: Actor, customer_id: int, timeline_limit: int = 20) -> Customer360:
     customer = customer_get(actor=actor, customer_id=customer_id)
     return Customer360(
         customer=customer,
@@ -318,7 +318,7 @@ def customer_360(*, actor: Any, customer_id: int, timeline_limit: int = 20) -> C
     )
 
 
-def orders_list(*, actor: Any, customer_id: int | None = None, cursor: str | None = None,
+def orders_list(*, actor: Actor, customer_id: int | None = None, cursor: str | None = None,
                 limit: int = 50) -> Page[Order]:
     limit = max(1, min(limit, MAX_PAGE))
     qs = Order.objects.filter(customer__in=visible_customers(actor)).prefetch_related("lines")
@@ -332,7 +332,7 @@ def orders_list(*, actor: Any, customer_id: int | None = None, cursor: str | Non
     return Page(items=orders[:limit], next_cursor=next_cursor)
 
 
-def order_get(*, actor: Any, order_id: int) -> Order:
+def order_get(*, actor: Actor, order_id: int) -> Order:
     order = (Order.objects.filter(customer__in=visible_customers(actor), pk=order_id)
              .select_related("customer", "customer__owner").prefetch_related("lines").first())
     if order is None:
@@ -340,7 +340,7 @@ def order_get(*, actor: Any, order_id: int) -> Order:
     return order
 
 
-def _customer_child_get(model: type[M], *, actor: Any, customer_id: int, pk: int) -> M:
+def _customer_child_get(model: type[M], *, actor: Actor, customer_id: int, pk: int) -> M:
     """A row that belongs to a customer the actor can see, or NotFound."""
     row = (model.objects.filter(customer__in=visible_customers(actor),  # type: ignore[attr-defined]
                                 customer_id=customer_id, pk=pk)
@@ -350,16 +350,16 @@ def _customer_child_get(model: type[M], *, actor: Any, customer_id: int, pk: int
     return row
 
 
-def identity_get(*, actor: Any, customer_id: int, identity_id: int) -> Identity:
+def identity_get(*, actor: Actor, customer_id: int, identity_id: int) -> Identity:
     return _customer_child_get(Identity, actor=actor, customer_id=customer_id, pk=identity_id)
 
 
-def product_list(*, actor: Any) -> QuerySet[Product]:
+def product_list(*, actor: Actor) -> QuerySet[Product]:
     require(actor, CustomerAction.CUSTOMER_VIEW)
     return Product.objects.order_by("sku")
 
 
-def address_get(*, actor: Any, customer_id: int, address_id: int) -> Address:
+def address_get(*, actor: Actor, customer_id: int, address_id: int) -> Address:
     return _customer_child_get(Address, actor=actor, customer_id=customer_id, pk=address_id)
 
 
@@ -367,7 +367,7 @@ def tag_list() -> QuerySet[Tag]:
     return Tag.objects.order_by("name")
 
 
-def region_list(*, actor: Any) -> list[str]:
+def region_list(*, actor: Actor) -> list[str]:
     """Regions for the filter menu; cached a few minutes, as it reads every customer."""
     key = f"regions:{actor.pk if is_team_scoped(actor) else 'all'}"
 

@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.permissions import Actor
 from guanxi.core.shell import (
     HomeCard,
     NavEntry,
@@ -19,14 +20,14 @@ from guanxi.core.shell import (
 from guanxi.customers.permissions import CustomerAction
 
 
-def newest_customers(actor: Any) -> dict[str, Any] | None:
+def newest_customers(actor: Actor) -> dict[str, Any] | None:
     from guanxi.customers.selectors import customer_search
 
     page = customer_search(actor=actor, limit=6)
     return {"customers": page.items}
 
 
-def search_customers(actor: Any, query: str, limit: int) -> list[SearchHit]:
+def search_customers(actor: Actor, query: str, limit: int) -> list[SearchHit]:
     from guanxi.customers.selectors import customer_search
 
     hits = []

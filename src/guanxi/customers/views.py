@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -56,7 +56,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def customer_export(request: HttpRequest) -> HttpResponse:
+def customer_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     rows = services.customers_export(actor=request.user, **_filters(request))
     if request.GET.get("format") == "xlsx":
         return xlsx_download(rows, "customers.xlsx", sheet=_("Customers"))
@@ -231,8 +231,9 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, str(exc.message))
             form.add_error(None, _("Saving again replaces the other change; open the "
                                    "customer in a new tab to compare."))
-            form.data = form.data.copy()
-            form.data["version"] = exc.extra["current_version"]
+            data = form.data.copy()  # type: ignore[attr-defined]  # a QueryDict
+            data["version"] = exc.extra["current_version"]
+            form.data = data
             return render(request, "customers/form.html",
                           {"form": form, "creating": False, "customer": customer}, status=412)
         except DomainError as exc:

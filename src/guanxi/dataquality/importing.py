@@ -25,7 +25,7 @@ from django.utils.translation import gettext_lazy as _l
 from guanxi.audit.services import log_action
 from guanxi.core import watchdog
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
-from guanxi.core.permissions import require
+from guanxi.core.permissions import Actor, require, staff
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.core.work import LeaseLost, work_enqueue
 from guanxi.customers.models import Source
@@ -52,7 +52,7 @@ def _import_dir() -> Path:
     return path
 
 
-def import_upload(*, actor: Any, name: str, chunks: Iterator[bytes], size: int,
+def import_upload(*, actor: Actor, name: str, chunks: Iterator[bytes], size: int,
                   kind: str, enqueue: bool = False) -> ImportJob:
     """Store an uploaded file and open a draft import. The file is read (columns, a
     suggested mapping, the preview's first rows, the limits on hostile files) by the
@@ -90,7 +90,7 @@ def import_upload(*, actor: Any, name: str, chunks: Iterator[bytes], size: int,
                  "inspected": not enqueue, **inspected,
                  # reasons in the error report are written in the uploader's language
                  "language": translation.get_language() or settings.LANGUAGE_CODE},
-        created_by=actor if getattr(actor, "pk", None) else None)
+        created_by=staff(actor))
     log_action(actor=actor, action="import.upload", obj=job,
                extra={"file": name, "bytes": written, "kind": kind})
     if enqueue:
@@ -128,7 +128,7 @@ def import_inspect(job_id: int) -> ImportJob:
     return job
 
 
-def import_repeat(*, actor: Any, job: ImportJob, start: bool = False) -> ImportJob:
+def import_repeat(*, actor: Actor, job: ImportJob, start: bool = False) -> ImportJob:
     """A new import of the same file and settings; with `start` (after a dry run:
     "Import for real") it is queued at once, otherwise it is a draft to change."""
     require(actor, DataAction.DATA_IMPORT)
@@ -137,7 +137,7 @@ def import_repeat(*, actor: Any, job: ImportJob, start: bool = False) -> ImportJ
     again = ImportJob.objects.create(
         kind=job.kind, original_name=job.original_name, stored_path=job.stored_path,
         file_format=job.file_format, size_bytes=job.size_bytes, mapping=job.mapping,
-        options=job.options, created_by=actor if getattr(actor, "pk", None) else None)
+        options=job.options, created_by=staff(actor))
     return import_start(actor=actor, job=again) if start else again
 
 
@@ -166,7 +166,7 @@ def _validate_mapping(job: ImportJob, mapping: dict[str, str]) -> list[FieldErro
     return errors
 
 
-def import_configure(*, actor: Any, job: ImportJob, mapping: dict[str, str],
+def import_configure(*, actor: Actor, job: ImportJob, mapping: dict[str, str],
                      options: dict[str, Any] | None = None, dry_run: bool = False,
                      preset_name: str = "") -> ImportJob:
     """Set the column mapping and options (optionally saved as a preset)."""
@@ -198,11 +198,11 @@ def import_configure(*, actor: Any, job: ImportJob, mapping: dict[str, str],
             ImportPreset.objects.update_or_create(
                 name=preset_name.strip()[:100],
                 defaults={"kind": job.kind, "mapping": mapping, "options": kept,
-                          "created_by": actor if getattr(actor, "pk", None) else None})
+                          "created_by": staff(actor)})
     return job
 
 
-def preset_apply(*, actor: Any, job: ImportJob, preset: ImportPreset) -> ImportJob:
+def preset_apply(*, actor: Actor, job: ImportJob, preset: ImportPreset) -> ImportJob:
     """Use a saved preset's mapping for the columns this file has."""
     if preset.kind != job.kind:
         raise InvalidInput.single("preset", _("This preset is for another kind of import"))
@@ -224,7 +224,7 @@ class PreviewRow:
     errors: list[FieldError]
 
 
-def import_preview(*, actor: Any, job: ImportJob, limit: int = 10) -> list[PreviewRow]:
+def import_preview(*, actor: Actor, job: ImportJob, limit: int = 10) -> list[PreviewRow]:
     require(actor, DataAction.DATA_IMPORT)
     convert = customer_row if job.kind == ImportKind.CUSTOMERS else order_row
     out = []
@@ -276,7 +276,7 @@ def result_labels() -> dict[str, Any]:
     return _RESULT_LABELS
 
 
-def import_start(*, actor: Any, job: ImportJob, enqueue: bool = True) -> ImportJob:
+def import_start(*, actor: Actor, job: ImportJob, enqueue: bool = True) -> ImportJob:
     """Queue a configured import for the worker (the CLI passes enqueue=False and runs
     it in its own process, with a progress bar)."""
     require(actor, DataAction.DATA_IMPORT)
@@ -295,7 +295,7 @@ def import_start(*, actor: Any, job: ImportJob, enqueue: bool = True) -> ImportJ
     return job
 
 
-def import_resume(*, actor: Any, job: ImportJob, enqueue: bool = True,
+def import_resume(*, actor: Actor, job: ImportJob, enqueue: bool = True,
                   stalled_after_s: float | None = None) -> ImportJob:
     """Put a failed or stalled import back in the queue; it continues after the last
     row it committed. (The CLI, resuming a run someone stopped, passes 0 seconds.)"""
@@ -326,7 +326,8 @@ def _count_rows(job: ImportJob) -> int:
 
 
 def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = None,
-               taken_over: bool = False) -> ImportJob:
+               taken_over: bool = False,
+               checkpoint: Callable[[], None] | None = None) -> ImportJob:
     """Process a queued import. Claims the job atomically, so two runs never process the
     same import; commits a checkpoint after every chunk. `taken_over`: the worker's
     work item was claimed after the previous worker died (its lease ran out), so a
@@ -351,7 +352,7 @@ def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = Non
             if job.total_rows is None:
                 job.total_rows = _count_rows(job)
             job.save(update_fields=["started_at", "total_rows"])
-            process_rows(job, actor, progress)
+            process_rows(job, actor, progress, checkpoint)
     except DomainError as exc:
         _fail(job, str(exc.errors[0].message if exc.errors else exc.message))
         return job
@@ -383,7 +384,7 @@ def _fail(job: ImportJob, message: str) -> None:
 
 # --- reports ------------------------------------------------------------------------
 
-def import_errors_rows(*, actor: Any, job: ImportJob) -> Iterator[list[str]]:
+def import_errors_rows(*, actor: Actor, job: ImportJob) -> Iterator[list[str]]:
     """The report: header, then per problem the row, column, field, value, reason and
     whether the row was rejected or imported without that value; the row's original
     cells follow on its first line, so the report can be fixed and imported again."""
@@ -415,7 +416,8 @@ def import_run_work(item: Any, ctx: Any) -> dict[str, Any]:
         ctx.progress(done, total)
 
     try:
-        job = import_run(job.pk, progress=progress, taken_over=item.attempts > 1)
+        job = import_run(job.pk, progress=progress, taken_over=item.attempts > 1,
+                         checkpoint=ctx.renew)
     except LeaseLost:
         raise
     except Exception:

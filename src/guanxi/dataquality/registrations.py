@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from guanxi.core.permissions import Actor
 from guanxi.dataquality.permissions import DataAction
 
 
@@ -21,7 +22,7 @@ def autotags_apply_many(customers: list[Any]) -> Any:
     return apply_many(customers)
 
 
-def pending_pairs(actor: Any, customer_id: int) -> dict[str, Any] | None:
+def pending_pairs(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     """The 360 page's banner: pairs with this customer waiting for review."""
     from guanxi.core.permissions import can
     from guanxi.dataquality.selectors import candidates_for_customer
@@ -92,7 +93,7 @@ def unmerged(event: Any) -> str:
 
 # The workspace shell: home card and global search.
 
-def review_card(actor: Any) -> dict[str, Any] | None:
+def review_card(actor: Actor) -> dict[str, Any] | None:
     """Pairs waiting for review and the latest imports."""
     from guanxi.core.permissions import can
     from guanxi.dataquality.permissions import DataAction
@@ -103,7 +104,7 @@ def review_card(actor: Any) -> dict[str, Any] | None:
     return {"pairs": pairs, "imports": imports}
 
 
-def search_imports(actor: Any, query: str, limit: int) -> list[Any]:
+def search_imports(actor: Actor, query: str, limit: int) -> list[Any]:
     from django.urls import reverse
 
     from guanxi.core.shell import SearchHit

@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import NotFound
-from guanxi.core.permissions import require
+from guanxi.core.permissions import Actor, require
 from guanxi.customers.models import Address, Customer, Identity, IdentityKind, SearchTerm
 from guanxi.customers.selectors import visible_customers
 from guanxi.dataquality.models import (
@@ -52,7 +52,7 @@ def customer_match_records(batch: int = 50_000) -> pd.DataFrame:
     return frame.drop(columns=["province"])
 
 
-def candidate_list(*, actor: Any, status: str = MatchStatus.PENDING
+def candidate_list(*, actor: Actor, status: str = MatchStatus.PENDING
                    ) -> QuerySet[MatchCandidate]:
     require(actor, DataAction.CUSTOMER_MERGE)
     visible = visible_customers(actor)
@@ -60,13 +60,13 @@ def candidate_list(*, actor: Any, status: str = MatchStatus.PENDING
             .select_related("left", "right").order_by("-probability", "pk"))
 
 
-def candidates_for_customer(*, actor: Any, customer_id: int) -> list[MatchCandidate]:
+def candidates_for_customer(*, actor: Actor, customer_id: int) -> list[MatchCandidate]:
     """Pairs waiting for review that include this customer (shown on the 360 page)."""
     return list(candidate_list(actor=actor).filter(
         Q(left_id=customer_id) | Q(right_id=customer_id))[:5])
 
 
-def candidate_get(*, actor: Any, candidate_id: int) -> MatchCandidate:
+def candidate_get(*, actor: Actor, candidate_id: int) -> MatchCandidate:
     require(actor, DataAction.CUSTOMER_MERGE)
     visible = visible_customers(actor)
     candidate = (MatchCandidate.objects.filter(pk=candidate_id, left__in=visible,
@@ -77,7 +77,7 @@ def candidate_get(*, actor: Any, candidate_id: int) -> MatchCandidate:
     return candidate
 
 
-def merge_list(*, actor: Any, customer_id: int | None = None) -> QuerySet[Merge]:
+def merge_list(*, actor: Actor, customer_id: int | None = None) -> QuerySet[Merge]:
     require(actor, DataAction.CUSTOMER_MERGE)
     merges = Merge.objects.select_related("merged_by", "undone_by").order_by("-merged_at")
     if customer_id is not None:
@@ -85,14 +85,14 @@ def merge_list(*, actor: Any, customer_id: int | None = None) -> QuerySet[Merge]
     return merges
 
 
-def merge_get(*, actor: Any, merge_id: int) -> Merge:
+def merge_get(*, actor: Actor, merge_id: int) -> Merge:
     merge = merge_list(actor=actor).filter(pk=merge_id).first()
     if merge is None:
         raise NotFound("Merge not found")
     return merge
 
 
-def possible_duplicates(*, actor: Any, family_name: str = "", given_name: str = "",
+def possible_duplicates(*, actor: Actor, family_name: str = "", given_name: str = "",
                         full_name: str = "", emails: tuple[str, ...] = (),
                         phones: tuple[str, ...] = (), birthday: Any = None,
                         limit: int = 5) -> list[Customer]:
@@ -136,14 +136,14 @@ def candidate_side(*, customer: Customer) -> dict[str, Any]:
     }
 
 
-def resolution_run_get(*, actor: Any, run_id: int | None = None) -> ResolutionRun | None:
+def resolution_run_get(*, actor: Actor, run_id: int | None = None) -> ResolutionRun | None:
     """One identity-resolution run, or the latest when no id is given."""
     require(actor, DataAction.CUSTOMER_MERGE)
     runs = ResolutionRun.objects.select_related("created_by")
     return runs.filter(pk=run_id).first() if run_id is not None else runs.first()
 
 
-def import_list(*, actor: Any, limit: int = 50, name: str = "") -> list[ImportJob]:
+def import_list(*, actor: Actor, limit: int = 50, name: str = "") -> list[ImportJob]:
     require(actor, DataAction.DATA_IMPORT)
     jobs = ImportJob.objects.select_related("created_by")
     if name:
@@ -151,7 +151,7 @@ def import_list(*, actor: Any, limit: int = 50, name: str = "") -> list[ImportJo
     return list(jobs[:limit])
 
 
-def import_get(*, actor: Any, job_id: int) -> ImportJob:
+def import_get(*, actor: Actor, job_id: int) -> ImportJob:
     require(actor, DataAction.DATA_IMPORT)
     job = ImportJob.objects.filter(pk=job_id).first()
     if job is None:
@@ -159,12 +159,12 @@ def import_get(*, actor: Any, job_id: int) -> ImportJob:
     return job
 
 
-def preset_list(*, actor: Any, kind: str) -> QuerySet[ImportPreset]:
+def preset_list(*, actor: Actor, kind: str) -> QuerySet[ImportPreset]:
     require(actor, DataAction.DATA_IMPORT)
     return ImportPreset.objects.filter(kind=kind)
 
 
-def preset_get(*, actor: Any, preset_id: int | None = None, name: str = ""
+def preset_get(*, actor: Actor, preset_id: int | None = None, name: str = ""
                ) -> ImportPreset:
     require(actor, DataAction.DATA_IMPORT)
     preset = (ImportPreset.objects.filter(pk=preset_id).first() if preset_id is not None

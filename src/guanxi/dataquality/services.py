@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import diff, log_action
 from guanxi.core.errors import Conflict, InvalidInput, NotFound
 from guanxi.core.models import WorkItem, WorkState
-from guanxi.core.permissions import require
+from guanxi.core.permissions import Actor, require, staff
 from guanxi.core.work import LeaseLost, work_enqueue
 from guanxi.customers.hooks import run_after_change
 from guanxi.customers.merging import MergeRule, Strategy, customer_foreign_keys, merge_rules
@@ -126,7 +126,7 @@ def _rank(customer: Customer) -> tuple[int, int, int, Any]:
     return (verified, filled, _source_rank(customer.source), customer.updated_at)
 
 
-def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
+def customers_merge(*, actor: Actor, survivor: Customer, absorbed: Customer,
                     probability: float | None = None, automatic: bool = False) -> Merge:
     """Fold `absorbed` into `survivor`: every identity, address, order, event, tag and
     consent is kept; profile gaps are filled by survivorship rules; undo restores all."""
@@ -183,7 +183,7 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
             survivor=survivor, survivor_number=survivor.pk, absorbed_number=absorbed.pk,
             absorbed_name=absorbed.display_name, probability=probability,
             automatic=automatic, snapshot=snapshot,
-            merged_by=actor if getattr(actor, "pk", None) else None)
+            merged_by=staff(actor))
         absorbed_pk, absorbed_name = absorbed.pk, absorbed.display_name
         absorbed.delete()  # every row of it has moved or been removed by its rule
         survivor.version += 1  # a form or client that read it before must not overwrite
@@ -204,7 +204,7 @@ def customers_merge(*, actor: Any, survivor: Customer, absorbed: Customer,
     return merge
 
 
-def merge_undo(*, actor: Any, merge: Merge) -> Customer:
+def merge_undo(*, actor: Actor, merge: Merge) -> Customer:
     """Unmerge: the absorbed customer comes back with its own number, fields and rows;
     the kept customer's fields return to what they were before the merge."""
     require(actor, DataAction.CUSTOMER_MERGE)
@@ -253,7 +253,7 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
             candidate["fields"]["decided_by"] = getattr(actor, "pk", None)
             _restore([candidate])
         merge.undone_at = timezone.now()
-        merge.undone_by = actor if getattr(actor, "pk", None) else None
+        merge.undone_by = staff(actor)
         merge.save(update_fields=["undone_at", "undone_by"])
         for customer in (survivor, restored):
             refresh_search_terms(customer)
@@ -268,7 +268,7 @@ def merge_undo(*, actor: Any, merge: Merge) -> Customer:
     return restored
 
 
-def candidate_decide(*, actor: Any, candidate: MatchCandidate, same_person: bool,
+def candidate_decide(*, actor: Actor, candidate: MatchCandidate, same_person: bool,
                      survivor_id: int | None = None) -> Merge | None:
     """A reviewer's answer: merge the pair, or remember they are different people."""
     require(actor, DataAction.CUSTOMER_MERGE)
@@ -278,7 +278,7 @@ def candidate_decide(*, actor: Any, candidate: MatchCandidate, same_person: bool
         with transaction.atomic():
             candidate.status = MatchStatus.DISTINCT
             candidate.decided_at = timezone.now()
-            candidate.decided_by = actor
+            candidate.decided_by = staff(actor)
             candidate.save(update_fields=["status", "decided_at", "decided_by"])
             log_action(actor=actor, action="customer.not_duplicate", obj=candidate,
                        customer_id=candidate.left_id,
@@ -291,7 +291,7 @@ def candidate_decide(*, actor: Any, candidate: MatchCandidate, same_person: bool
     with transaction.atomic():
         candidate.status = MatchStatus.MERGED
         candidate.decided_at = timezone.now()
-        candidate.decided_by = actor
+        candidate.decided_by = staff(actor)
         candidate.save(update_fields=["status", "decided_at", "decided_by"])
         return customers_merge(actor=actor, survivor=survivor, absorbed=absorbed,
                                probability=candidate.probability)
@@ -315,7 +315,7 @@ def _explanation(row: Any, fields: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: None
+def resolution_run(*, actor: Actor, progress: Callable[[str], None] = lambda _s: None
                    ) -> dict[str, int]:
     """Compare every customer with every plausible other (Splink), merge the pairs above
     the automatic threshold and queue the ones between the thresholds for review."""
@@ -381,7 +381,7 @@ def resolution_run(*, actor: Any, progress: Callable[[str], None] = lambda _s: N
     return summary
 
 
-def resolution_start(*, actor: Any) -> ResolutionRun:
+def resolution_start(*, actor: Actor) -> ResolutionRun:
     """Queue an identity-resolution pass in the worker; one at a time."""
     require(actor, DataAction.CUSTOMER_MERGE)
     # A run whose work item gave up is marked failed by it (resolution_work_dead); one
@@ -395,7 +395,7 @@ def resolution_start(*, actor: Any) -> ResolutionRun:
                                  finished_at=timezone.now())
     if ResolutionRun.objects.filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists():
         raise Conflict(_("A search for duplicates is already running"))
-    run = ResolutionRun.objects.create(created_by=actor)
+    run = ResolutionRun.objects.create(created_by=staff(actor))
     work_enqueue(RESOLUTION_QUEUE, {"run_id": run.pk})
     return run
 
@@ -456,7 +456,7 @@ def resolution_run_job(run_id: int, *, taken_over: bool = False,
 TAG_RULE_FIELDS = ("tag", "attribute", "operator", "value", "active")
 
 
-def tag_rule_save(*, actor: Any, rule: TagRule) -> TagRule:
+def tag_rule_save(*, actor: Actor, rule: TagRule) -> TagRule:
     """Create or change an automatic tag rule (audited, old → new); every customer is
     re-tagged in the worker once it commits."""
     require(actor, DataAction.DATA_IMPORT)
@@ -471,7 +471,7 @@ def tag_rule_save(*, actor: Any, rule: TagRule) -> TagRule:
     return rule
 
 
-def tag_rule_delete(*, actor: Any, rule: TagRule) -> None:
+def tag_rule_delete(*, actor: Actor, rule: TagRule) -> None:
     require(actor, DataAction.DATA_IMPORT)
     with transaction.atomic():
         log_action(actor=actor, action="tagrule.delete", obj=rule,

@@ -45,8 +45,8 @@ def import_list(request: HttpRequest) -> HttpResponse:
             error = _("Choose a file to upload")
         else:
             try:
-                job = importing.import_upload(actor=request.user, name=upload.name,
-                                              chunks=upload.chunks(), size=upload.size,
+                job = importing.import_upload(actor=request.user, name=upload.name or "",
+                                              chunks=upload.chunks(), size=upload.size or 0,
                                               kind=request.POST.get("kind", "customers"),
                                               enqueue=True)
             except DomainError as exc:

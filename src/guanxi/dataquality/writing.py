@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
+from guanxi.core.permissions import Actor
 from guanxi.customers import services as cs
 from guanxi.customers.models import Address, Customer, Identity, IdentityKind, Order, Source
 from guanxi.customers.names import fold
@@ -79,7 +80,11 @@ class _DryRunState:
             self.by_key.setdefault(key, []).append(number)
 
 
-def process_rows(job: ImportJob, actor: Any, progress: Callable[[int, int], None] | None) -> None:
+def process_rows(job: ImportJob, actor: Actor, progress: Callable[[int, int], None] | None,
+                 checkpoint: Callable[[], None] | None = None) -> None:
+    """Write the rows after the job's last checkpoint, a chunk per transaction.
+    `checkpoint()` runs inside each chunk's transaction before it commits (the worker
+    re-asserts its lease there, so a chunk commits only while the import is its own)."""
     writer: Callable[[Any, Any, dict[str, Any]], str] = (
         _customer_write if job.kind == ImportKind.CUSTOMERS else _order_write)
     convert: Callable[..., CustomerRow | OrderRow] = (
@@ -156,6 +161,8 @@ def process_rows(job: ImportJob, actor: Any, progress: Callable[[int, int], None
             ImportJob.objects.filter(pk=job.pk).update(
                 rows_done=done, heartbeat_at=timezone.now(),
                 **{k: F(k) + v for k, v in counts.items()})
+            if checkpoint is not None:
+                checkpoint()
         chunk.clear()
         if progress:
             progress(done, job.total_rows or 0)
@@ -206,7 +213,7 @@ def _customer_keys(row: CustomerRow, options: dict[str, Any]) -> list[tuple[str,
     return keys
 
 
-def _bulk_create_new(actor: Any, converted: list[tuple[int, Any, list[FieldError]]],
+def _bulk_create_new(actor: Actor, converted: list[tuple[int, Any, list[FieldError]]],
                      options: dict[str, Any]) -> set[int]:
     """Create the chunk's rows that are certainly new customers (none of their ids is
     known, none shared with another row of the chunk) in one batch; returns their
@@ -290,7 +297,7 @@ def _profile_changes(customer: Customer, row: CustomerRow, options: dict[str, An
     return changes
 
 
-def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> str:
+def _customer_write(actor: Actor, row: CustomerRow, options: dict[str, Any]) -> str:
     keys = _customer_keys(row, options)
     customer = _find_customer(keys)
     address = cs.AddressInput(**row.address) if row.address else None  # type: ignore[arg-type]
@@ -327,7 +334,7 @@ def _customer_write(actor: Any, row: CustomerRow, options: dict[str, Any]) -> st
     return "updated" if changed else "unchanged"
 
 
-def _order_write(actor: Any, row: OrderRow, options: dict[str, Any]) -> str:
+def _order_write(actor: Actor, row: OrderRow, options: dict[str, Any]) -> str:
     if Order.objects.filter(channel=row.channel, external_id=row.external_id).exists():
         return "unchanged"
     system = str(options.get("customer_system") or options.get("system") or "import")[:40]

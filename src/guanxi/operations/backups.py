@@ -24,6 +24,7 @@ from django.apps import apps
 from django.db import connection
 
 from guanxi.audit.services import log_action
+from guanxi.core.permissions import Actor
 
 
 class RestoreError(Exception):
@@ -118,7 +119,7 @@ def _verify(expected: dict[str, int], actual: dict[str, int], where: str) -> Non
         raise RestoreError(f"row counts differ in {where} (expected, found): {wrong}")
 
 
-def backup_create(*, path: Path, actor: Any = None,
+def backup_create(*, path: Path, actor: Actor = None,
                   progress: Progress | None = None) -> dict[str, Any]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,18 +16,19 @@ from django.db import connection
 from django.utils import timezone
 
 from guanxi.core.bulk import insert_rows
+from guanxi.core.permissions import Actor
 from guanxi.timeline.kinds import check_data
 from guanxi.timeline.store import COLUMNS, event_model, event_table
 
 SUMMARY_MAX = 500
 
 
-def _actor_id(actor: Any) -> int | None:
+def _actor_id(actor: Actor) -> int | None:
     pk = getattr(actor, "pk", None)
     return pk if isinstance(pk, int) else None
 
 
-def event_append(*, customer_id: int, kind: str, actor: Any = None,
+def event_append(*, customer_id: int, kind: str, actor: Actor = None,
                  occurred_at: dt.datetime | None = None, data: Mapping[str, Any] | None = None,
                  summary: str = "", channel: str = "", source: str = "",
                  order_id: int | None = None, idempotency_key: str | None = None) -> Any:

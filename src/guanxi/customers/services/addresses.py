@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
+from guanxi.core.permissions import Actor
 from guanxi.customers.hooks import run_after_change
 from guanxi.customers.models import (
     Address,
@@ -46,7 +46,7 @@ def _address_errors(a: AddressInput, prefix: str = "") -> list[FieldError]:
     return errors
 
 
-def _address_create(actor: Any, customer: Customer, a: AddressInput) -> Address:
+def _address_create(actor: Actor, customer: Customer, a: AddressInput) -> Address:
     is_primary = a.is_primary or not customer.addresses.exists()
     if is_primary:
         customer.addresses.update(is_primary=False)
@@ -59,7 +59,7 @@ def _address_create(actor: Any, customer: Customer, a: AddressInput) -> Address:
     return address
 
 
-def address_add(*, actor: Any, customer: Customer, address: AddressInput) -> Address:
+def address_add(*, actor: Actor, customer: Customer, address: AddressInput) -> Address:
     _check(actor, CustomerAction.CUSTOMER_CHANGE, customer)
     if errors := _address_errors(address):
         raise InvalidInput(errors)
@@ -69,7 +69,7 @@ def address_add(*, actor: Any, customer: Customer, address: AddressInput) -> Add
         return created
 
 
-def address_remove(*, actor: Any, address: Address) -> None:
+def address_remove(*, actor: Actor, address: Address) -> None:
     _check(actor, CustomerAction.CUSTOMER_CHANGE, address.customer)
     with transaction.atomic():
         log_action(actor=actor, action="address.remove", obj=address,

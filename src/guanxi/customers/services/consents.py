@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
+from guanxi.core.permissions import Actor, staff
 from guanxi.customers.models import (
     Channel,
     Consent,
@@ -21,7 +20,7 @@ from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
 
 
-def consent_set(*, actor: Any, customer: Customer, channel: str, purpose: str, granted: bool,
+def consent_set(*, actor: Actor, customer: Customer, channel: str, purpose: str, granted: bool,
                 source: str = "", proof: str = "") -> Consent:
     _check(actor, CustomerAction.CONSENT_CHANGE, customer)
     errors = []
@@ -41,7 +40,7 @@ def consent_set(*, actor: Any, customer: Customer, channel: str, purpose: str, g
         consent.changed_at = timezone.now()
         consent.source = source[:60]
         consent.proof = proof
-        consent.recorded_by = actor if getattr(actor, "pk", None) else None
+        consent.recorded_by = staff(actor)
         consent.save()
         event_record(customer=customer, kind="consent_changed", actor=actor,
                      data={"channel": channel, "purpose": purpose, "granted": granted,

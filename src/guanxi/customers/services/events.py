@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
-from guanxi.core.permissions import require
+from guanxi.core.permissions import Actor, require
 from guanxi.customers.models import (
     Customer,
     Event,
@@ -45,7 +45,7 @@ class EventInput:
 
 
 
-def interaction_log(*, actor: Any, customer: Customer, kind: str, summary: str,
+def interaction_log(*, actor: Actor, customer: Customer, kind: str, summary: str,
                     channel: str = "", occurred_at: dt.datetime | None = None) -> Event:
     _check(actor, CustomerAction.INTERACTION_LOG, customer)
     errors = []
@@ -69,7 +69,7 @@ def interaction_log(*, actor: Any, customer: Customer, kind: str, summary: str,
     return event
 
 
-def _resolve_event_customers(actor: Any, events: Sequence[EventInput]) -> tuple[
+def _resolve_event_customers(actor: Actor, events: Sequence[EventInput]) -> tuple[
         dict[int, int], list[FieldError]]:
     """Map event index -> customer id, resolving identities in two queries."""
     visible = visible_customers(actor)
@@ -110,7 +110,7 @@ def _resolve_event_customers(actor: Any, events: Sequence[EventInput]) -> tuple[
     return resolved, errors
 
 
-def events_ingest(*, actor: Any, events: Sequence[EventInput]) -> dict[str, int]:
+def events_ingest(*, actor: Actor, events: Sequence[EventInput]) -> dict[str, int]:
     """Append a batch of events; all or nothing. A repeated idempotency key adds nothing."""
     require(actor, CustomerAction.EVENT_CREATE)
     errors: list[FieldError] = []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -13,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput
+from guanxi.core.permissions import Actor
 from guanxi.customers import search
 from guanxi.customers.hooks import run_after_change
 from guanxi.customers.models import (
@@ -49,7 +49,7 @@ def normalize_identity(kind: str, value: str, *, field_name: str = "value") -> s
     return cleaned
 
 
-def _identity_conflict(actor: Any, kind: str, system: str, value: str,
+def _identity_conflict(actor: Actor, kind: str, system: str, value: str,
                        field_name: str) -> Conflict | None:
     existing = (Identity.objects.select_related("customer")
                 .filter(kind=kind, system=system, value=value).first())
@@ -89,7 +89,7 @@ def identity_keys_q(keys: Sequence[tuple[str, str, str]]) -> Q:
     return query
 
 
-def identity_add(*, actor: Any, customer: Customer, kind: str, value: str, system: str = "",
+def identity_add(*, actor: Actor, customer: Customer, kind: str, value: str, system: str = "",
                  verified: bool = False) -> Identity:
     _check(actor, CustomerAction.IDENTITY_CHANGE, customer)
     normalized = normalize_identity(kind, value)
@@ -116,7 +116,7 @@ def identity_add(*, actor: Any, customer: Customer, kind: str, value: str, syste
     return identity
 
 
-def identity_remove(*, actor: Any, identity: Identity) -> None:
+def identity_remove(*, actor: Actor, identity: Identity) -> None:
     customer = identity.customer
     _check(actor, CustomerAction.IDENTITY_CHANGE, customer)
     with transaction.atomic():

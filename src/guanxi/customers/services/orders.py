@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action
 from guanxi.core.errors import Conflict, FieldError, InvalidInput
-from guanxi.core.permissions import require
+from guanxi.core.permissions import Actor, require
 from guanxi.customers.models import (
     Customer,
     Order,
@@ -37,7 +37,7 @@ class OrderLineInput:
     name: str = ""
 
 
-def product_upsert(*, actor: Any, sku: str, name: str, price: Decimal, category: str = "",
+def product_upsert(*, actor: Actor, sku: str, name: str, price: Decimal, category: str = "",
                    currency: str = "") -> Product:
     require(actor, CustomerAction.ORDER_CREATE)
     sku = sku.strip()
@@ -90,7 +90,7 @@ def _money(value: Any, path: str, limit: Decimal = MAX_UNIT_PRICE) -> Decimal:
     return amount
 
 
-def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInput],
+def order_create(*, actor: Actor, customer: Customer, lines: Sequence[OrderLineInput],
                  channel: str = SalesChannel.OTHER, store: str = "", currency: str = "",
                  status: str = OrderStatus.PAID, placed_at: dt.datetime | None = None,
                  external_id: str = "") -> Order:
@@ -162,7 +162,7 @@ def order_create(*, actor: Any, customer: Customer, lines: Sequence[OrderLineInp
     return order
 
 
-def order_set_status(*, actor: Any, order: Order, status: str) -> Order:
+def order_set_status(*, actor: Actor, order: Order, status: str) -> Order:
     _check(actor, CustomerAction.ORDER_CREATE, order.customer)
     if status not in OrderStatus.values:
         raise InvalidInput.single("status", _("Unknown order status"), status)

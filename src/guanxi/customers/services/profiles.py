@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action, log_actions
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
-from guanxi.core.permissions import is_team_scoped, require
+from guanxi.core.permissions import Actor, is_team_scoped, require, staff
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
 from guanxi.customers.hooks import run_after_change, run_after_change_many
@@ -81,7 +81,7 @@ def _validate_profile(values: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
-def customer_create(*, actor: Any, full_name: str = "", family_name: str = "",
+def customer_create(*, actor: Actor, full_name: str = "", family_name: str = "",
                     given_name: str = "", display_name: str = "",
                     emails: Sequence[str] = (), phones: Sequence[str] = (),
                     identities: Sequence[IdentityInput] = (), tags: Sequence[str] = (),
@@ -186,7 +186,7 @@ class NewCustomer:
     profile: dict[str, Any] = field(default_factory=dict)
 
 
-def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
+def customers_bulk_create(*, actor: Actor, customers: Sequence[NewCustomer],
                           source: str = Source.IMPORT) -> list[Customer]:
     """Create many customers in a few statements, each with exactly what customer_create
     writes (identities, address, tags, search terms, timeline event, audit entry).
@@ -242,8 +242,7 @@ def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
             for name in dict.fromkeys(" ".join(t.split())[:50] for t in new.tags):
                 if name:
                     links.append(CustomerTag(customer=customer, tag=tags[name],
-                                             added_by=actor if getattr(actor, "pk", None)
-                                             else None))
+                                             added_by=staff(actor)))
             terms += [SearchTerm(customer=customer, term=t) for t in search.terms_for(
                 family_name=customer.family_name, given_name=customer.given_name,
                 display_name=customer.display_name, emails=new.emails, phones=new.phones)]
@@ -264,7 +263,7 @@ def customers_bulk_create(*, actor: Any, customers: Sequence[NewCustomer],
     return objs
 
 
-def customer_update(*, actor: Any, customer: Customer, expected_version: int | None = None,
+def customer_update(*, actor: Actor, customer: Customer, expected_version: int | None = None,
                     **changes: Any) -> Customer:
     """Change profile fields. The row is locked and read again first, so concurrent
     writes of different fields never undo each other; with `expected_version` the write
@@ -316,7 +315,7 @@ def customer_update(*, actor: Any, customer: Customer, expected_version: int | N
     return customer
 
 
-def customer_delete(*, actor: Any, customer: Customer) -> None:
+def customer_delete(*, actor: Actor, customer: Customer) -> None:
     _check(actor, CustomerAction.CUSTOMER_DELETE, customer)
     with transaction.atomic():
         log_action(actor=actor, action="customer.delete", obj=customer,
@@ -324,7 +323,7 @@ def customer_delete(*, actor: Any, customer: Customer) -> None:
         customer.delete()
 
 
-def company_get_or_create(*, actor: Any, name: str) -> Company:
+def company_get_or_create(*, actor: Actor, name: str) -> Company:
     clean = " ".join(name.split())[:200]
     if not clean:
         raise InvalidInput.single("company", _("A company needs a name"), name)
@@ -340,7 +339,7 @@ EXPORT_COLUMNS = ("id", "display_name", "family_name", "given_name", "gender", "
                   "owner", "tags", "emails", "phones", "created_at")
 
 
-def customers_export(*, actor: Any, q: str = "", tag: str = "", owner_id: int | None = None,
+def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
                      region: str = "", segment_id: int | None = None) -> Iterator[list[str]]:
     """Rows of the filtered customers (masked for analysts), header first, fetched a page at
     a time so memory stays flat. The export is audited before the first row leaves."""

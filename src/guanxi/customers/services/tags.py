@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from django.db import transaction
 from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import InvalidInput
+from guanxi.core.permissions import Actor, staff
 from guanxi.customers.models import (
     Customer,
     CustomerTag,
@@ -20,18 +20,18 @@ from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
 
 
-def _tag_link(actor: Any, customer: Customer, name: str) -> tuple[Tag, bool]:
+def _tag_link(actor: Actor, customer: Customer, name: str) -> tuple[Tag, bool]:
     clean = " ".join(name.split())[:50]
     if not clean:
         raise InvalidInput.single("name", _("A tag needs a name"), name)
     tag, _created = Tag.objects.get_or_create(name=clean)
     _link, created = CustomerTag.objects.get_or_create(
         customer=customer, tag=tag,
-        defaults={"added_by": actor if getattr(actor, "pk", None) else None})
+        defaults={"added_by": staff(actor)})
     return tag, created
 
 
-def tag_add(*, actor: Any, customer: Customer, name: str) -> Tag:
+def tag_add(*, actor: Actor, customer: Customer, name: str) -> Tag:
     _check(actor, CustomerAction.TAG_ASSIGN, customer)
     with transaction.atomic():
         tag, created = _tag_link(actor, customer, name)
@@ -43,7 +43,7 @@ def tag_add(*, actor: Any, customer: Customer, name: str) -> Tag:
     return tag
 
 
-def tag_remove(*, actor: Any, customer: Customer, name: str) -> None:
+def tag_remove(*, actor: Actor, customer: Customer, name: str) -> None:
     _check(actor, CustomerAction.TAG_ASSIGN, customer)
     with transaction.atomic():
         deleted, _detail = CustomerTag.objects.filter(customer=customer, tag__name=name).delete()

@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from guanxi.core.permissions import Actor
 from guanxi.customers.models import Customer, Event, Order
 from guanxi.timeline.services import event_append
 
 
-def event_record(*, customer: Customer, kind: str, actor: Any = None,
+def event_record(*, customer: Customer, kind: str, actor: Actor = None,
                  occurred_at: dt.datetime | None = None, summary: str = "",
                  data: dict[str, Any] | None = None, channel: str = "", source: str = "",
                  order: Order | None = None) -> Event:

@@ -46,6 +46,6 @@ def customer_field_label(name: str) -> str:
     from guanxi.customers.models import Customer
 
     try:
-        return str(Customer._meta.get_field(name).verbose_name)
+        return str(getattr(Customer._meta.get_field(name), "verbose_name", name))
     except FieldDoesNotExist:
         return name

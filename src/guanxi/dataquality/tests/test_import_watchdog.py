@@ -17,6 +17,7 @@ from guanxi.core.models import WorkItem, WorkState
 from guanxi.dataquality import importing, writing
 from guanxi.dataquality.models import ImportJob, JobStatus
 
+LEASE = 2.0  # renewed every LEASE / 3 s by the running worker
 CSV = ("name,phone\n" + "".join(f"客户{i},1380013{i:04d}\n" for i in range(12))).encode()
 
 
@@ -69,15 +70,15 @@ def test_an_import_whose_workers_keep_dying_fails_with_the_reason(personas):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_slow_import_keeps_its_lease_and_is_never_taken_over(personas, monkeypatch):
-    # given short limits, one row per chunk and rows slower than the lease in all
+    # given a short lease, one row per chunk and rows slower than the lease in all
     handler = work._HANDLERS[importing.RUN_QUEUE]
     monkeypatch.setitem(work._HANDLERS, importing.RUN_QUEUE,
-                        dataclasses.replace(handler, lease_s=0.4))
+                        dataclasses.replace(handler, lease_s=LEASE))
     monkeypatch.setattr(writing, "CHUNK", 1)
     real = writing._customer_write
 
     def slow(*args, **kwargs):
-        time.sleep(0.1)
+        time.sleep(0.3)
         return real(*args, **kwargs)
 
     monkeypatch.setattr(writing, "_customer_write", slow)
@@ -104,7 +105,7 @@ def test_a_slow_import_keeps_its_lease_and_is_never_taken_over(personas, monkeyp
         stop.set()
         watcher.join()
     job.refresh_from_db()
-    assert took > 3 * 0.4  # much longer than the lease
+    assert took > 1.5 * LEASE  # longer than the lease
     assert (job.status, job.created) == (JobStatus.DONE, 12)
     assert len(taken) > 10 and not any(taken)
 
@@ -119,3 +120,21 @@ def test_the_worker_loop_runs_the_registered_checks(monkeypatch):
     stop.set()
     loop.join(timeout=5)
     assert not loop.is_alive()
+
+
+@pytest.mark.django_db
+def test_a_worker_that_lost_its_lease_commits_no_chunk(personas):
+    from guanxi.customers.models import Customer
+
+    job = _queued(personas.manager)
+    stale = work.work_claim([importing.RUN_QUEUE], worker="a")
+    WorkItem.objects.filter(pk=stale.pk).update(
+        lease_until=timezone.now() - dt.timedelta(seconds=1))
+    fresh = work.work_claim([importing.RUN_QUEUE], worker="b")  # b took it over
+    before = Customer.objects.count()
+    assert work.work_execute(stale) == WorkState.RUNNING  # a stops at its first chunk
+    job.refresh_from_db()
+    assert job.rows_done == 0 and Customer.objects.count() == before
+    assert work.work_execute(fresh) == WorkState.DONE
+    job.refresh_from_db()
+    assert (job.status, job.created) == (JobStatus.DONE, 12)
