@@ -133,6 +133,35 @@ def ingest(base: str, headers: dict[str, str], bodies: list[str],
     return (sum(r[0] for r in results), elapsed, [t for r in results for t in r[1]])
 
 
+def timeline_lag(client: httpx.Client, headers: dict[str, str], rng: random.Random,
+                 max_id: int, run_id: str, calls: int = 40) -> float:
+    """p95 of the time from an ingest call's 200 until its event is on the customer's
+    timeline as the API shows it (polled every 10 ms)."""
+    lags = []
+    for call in range(calls):
+        customer = rng.randint(1, max_id)
+        probe = f"lag-{run_id}-{call}"
+        events = [{"customer_id": customer if k == 0 else rng.randint(1, max_id),
+                   "kind": "page_viewed", "occurred_at": "2026-11-30T10:00:00+08:00",
+                   "channel": "web", "data": {"url": probe if k == 0 else "/p"},
+                   "idempotency_key": f"{probe}-{k}"} for k in range(1000)]
+        r = client.post("/api/v1/events/bulk", content=json.dumps({"events": events}),
+                        headers=headers)
+        answered = time.perf_counter()
+        if r.status_code != 200:
+            raise SystemExit(f"ingest: HTTP {r.status_code}: {r.text[:300]}")
+        while True:
+            page = client.get(f"/api/v1/customers/{customer}/events",
+                              params={"kind": "page_viewed", "limit": 50}, headers=headers)
+            if any(e["data"].get("url") == probe for e in page.json()["items"]):
+                break
+            if time.perf_counter() - answered > 30:
+                raise SystemExit("an ingested event did not reach the timeline in 30 s")
+            time.sleep(0.01)
+        lags.append((time.perf_counter() - answered) * 1000)
+    return percentile(lags, 95)
+
+
 def report(name: str, runs: list[list[float]], **extra: object) -> None:
     """Median over runs of each run's p50 and p95 (the machine is small and noisy)."""
     for label, stat in (("p50", statistics.median), ("p95", lambda v: percentile(v, 95))):
@@ -264,6 +293,8 @@ def main() -> None:
             r = client.post("/api/v1/events/bulk", content=bodies[1], headers=headers)
             emit("ingest_repeat_created", r.json()["created"], "events",
                  note="a repeated batch must add nothing")
+            emit("timeline_lag_p95", timeline_lag(client, headers, rng, max_id, run_id),
+                 "ms", target=2000, **extra)
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -230,12 +230,12 @@ def interactions_log(request: HttpRequest, customer_id: Id, payload: Interaction
 @router.post("/events/bulk", response=EventBulkOut, tags=["events"],
              summary="Ingest up to 1,000 events; repeated idempotency keys add nothing")
 def events_bulk(request: HttpRequest, payload: EventBulkIn) -> Any:
-    events = []
-    for e in payload.events:
-        data = e.model_dump()
-        ident = data.pop("identity")
-        events.append(services.EventInput(
-            identity=services.IdentityInput(**ident) if ident else None, **data))
+    events = [services.EventInput(
+        kind=e.kind, occurred_at=e.occurred_at, customer_id=e.customer_id,
+        identity=services.IdentityInput(kind=e.identity.kind, value=e.identity.value,
+                                        system=e.identity.system) if e.identity else None,
+        channel=e.channel, source=e.source, summary=e.summary, data=e.data,
+        idempotency_key=e.idempotency_key) for e in payload.events]
     return services.events_ingest(actor=request.user, events=events)
 
 
