@@ -23,7 +23,7 @@ from guanxi.analytics.models import (
 )
 from guanxi.analytics.rfm import RFMConfig
 from guanxi.analytics.settings import lifecycle_config, rfm_config
-from guanxi.core.cursors import Page, decode_cursor, encode_cursor
+from guanxi.core.cursors import Page, keyset_page
 from guanxi.core.errors import NotFound
 from guanxi.core.permissions import Actor, require
 from guanxi.customers.models import Event, Order, OrderStatus
@@ -82,12 +82,7 @@ def score_list(*, actor: Actor, stage: str = "", tier: str = "", segment_id: int
     """Scores of the customers the actor may see, by customer number, a page at a time."""
     limit = max(1, min(limit, MAX_PAGE))
     qs = _scores(actor, stage, tier, segment_id)
-    after = decode_cursor(cursor)
-    if after:
-        qs = qs.filter(customer_id__gt=int(after[0]))
-    rows = list(qs.order_by("customer_id")[:limit + 1])
-    next_cursor = encode_cursor([rows[limit - 1].customer_id]) if len(rows) > limit else None
-    return Page(items=rows[:limit], next_cursor=next_cursor)
+    return keyset_page(qs, cursor=cursor, limit=limit, key="customer_id", descending=False)
 
 
 def segment_count(*, actor: Actor, rules: dict[str, Any]) -> int:

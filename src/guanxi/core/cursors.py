@@ -7,7 +7,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.utils.translation import gettext as _
 
@@ -60,3 +60,21 @@ def decode_cursor(cursor: str | None, *, kinds: Sequence[str] = ("id",),
 class Page(Generic[T]):
     items: list[T]
     next_cursor: str | None = None
+
+
+def keyset_page(qs: Any, *, cursor: str | None, limit: int, key: str = "pk",
+                descending: bool = True, prepare: Any = None) -> Page[Any]:
+    """One page of `qs` ordered by the integer column `key` (newest first by default),
+    after the cursor's key: the keyset pagination every list uses. `prepare(qs)` adds
+    what the page needs loaded (select_related, prefetch) after the slice is decided."""
+    after = decode_cursor(cursor)
+    if after:
+        qs = qs.filter(**{f"{key}__{'lt' if descending else 'gt'}": int(after[0])})
+    qs = qs.order_by(f"-{key}" if descending else key)
+    if prepare is not None:
+        qs = prepare(qs)
+    rows = list(qs[:limit + 1])
+    attribute = "pk" if key == "pk" else key
+    next_cursor = (encode_cursor([getattr(rows[limit - 1], attribute)])
+                   if len(rows) > limit else None)
+    return Page(items=rows[:limit], next_cursor=next_cursor)

@@ -13,7 +13,7 @@ from typing import TypeVar
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, Model, Prefetch, Q, QuerySet, Sum
 
-from guanxi.core.cursors import Page, decode_cursor, encode_cursor
+from guanxi.core.cursors import Page, decode_cursor, encode_cursor, keyset_page
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask_email, mask_free_text, mask_phone, mask_text, mask_value
 from guanxi.core.permissions import Actor, is_team_scoped, require, sees_masked
@@ -156,12 +156,8 @@ def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int |
         qs = Customer.objects.filter(
             _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
                        segment_id=segment_id))
-        after = decode_cursor(cursor)
-        if after:
-            qs = qs.filter(pk__lt=int(after[0]))
-        items = list(_list_prefetch(qs.order_by("-pk"))[:limit + 1])
-        next_cursor = encode_cursor([items[limit - 1].pk]) if len(items) > limit else None
-        items = items[:limit]
+        page = keyset_page(qs, cursor=cursor, limit=limit, prepare=_list_prefetch)
+        items, next_cursor = page.items, page.next_cursor
     mask_for(actor, items)
     return Page(items=items, next_cursor=next_cursor)
 
@@ -324,12 +320,7 @@ def orders_list(*, actor: Actor, customer_id: int | None = None, cursor: str | N
     qs = Order.objects.filter(customer__in=visible_customers(actor)).prefetch_related("lines")
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
-    after = decode_cursor(cursor)
-    if after:
-        qs = qs.filter(pk__lt=int(after[0]))
-    orders = list(qs.order_by("-pk")[:limit + 1])
-    next_cursor = encode_cursor([orders[limit - 1].pk]) if len(orders) > limit else None
-    return Page(items=orders[:limit], next_cursor=next_cursor)
+    return keyset_page(qs, cursor=cursor, limit=limit)
 
 
 def order_get(*, actor: Actor, order_id: int) -> Order:
