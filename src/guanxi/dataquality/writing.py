@@ -8,6 +8,7 @@ back, replaying first the earlier rows that share an id with it, so its counts a
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,10 @@ def process_rows(job: ImportJob, actor: Actor, progress: Callable[[int, int], No
                         writer(actor, dry.rows[number], job.options)
             bulk = (_bulk_create_new(actor, converted, job.options)
                     if job.kind == ImportKind.CUSTOMERS else set())
+            if job.kind == ImportKind.CUSTOMERS:
+                _OWNERS.set(_Owners([k for i, (_n, row, p) in enumerate(converted)
+                                     if row is not None and not p and i not in bulk
+                                     for k in _customer_keys(row, job.options)]))
             for i, (number, row, problems) in enumerate(converted):
                 if i in bulk:
                     outcome = "created"
@@ -154,6 +159,7 @@ def process_rows(job: ImportJob, actor: Actor, progress: Callable[[int, int], No
                 if getattr(row, "warnings", None):
                     counts["warned"] += 1
                     errors += report(number, raws.get(number, {}), row.warnings, True)
+            _OWNERS.set(None)
             if rollback is not None:
                 transaction.savepoint_rollback(rollback)  # a dry run writes nothing
             ImportRowError.objects.bulk_create(errors)
@@ -180,14 +186,50 @@ def process_rows(job: ImportJob, actor: Actor, progress: Callable[[int, int], No
 
 # --- writing one row ----------------------------------------------------------------
 
-def _find_customer(row_keys: Sequence[tuple[str, str, str, str]]) -> Customer | None:
+class _Owners:
+    """Who owns each id of a chunk's rows, read in one query before the rows are written
+    and kept up to date as they are (a row may add an id a later row of the chunk has)."""
+
+    def __init__(self, keys: Sequence[tuple[str, str, str, str]]) -> None:
+        self.owners: dict[tuple[str, str, str], int] = {}
+        wanted = {k[:3] for k in keys}
+        for part in range(0, len(wanted), 500):
+            batch = list(wanted)[part:part + 500]
+            query = cs.identity_keys_q(batch)
+            self.owners.update({(k, s, v): c for k, s, v, c in Identity.objects.filter(
+                query).values_list("kind", "system", "value", "customer_id")})
+        self.wanted = wanted
+        self.customers = Customer.objects.in_bulk(set(self.owners.values()))
+
+    def customer(self, pk: int) -> Customer | None:
+        if pk not in self.customers:
+            self.customers[pk] = Customer.objects.filter(pk=pk).first()  # type: ignore[assignment]
+        return self.customers[pk]
+
+    def covers(self, keys: Sequence[tuple[str, str, str, str]]) -> bool:
+        return all(k[:3] in self.wanted for k in keys)
+
+    def remember(self, keys: Sequence[tuple[str, str, str, str]], customer_id: int) -> None:
+        for k in keys:
+            self.owners[k[:3]] = customer_id
+
+
+_OWNERS: ContextVar[_Owners | None] = ContextVar("import_owners", default=None)
+
+
+def _find_customer(row_keys: Sequence[tuple[str, str, str, str]],
+                   fresh: bool = False) -> Customer | None:
     """The one existing customer the row's ids point at; a conflict if they disagree."""
     found: dict[int, str] = {}
     if not row_keys:
         return None
-    query = cs.identity_keys_q([k[:3] for k in row_keys])
-    owners = {(k, s, v): c for k, s, v, c in Identity.objects.filter(query).values_list(
-        "kind", "system", "value", "customer_id")}
+    cache = None if fresh else _OWNERS.get()
+    if cache is not None and cache.covers(row_keys):
+        owners = cache.owners
+    else:
+        query = cs.identity_keys_q([k[:3] for k in row_keys])
+        owners = {(k, s, v): c for k, s, v, c in Identity.objects.filter(query).values_list(
+            "kind", "system", "value", "customer_id")}
     for kind, system, value, field_name in row_keys:
         if (customer_id := owners.get((kind, system, value))) is not None:
             found.setdefault(customer_id, field_name)
@@ -197,7 +239,12 @@ def _find_customer(row_keys: Sequence[tuple[str, str, str, str]]) -> Customer | 
                        % {"f1": fa, "a": a, "f2": fb, "b": b}, field_name=fb)
     if not found:
         return None
-    return Customer.objects.get(pk=next(iter(found)))
+    pk = next(iter(found))
+    customer = (cache.customer(pk) if cache is not None
+                else Customer.objects.filter(pk=pk).first())
+    if customer is None and cache is not None:
+        return _find_customer(row_keys, fresh=True)  # merged away since the chunk began
+    return customer
 
 
 def _customer_keys(row: CustomerRow, options: dict[str, Any]) -> list[tuple[str, str, str, str]]:
@@ -305,12 +352,14 @@ def _customer_write(actor: Actor, row: CustomerRow, options: dict[str, Any]) -> 
         identities = [cs.IdentityInput(kind=k, value=v, system=s)
                       for k, s, v, _f in keys if k in (IdentityKind.EXTERNAL,
                                                        IdentityKind.WECHAT_UNIONID)]
-        cs.customer_create(
+        created = cs.customer_create(
             actor=actor, family_name=row.family_name, given_name=row.given_name,
             display_name=row.display_name, emails=row.emails, phones=row.phones,
             identities=identities, tags=row.tags,
             addresses=[address] if address else [], company_name=row.company,
             source=options.get("source") or Source.IMPORT, **row.profile)
+        if (cache := _OWNERS.get()) is not None:
+            cache.remember(keys, created.pk)
         return "created"
     changed = False
     profile = _profile_changes(customer, row, options)
@@ -322,6 +371,8 @@ def _customer_write(actor: Actor, row: CustomerRow, options: dict[str, Any]) -> 
         if (kind, sys_, value) not in existing:
             cs.identity_add(actor=actor, customer=customer, kind=kind, value=value,
                             system=sys_)
+            if (cache := _OWNERS.get()) is not None:
+                cache.remember([(kind, sys_, value, "")], customer.pk)
             changed = True
     if address and not _has_address(customer, row.address):
         cs.address_add(actor=actor, customer=customer, address=address)
