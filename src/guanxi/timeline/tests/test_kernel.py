@@ -207,3 +207,29 @@ def test_migration_turns_stored_sentences_into_data(personas):
         assert render_summary(tag) == "VIP"
         assert render_summary(merged) == "Merged with #77 王芳"
         assert render_summary(refund) == f"{order} · Refunded"
+
+
+@pytest.mark.django_db
+def test_a_large_batch_counts_exactly_what_was_new(personas):
+    """At 1,000 events and more PostgreSQL stages the batch by COPY and inserts what is
+    new in one statement; the unique index still decides, within the batch too."""
+    customer = make_customer(personas.admin, full_name="李雷")
+    when = timezone.now() - dt.timedelta(hours=1)
+
+    def batch(keys):
+        return [NewEvent(customer_id=customer.pk, kind="page_viewed", occurred_at=when,
+                         data={"url": f"/p/{k}"}, idempotency_key=f"key-{k}") for k in keys]
+
+    assert events_append_many(batch(range(300)), skip_duplicates=True) == 300
+    # 1,200 more: 300 known, 100 twice in the batch itself, 800 new
+    again = batch(range(1000)) + batch(range(900, 1000)) + batch(range(1000, 1100))
+    assert events_append_many(again, skip_duplicates=True) == 800
+    assert Event.objects.filter(customer=customer, kind="page_viewed").count() == 1100
+    stored = Event.objects.get(idempotency_key="key-1050")
+    assert stored.data == {"url": "/p/1050"} and stored.occurred_at == when
+    # and twice in one transaction
+    from django.db import transaction
+
+    with transaction.atomic():
+        assert events_append_many(batch(range(2000, 3000)), skip_duplicates=True) == 1000
+        assert events_append_many(batch(range(2500, 3500)), skip_duplicates=True) == 500
