@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -133,6 +134,15 @@ def ingest(base: str, headers: dict[str, str], bodies: list[str],
     return (sum(r[0] for r in results), elapsed, [t for r in results for t in r[1]])
 
 
+def _retrying(send: Any, url: str, **kwargs: Any) -> httpx.Response:
+    """One retry when the server closed a kept-alive connection as the request went out
+    (gunicorn closes idle connections after 2 s)."""
+    try:
+        return send(url, **kwargs)
+    except httpx.TransportError:
+        return send(url, **kwargs)
+
+
 def timeline_lag(client: httpx.Client, headers: dict[str, str], rng: random.Random,
                  max_id: int, run_id: str, calls: int = 40) -> float:
     """p95 of the time from an ingest call's 200 until its event is on the customer's
@@ -145,14 +155,14 @@ def timeline_lag(client: httpx.Client, headers: dict[str, str], rng: random.Rand
                    "kind": "page_viewed", "occurred_at": "2026-11-30T10:00:00+08:00",
                    "channel": "web", "data": {"url": probe if k == 0 else "/p"},
                    "idempotency_key": f"{probe}-{k}"} for k in range(1000)]
-        r = client.post("/api/v1/events/bulk", content=json.dumps({"events": events}),
-                        headers=headers)
+        r = _retrying(client.post, "/api/v1/events/bulk",
+                      content=json.dumps({"events": events}), headers=headers)
         answered = time.perf_counter()
         if r.status_code != 200:
             raise SystemExit(f"ingest: HTTP {r.status_code}: {r.text[:300]}")
         while True:
-            page = client.get(f"/api/v1/customers/{customer}/events",
-                              params={"kind": "page_viewed", "limit": 50}, headers=headers)
+            page = _retrying(client.get, f"/api/v1/customers/{customer}/events",
+                             params={"kind": "page_viewed", "limit": 50}, headers=headers)
             if any(e["data"].get("url") == probe for e in page.json()["items"]):
                 break
             if time.perf_counter() - answered > 30:
