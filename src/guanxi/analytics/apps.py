@@ -34,11 +34,14 @@ class AnalyticsConfig(AppConfig):
                       frozenset({INTERNAL, SYSTEM, SEGMENT, VALUE_TIER}), change,
                       strict=True, render=r.became, app="analytics"),
         ])
+        from guanxi.core.lazy import lazy
         from guanxi.core.work import register_handler
 
-        register_handler("analytics.scoring", r.scoring_work, atomic=False, lease_s=60,
-                         max_attempts=2, on_dead=r.scoring_work_dead)
-        register_handler("analytics.rescore", r.rescore_work, lease_s=120)
+        services = "guanxi.analytics.services"
+        register_handler("analytics.scoring", lazy(f"{services}:scoring_work"), atomic=False,
+                         lease_s=60, max_attempts=2,
+                         on_dead=lazy(f"{services}:scoring_work_dead"))
+        register_handler("analytics.rescore", lazy(f"{services}:rescore_work"), lease_s=120)
         from guanxi.core.shell import (
             HomeCard,
             NavEntry,

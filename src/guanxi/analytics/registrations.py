@@ -45,26 +45,6 @@ def became(event: Any) -> str:
     return _("Became %(new)s") % {"new": label}
 
 
-# Durable-work handlers (guanxi.core.work).
-
-def scoring_work(item: Any, ctx: Any) -> Any:
-    from guanxi.analytics.services import scoring_work as run
-
-    return run(item, ctx)
-
-
-def scoring_work_dead(item: Any, reason: str) -> None:
-    from guanxi.analytics.services import scoring_work_dead as dead
-
-    dead(item, reason)
-
-
-def rescore_work(item: Any, ctx: Any) -> Any:
-    from guanxi.analytics.services import rescore_work as run
-
-    return run(item, ctx)
-
-
 # The workspace shell: home card and global search.
 
 def stages_card(actor: Actor) -> dict[str, Any] | None:

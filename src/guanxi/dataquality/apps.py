@@ -9,6 +9,7 @@ class DataQualityConfig(AppConfig):
 
     def ready(self) -> None:
         from guanxi.core import watchdog
+        from guanxi.core.lazy import lazy
         from guanxi.core.work import register_handler
         from guanxi.customers.extensions import (
             Panel,
@@ -58,14 +59,18 @@ class DataQualityConfig(AppConfig):
                              r.pending_pairs, place="banner"))
         register_duplicate_finder(r.possible_duplicates)
         # Queue names are the ones importing.py and services.py enqueue to.
-        register_handler("dataquality.import", r.import_run_work, atomic=False,
-                         lease_s=watchdog.STALE_S, max_attempts=5,
-                         on_dead=r.import_work_dead)
-        register_handler("dataquality.import_inspect", r.import_inspect_work,
-                         atomic=False, lease_s=60, max_attempts=3)
-        register_handler("dataquality.resolution", r.resolution_work, atomic=False,
-                         lease_s=60, max_attempts=3, on_dead=r.resolution_work_dead)
-        register_handler("dataquality.retag", r.retag_work, atomic=False, lease_s=60)
+        importing, services = "guanxi.dataquality.importing", "guanxi.dataquality.services"
+        register_handler("dataquality.import", lazy(f"{importing}:import_run_work"),
+                         atomic=False, lease_s=watchdog.STALE_S, max_attempts=5,
+                         on_dead=lazy(f"{importing}:import_work_dead"))
+        register_handler("dataquality.import_inspect",
+                         lazy(f"{importing}:import_inspect_work"), atomic=False, lease_s=60,
+                         max_attempts=3)
+        register_handler("dataquality.resolution", lazy(f"{services}:resolution_work"),
+                         atomic=False, lease_s=60, max_attempts=3,
+                         on_dead=lazy(f"{services}:resolution_work_dead"))
+        register_handler("dataquality.retag", lazy(f"{services}:retag_work"), atomic=False,
+                         lease_s=60)
         register_merge_rules([
             # Pairs with the absorbed customer mean nothing once the two are one; the
             # undo brings them back (the merged pair itself as "not the same person").

@@ -39,44 +39,6 @@ def possible_duplicates(**person: Any) -> list[Any]:
     return find(**person)
 
 
-# Durable-work handlers (guanxi.core.work): imports, resolution runs, re-tagging.
-
-def import_run_work(item: Any, ctx: Any) -> Any:
-    from guanxi.dataquality.importing import import_run_work as run
-
-    return run(item, ctx)
-
-
-def import_inspect_work(item: Any, ctx: Any) -> Any:
-    from guanxi.dataquality.importing import import_inspect_work as run
-
-    return run(item, ctx)
-
-
-def import_work_dead(item: Any, reason: str) -> None:
-    from guanxi.dataquality.importing import import_work_dead as dead
-
-    dead(item, reason)
-
-
-def resolution_work(item: Any, ctx: Any) -> Any:
-    from guanxi.dataquality.services import resolution_work as run
-
-    return run(item, ctx)
-
-
-def resolution_work_dead(item: Any, reason: str) -> None:
-    from guanxi.dataquality.services import resolution_work_dead as dead
-
-    dead(item, reason)
-
-
-def retag_work(item: Any, ctx: Any) -> Any:
-    from guanxi.dataquality.services import retag_work as run
-
-    return run(item, ctx)
-
-
 def merged(event: Any) -> str:
     from django.utils.translation import gettext as _
 

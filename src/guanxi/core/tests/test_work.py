@@ -191,3 +191,16 @@ def test_workers_killed_mid_job_leave_every_item_done_exactly_once():
         assert _effects(item.payload["n"]) == 1, item.payload["n"]
     # some items were taken over from a killed worker
     assert WorkItem.objects.filter(queue="test.kill", attempts__gt=1).exists()
+
+
+def test_every_registered_handler_resolves():
+    """Handlers registered lazily ("module:function") name functions that exist."""
+    from guanxi.core import work
+    from guanxi.core.lazy import resolves
+
+    assert {"dataquality.import", "dataquality.resolution", "analytics.scoring",
+            "analytics.rescore", "dataquality.retag"} <= set(work.registered_queues())
+    for handler in work._HANDLERS.values():
+        for fn in (handler.run, handler.on_dead):
+            target = getattr(fn, "target", None)
+            assert target is None or resolves(target), target
