@@ -36,7 +36,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce, Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from huey.contrib.djhuey import db_task
@@ -64,9 +65,7 @@ class Context:
         """Re-assert the claim and extend the lease. Called inside the handler's own
         transaction before it commits a step, it makes the step commit only while the
         item is this worker's (raises LeaseLost otherwise, rolling the step back)."""
-        handler = _HANDLERS[self.item.queue]
-        lease = timezone.now() + dt.timedelta(seconds=handler.lease_s)
-        if not _mine(self.item.pk, self.token).update(lease_until=lease):
+        if not _mine(self.item.pk, self.token).update(lease_until=_extended(self.item.queue)):
             raise LeaseLost(self.item.pk)
 
     def progress(self, done: int, total: int | None = None) -> None:
@@ -75,10 +74,18 @@ class Context:
         fields: dict[str, Any] = {"progress_done": done}
         if total is not None:
             fields["progress_total"] = total
-        handler = _HANDLERS[self.item.queue]
-        fields["lease_until"] = timezone.now() + dt.timedelta(seconds=handler.lease_s)
+        fields["lease_until"] = _extended(self.item.queue)
         if not _mine(self.item.pk, self.token).update(**fields):
             raise LeaseLost(self.item.pk)
+
+
+def _extended(queue: str) -> Any:
+    """The lease moved forward, never back: a renewal computed before it waited for the
+    database's write lock (a heartbeat behind a long step) must not shorten a lease a
+    later renewal already extended, or another worker takes over a live item."""
+    lease = Value(timezone.now() + dt.timedelta(seconds=_HANDLERS[queue].lease_s),
+                  output_field=DateTimeField())
+    return Greatest(Coalesce(F("lease_until"), lease), lease)
 
 
 Run = Callable[[WorkItem, Context], Mapping[str, Any] | None]
@@ -251,16 +258,14 @@ def work_execute(item: WorkItem) -> WorkState:
             with transaction.atomic():
                 # Re-assert the claim inside the transaction: on PostgreSQL this locks the
                 # row, so no other worker can claim it until this commits or rolls back.
-                lease = timezone.now() + dt.timedelta(seconds=handler.lease_s)
-                if not _mine(item.pk, token).update(lease_until=lease):
+                if not _mine(item.pk, token).update(lease_until=_extended(item.queue)):
                     raise LeaseLost(item.pk)
                 result = handler.run(item, ctx)
                 if not _finish(item, token, result):
                     raise LeaseLost(item.pk)
         else:
             def beat() -> None:
-                _mine(item.pk, token).update(
-                    lease_until=timezone.now() + dt.timedelta(seconds=handler.lease_s))
+                _mine(item.pk, token).update(lease_until=_extended(item.queue))
 
             with watchdog.heartbeat(beat, interval=max(1.0, handler.lease_s / 3)):
                 result = handler.run(item, ctx)

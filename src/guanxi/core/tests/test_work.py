@@ -204,3 +204,20 @@ def test_every_registered_handler_resolves():
         for fn in (handler.run, handler.on_dead):
             target = getattr(fn, "target", None)
             assert target is None or resolves(target), target
+
+
+@pytest.mark.django_db
+def test_a_late_renewal_never_shortens_the_lease():
+    """A heartbeat that computed its lease, then waited for the write lock behind a long
+    step, must not move the lease back below what a later renewal set."""
+    work_enqueue("test.effect", {"n": 6})
+    item = work_claim(["test.effect"])
+    later = timezone.now() + dt.timedelta(seconds=300)
+    WorkItem.objects.filter(pk=item.pk).update(lease_until=later)  # a later renewal
+    Context(item, item.attempts).renew()  # the late one: now + 60 s
+    item.refresh_from_db()
+    assert item.lease_until == later
+    WorkItem.objects.filter(pk=item.pk).update(lease_until=timezone.now())
+    Context(item, item.attempts).renew()
+    item.refresh_from_db()
+    assert item.lease_until > timezone.now() + dt.timedelta(seconds=50)
