@@ -32,8 +32,8 @@ from guanxi.analytics.rfm import RFMConfig
 from guanxi.analytics.segments import compile_rules
 from guanxi.analytics.settings import config_dict, lifecycle_config, rfm_config
 from guanxi.audit.services import log_action
-from guanxi.core.bulk import upsert_frame
 from guanxi.core.errors import Conflict, InvalidInput
+from guanxi.core.frames import upsert_frame
 from guanxi.core.models import WorkItem, WorkState
 from guanxi.core.permissions import Actor, require, staff
 from guanxi.core.spreadsheet import safe_cell

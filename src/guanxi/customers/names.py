@@ -8,8 +8,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
-
 from guanxi.customers.normalize import to_halfwidth
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
@@ -59,6 +57,14 @@ def display_name(family_name: str, given_name: str) -> str:
     return " ".join(part for part in (given, family) if part)
 
 
+def lazy_pinyin(text: str, **options: Any) -> list[str]:
+    """pypinyin, imported on first use (its dictionaries take a while to load, which
+    every `guanxi` command would otherwise pay)."""
+    from pypinyin import lazy_pinyin as convert
+
+    return list(convert(text, **options))
+
+
 @lru_cache(maxsize=65536)
 def surname_pinyin(surname: str) -> str:
     if surname in SURNAME_READINGS:
@@ -79,6 +85,8 @@ def surname_initials(surname: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _given_pinyin(given: str) -> tuple[str, ...]:
+    from pypinyin import Style
+
     return tuple(lazy_pinyin(given, style=Style.NORMAL, errors="ignore"))
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from guanxi.analytics.models import CustomerScore
-from guanxi.core.bulk import upsert_frame
+from guanxi.core.frames import upsert_frame
 from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
