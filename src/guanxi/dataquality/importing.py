@@ -412,11 +412,8 @@ def import_run_work(item: Any, ctx: Any) -> dict[str, Any]:
     if job is None:
         return {"skipped": "gone"}
 
-    def progress(done: int, total: int) -> None:
-        ctx.progress(done, total)
-
     try:
-        job = import_run(job.pk, progress=progress, taken_over=item.attempts > 1,
+        job = import_run(job.pk, progress=ctx.progress, taken_over=item.attempts > 1,
                          checkpoint=ctx.renew)
     except LeaseLost:
         raise

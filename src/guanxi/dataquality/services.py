@@ -407,7 +407,7 @@ def resolution_work(item: Any, ctx: Any) -> dict[str, Any]:
     """A claimed work item runs the search; taken over after a dead worker, it starts
     the search again (merges already made stay made; the rest are found again)."""
     run = resolution_run_job(item.payload["run_id"], taken_over=item.attempts > 1,
-                             beat=lambda: ctx.progress(0))
+                             beat=ctx.renew)
     return {"status": run.status}
 
 
