@@ -70,8 +70,9 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
                 "possible_duplicates": [{"id": c.pk, "display_name": c.display_name}
                                         for c in found]})
     owner_id = data.pop("owner_id")
-    identities = [services.IdentityInput(**i) for i in data.pop("identities")]
-    data["addresses"] = [services.AddressInput(**a) for a in data.pop("addresses")]
+    identities = list(payload.identities)
+    data.pop("identities")
+    data["addresses"] = list(payload.addresses)
     owner = staff_get(user_id=owner_id) if owner_id else None
     customer = services.customer_create(actor=request.user, owner=owner,
                                         identities=identities, **data)
@@ -138,7 +139,7 @@ def identities_list(request: HttpRequest, customer_id: Id) -> Any:
 @router.post("/customers/{customer_id}/identities", response={201: IdentityOut})
 def identities_add(request: HttpRequest, customer_id: Id, payload: IdentityIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
-    identity = services.identity_add(actor=request.user, customer=customer, **payload.dict())
+    identity = services.identity_add(actor=request.user, customer=customer, **payload.model_dump())
     return Status(201, identity)
 
 
@@ -154,7 +155,7 @@ def identities_remove(request: HttpRequest, customer_id: Id, identity_id: Id) ->
 def addresses_add(request: HttpRequest, customer_id: Id, payload: AddressIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     address = services.address_add(actor=request.user, customer=customer,
-                                   address=services.AddressInput(**payload.dict()))
+                                   address=payload)
     return Status(201, address)
 
 
@@ -174,7 +175,7 @@ def products_list(request: HttpRequest) -> Any:
 @router.put("/products", response=ProductOut, tags=["orders"],
             summary="Create or update a product by SKU")
 def products_upsert(request: HttpRequest, payload: ProductIn) -> Any:
-    return services.product_upsert(actor=request.user, **payload.dict())
+    return services.product_upsert(actor=request.user, **payload.model_dump())
 
 
 @router.get("/customers/{customer_id}/consents", response=list[ConsentOut])
@@ -187,7 +188,7 @@ def consents_list(request: HttpRequest, customer_id: Id) -> Any:
             summary="Record a consent answer for one channel and purpose")
 def consents_set(request: HttpRequest, customer_id: Id, payload: ConsentIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
-    consent = services.consent_set(actor=request.user, customer=customer, **payload.dict())
+    consent = services.consent_set(actor=request.user, customer=customer, **payload.model_dump())
     return {"channel": consent.channel, "purpose": consent.purpose, "granted": consent.granted,
             "explicit": True, "changed_at": consent.changed_at, "source": consent.source}
 
@@ -223,7 +224,7 @@ def events_list(request: HttpRequest, customer_id: Id, cursor: str | None = None
              summary="Log a call, visit or note")
 def interactions_log(request: HttpRequest, customer_id: Id, payload: InteractionIn) -> Any:
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
-    event = services.interaction_log(actor=request.user, customer=customer, **payload.dict())
+    event = services.interaction_log(actor=request.user, customer=customer, **payload.model_dump())
     return Status(201, event)
 
 

@@ -10,13 +10,12 @@ from ninja import Schema
 from pydantic import BaseModel, Field, field_validator
 
 from guanxi.core.apitypes import Id, Moment
+from guanxi.customers.services.addresses import AddressInput
+from guanxi.customers.services.identities import IdentityInput
 
-
-class IdentityIn(Schema):
-    kind: str = Field(description="email, phone, wechat_openid, wechat_unionid or external")
-    value: str = Field(min_length=1, max_length=200)
-    system: str = Field("", max_length=40, description="source system for external ids")
-    verified: bool = False
+# The inputs the services take are the request bodies: one definition each.
+IdentityIn = IdentityInput
+AddressIn = AddressInput
 
 
 class IdentityOut(Schema):
@@ -28,18 +27,7 @@ class IdentityOut(Schema):
     is_primary: bool
 
 
-class AddressIn(Schema):
-    kind: str = "home"
-    country: str = Field("CN", description="ISO 3166 alpha-2")
-    province: str = Field("", max_length=60)
-    city: str = Field("", max_length=60)
-    district: str = Field("", max_length=60)
-    street: str = Field("", max_length=200)
-    postcode: str = Field("", max_length=20)
-    is_primary: bool = False
-
-
-class AddressOut(AddressIn):
+class AddressOut(Schema, AddressInput):
     id: int
 
 

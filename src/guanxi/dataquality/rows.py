@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import FieldError, InvalidInput
+from guanxi.customers import services as cs
 from guanxi.customers.models import Channel, Language, OrderStatus, SalesChannel
 from guanxi.dataquality.standardize import (
     MissingPolicy,
@@ -168,7 +169,13 @@ def customer_row(raw: dict[str, str], mapping: dict[str, str], options: dict[str
     for part in ("province", "city", "district", "street", "postcode"):
         if values.get(part):
             address[part] = values[part]
-    row.address = {k: v[:200 if k == "street" else 60] for k, v in address.items() if v}
+    for part, value in address.items():
+        if value and len(value) > (longest := cs.AddressInput.longest(part)):
+            warnings.append(FieldError(part, _("Cut to its first %(n)d characters")
+                                       % {"n": longest}, value))
+            value = value[:longest]
+        if value:
+            row.address[part] = value
     if "region" not in row.profile and (address.get("city") or address.get("province")):
         row.profile["region"] = address.get("city") or address.get("province", "")
     row.company = values.get("company", "")[:200]

@@ -293,7 +293,7 @@ def _bulk_create_new(actor: Actor, converted: list[tuple[int, Any, list[FieldErr
                         for k, s_, v, _f in _customer_keys(row, options)
                         if k in (IdentityKind.EXTERNAL, IdentityKind.WECHAT_UNIONID)],
             tags=row.tags, company_name=row.company, profile=row.profile,
-            address=cs.AddressInput(**row.address) if row.address else None,  # type: ignore[arg-type]
+            addresses=[cs.AddressInput.model_validate(row.address)] if row.address else [],
         ))
     try:
         with transaction.atomic():
@@ -347,7 +347,7 @@ def _profile_changes(customer: Customer, row: CustomerRow, options: dict[str, An
 def _customer_write(actor: Actor, row: CustomerRow, options: dict[str, Any]) -> str:
     keys = _customer_keys(row, options)
     customer = _find_customer(keys)
-    address = cs.AddressInput(**row.address) if row.address else None  # type: ignore[arg-type]
+    address = cs.AddressInput.model_validate(row.address) if row.address else None
     if customer is None:
         identities = [cs.IdentityInput(kind=k, value=v, system=s)
                       for k, s, v, _f in keys if k in (IdentityKind.EXTERNAL,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from django.db import transaction
 from django.utils.translation import gettext as _
+from pydantic import BaseModel, Field
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
@@ -19,16 +18,30 @@ from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.services.access import _check
 
 
-@dataclass
-class AddressInput:
+def _longest(name: str) -> int:
+    return int(getattr(Address._meta.get_field(name), "max_length", 0) or 0)
+
+
+class AddressInput(BaseModel):
+    """An address as every writer gives it (API body, import row, form, Python): the one
+    definition, its lengths those of the stored columns."""
+
     kind: str = "home"
-    country: str = "CN"
-    province: str = ""
-    city: str = ""
-    district: str = ""
-    street: str = ""
-    postcode: str = ""
+    country: str = Field("CN", description="ISO 3166 alpha-2 (checked by the service)")
+    province: str = Field("", max_length=_longest("province"))
+    city: str = Field("", max_length=_longest("city"))
+    district: str = Field("", max_length=_longest("district"))
+    street: str = Field("", max_length=_longest("street"))
+    postcode: str = Field("", max_length=_longest("postcode"))
     is_primary: bool = False
+
+    @classmethod
+    def longest(cls, part: str) -> int:
+        """The most characters `part` may hold."""
+        for meta in cls.model_fields[part].metadata:
+            if (limit := getattr(meta, "max_length", None)) is not None:
+                return int(limit)
+        raise KeyError(part)
 
 
 def _address_errors(a: AddressInput, prefix: str = "") -> list[FieldError]:

@@ -4,11 +4,11 @@ terms derived from them and the name."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils.translation import gettext as _
+from pydantic import BaseModel, Field
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput
@@ -28,11 +28,14 @@ from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
 
 
-@dataclass
-class IdentityInput:
-    kind: str
-    value: str
-    system: str = ""
+class IdentityInput(BaseModel):
+    """A contact or id as every writer gives it (API body, import row, Python)."""
+
+    kind: str = Field(description="email, phone, wechat_openid, wechat_unionid or external")
+    value: str = Field(min_length=1,
+                       max_length=Identity._meta.get_field("value").max_length)
+    system: str = Field("", max_length=Identity._meta.get_field("system").max_length,
+                        description="source system for external ids")
     verified: bool = False
 
 

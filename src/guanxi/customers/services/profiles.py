@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -34,11 +34,10 @@ from guanxi.customers.models import (
 )
 from guanxi.customers.names import display_name as compose_display_name
 from guanxi.customers.names import person_name
-from guanxi.customers.normalize import normalize_email, normalize_phone
 from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import customer_search
 from guanxi.customers.services.access import _check
-from guanxi.customers.services.addresses import AddressInput, _address_create, _address_errors
+from guanxi.customers.services.addresses import AddressInput, _address_errors
 from guanxi.customers.services.identities import (
     IdentityInput,
     _identity_conflict,
@@ -46,7 +45,6 @@ from guanxi.customers.services.identities import (
     normalize_identity,
     refresh_search_terms,
 )
-from guanxi.customers.services.tags import _tag_link
 from guanxi.customers.services.timeline import event_record
 from guanxi.timeline.services import NewEvent, events_append_many
 
@@ -81,56 +79,74 @@ def _validate_profile(values: dict[str, Any]) -> list[FieldError]:
     return errors
 
 
-def customer_create(*, actor: Actor, full_name: str = "", family_name: str = "",
-                    given_name: str = "", display_name: str = "",
-                    emails: Sequence[str] = (), phones: Sequence[str] = (),
-                    identities: Sequence[IdentityInput] = (), tags: Sequence[str] = (),
-                    addresses: Sequence[AddressInput] = (), company_name: str = "",
-                    owner: Any = None, **profile: Any) -> Customer:
-    require(actor, CustomerAction.CUSTOMER_CREATE)
-    unknown = set(profile) - set(PROFILE_FIELDS)
+@dataclass
+class NewCustomer:
+    """A customer to create: what customer_create takes, one per row for
+    customers_bulk_create. Contacts are normalised on the way in."""
+
+    family_name: str = ""
+    given_name: str = ""
+    display_name: str = ""
+    full_name: str = ""
+    emails: Sequence[str] = ()
+    phones: Sequence[str] = ()
+    identities: Sequence[IdentityInput] = ()
+    tags: Sequence[str] = ()
+    addresses: Sequence[AddressInput] = ()
+    company_name: str = ""
+    owner: Any = None
+    profile: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Ready:
+    """A NewCustomer validated: the unsaved row and its normalised contacts."""
+
+    customer: Customer
+    new: NewCustomer
+    wanted: list[tuple[str, str, str, bool, str]]  # kind, system, value, verified, field
+    tags: list[str]
+
+
+def _prepare(actor: Actor, new: NewCustomer, prefix: str = "") -> tuple[_Ready | None,
+                                                                       list[FieldError]]:
+    """Validate and normalise one new customer; field names of errors get `prefix`."""
+    unknown = set(new.profile) - set(PROFILE_FIELDS)
     if unknown:
         raise TypeError(f"unknown customer fields: {sorted(unknown)}")
-    if full_name and not (family_name or given_name):
-        family_name, given_name = _split_name(full_name)
+    family_name, given_name = new.family_name, new.given_name
+    if new.full_name and not (family_name or given_name):
+        family_name, given_name = _split_name(new.full_name)
     family_name, given_name = family_name.strip(), given_name.strip()
-    errors = _validate_profile(profile)
-    if not (family_name or given_name or display_name.strip()):
+    errors = _validate_profile(new.profile)
+    if not (family_name or given_name or new.display_name.strip()):
         errors.append(FieldError("family_name", _("A customer needs a name")))
-
-    wanted: list[tuple[str, str, str, bool, str]] = []  # kind, system, value, verified, field
-    for i, email in enumerate(emails):
+    wanted: list[tuple[str, str, str, bool, str]] = []
+    contacts = ([(IdentityKind.EMAIL, "", e, False, f"emails.{i}")
+                 for i, e in enumerate(new.emails)]
+                + [(IdentityKind.PHONE, "", p, False, f"phones.{i}")
+                   for i, p in enumerate(new.phones)]
+                + [(x.kind, x.system.strip(), x.value, x.verified, f"identities.{i}.value")
+                   for i, x in enumerate(new.identities)])
+    for kind, system, value, verified, path in contacts:
         try:
-            wanted.append((IdentityKind.EMAIL, "", normalize_email(email, field=f"emails.{i}"),
-                           False, f"emails.{i}"))
+            wanted.append((kind, system, normalize_identity(kind, value, field_name=path),
+                           verified, path))
         except InvalidInput as exc:
             errors.extend(exc.errors)
-    for i, phone in enumerate(phones):
-        try:
-            wanted.append((IdentityKind.PHONE, "", normalize_phone(phone, field=f"phones.{i}"),
-                           False, f"phones.{i}"))
-        except InvalidInput as exc:
-            errors.extend(exc.errors)
-    for i, ident in enumerate(identities):
-        path = f"identities.{i}.value"
-        try:
-            wanted.append((ident.kind, ident.system.strip(),
-                           normalize_identity(ident.kind, ident.value, field_name=path),
-                           ident.verified, path))
-        except InvalidInput as exc:
-            errors.extend(exc.errors)
-    for i, address in enumerate(addresses):
+    for i, address in enumerate(new.addresses):
         errors.extend(_address_errors(address, f"addresses.{i}."))
-    if errors:
-        raise InvalidInput(errors)
+    tags = list(dict.fromkeys(" ".join(t.split())[:50] for t in new.tags))
+    if "" in tags:
+        errors.append(FieldError("tags", _("A tag needs a name")))
     seen: set[tuple[str, str, str]] = set()
     for kind, system, value, _v, path in wanted:
         if (kind, system, value) in seen:
-            raise InvalidInput.single(path, _("Listed twice"), value)
+            errors.append(FieldError(path, _("Listed twice"), value))
         seen.add((kind, system, value))
-        if conflict := _identity_conflict(actor, kind, system, value, path):
-            raise conflict
-
+    if errors:
+        return None, [FieldError(prefix + e.field, e.message, e.value) for e in errors]
+    owner = new.owner
     if owner is None and is_team_scoped(actor):
         owner = actor  # otherwise a salesperson could create a customer they cannot see
     elif (owner is not None and is_team_scoped(actor) and owner.pk != actor.pk
@@ -139,128 +155,124 @@ def customer_create(*, actor: Actor, full_name: str = "", family_name: str = "",
                                  "someone in your team"))
     customer = Customer(
         family_name=family_name, given_name=given_name,
-        display_name=display_name.strip() or compose_display_name(family_name, given_name),
-        owner=owner, **profile)
+        display_name=new.display_name.strip() or compose_display_name(family_name, given_name),
+        owner=owner, **new.profile)
+    return _Ready(customer, new, wanted, tags), []
+
+
+def _insert(actor: Actor, ready: Sequence[_Ready], prefixes: Sequence[str]) -> list[Customer]:
+    """Write validated new customers in a few statements: the rows, identities,
+    addresses, tags, search terms, one timeline event and one audit entry each, then the
+    after-change hooks. A contact taken already (or twice in the batch) is a Conflict
+    naming the row's field."""
+    seen: set[tuple[str, str, str]] = set()
+    for r, prefix in zip(ready, prefixes, strict=True):
+        for kind, system, value, _v, path in r.wanted:
+            if (kind, system, value) in seen:
+                raise Conflict(_("%(value)s appears twice") % {"value": value},
+                               field_name=prefix + path)
+            seen.add((kind, system, value))
+    if seen:
+        taken = set(Identity.objects.filter(identity_keys_q(list(seen))).values_list(
+            "kind", "system", "value"))
+        for r, prefix in zip(ready, prefixes, strict=True):
+            for kind, system, value, _v, path in r.wanted:
+                if (kind, system, value) in taken and (conflict := _identity_conflict(
+                        actor, kind, system, value, prefix + path)):
+                    raise conflict
+    now = timezone.now()
+    objs = [r.customer for r in ready]
     try:
         with transaction.atomic():
-            if company_name.strip():
-                customer.company = company_get_or_create(actor=actor, name=company_name)
-            customer.save()
-            for address in addresses:
-                _address_create(actor, customer, address)
-            kinds_seen: set[str] = set()
-            for kind, system, value, verified, _path in wanted:
-                Identity.objects.create(customer=customer, kind=kind, system=system,
-                                        value=value, verified=verified,
-                                        is_primary=kind not in kinds_seen)
-                kinds_seen.add(kind)
-            refresh_search_terms(customer)
-            for name in tags:
-                _tag_link(actor, customer, name)
-            run_after_change(customer)
-            event_record(customer=customer, kind="customer_created", actor=actor,
-                         source=customer.source)
-            log_action(actor=actor, action="customer.create", obj=customer,
-                       changes=diff({}, {f: getattr(customer, f) for f in
-                                         ("display_name", "family_name", "given_name",
-                                          "region", "source")}
-                                    | {"identities": [w[2] for w in wanted]}))
+            companies = {name: company_get_or_create(actor=actor, name=name)
+                         for name in {r.new.company_name.strip() for r in ready} if name}
+            for r in ready:
+                if company := companies.get(r.new.company_name.strip()):
+                    r.customer.company = company
+            Customer.objects.bulk_create(objs)
+            tags = {name: Tag.objects.get_or_create(name=name)[0]
+                    for name in {t for r in ready for t in r.tags}}
+            identities, addresses, links, terms, events = [], [], [], [], []
+            for r in ready:
+                customer = r.customer
+                kinds: set[str] = set()
+                for kind, system, value, verified, _path in r.wanted:
+                    identities.append(Identity(customer=customer, kind=kind, system=system,
+                                               value=value, verified=verified,
+                                               is_primary=kind not in kinds))
+                    kinds.add(kind)
+                primary = max((i for i, a in enumerate(r.new.addresses) if a.is_primary),
+                              default=0)
+                addresses += [Address(
+                    customer=customer, kind=a.kind, country=a.country.strip().upper(),
+                    province=a.province.strip(), city=a.city.strip(),
+                    district=a.district.strip(), street=a.street.strip(),
+                    postcode=a.postcode.strip(), is_primary=i == primary)
+                    for i, a in enumerate(r.new.addresses)]
+                links += [CustomerTag(customer=customer, tag=tags[name], added_by=staff(actor))
+                          for name in r.tags]
+                terms += [SearchTerm(customer=customer, term=t) for t in search.terms_for(
+                    family_name=customer.family_name, given_name=customer.given_name,
+                    display_name=customer.display_name,
+                    emails=[w[2] for w in r.wanted if w[0] == IdentityKind.EMAIL],
+                    phones=[w[2] for w in r.wanted if w[0] == IdentityKind.PHONE])]
+                events.append(NewEvent(customer_id=customer.pk, kind="customer_created",
+                                       occurred_at=now, source=customer.source,
+                                       actor_id=getattr(actor, "pk", None)))
+            Identity.objects.bulk_create(identities)
+            Address.objects.bulk_create(addresses)
+            CustomerTag.objects.bulk_create(links)
+            SearchTerm.objects.bulk_create(terms, batch_size=1000)
+            events_append_many(events)
+            log_actions(actor=actor, action="customer.create", entries=[
+                (r.customer, diff({}, {f: getattr(r.customer, f) for f in (
+                    "display_name", "family_name", "given_name", "region", "source")}
+                    | {"identities": [w[2] for w in r.wanted]}
+                    | ({"addresses": [str(a) for a in r.new.addresses]}
+                       if r.new.addresses else {})
+                    | ({"tags": r.tags} if r.tags else {})))
+                for r in ready])
+            run_after_change_many(objs)
     except IntegrityError as exc:  # a concurrent insert of the same identity
         raise Conflict(_("One of these contacts was just added to another customer")) from exc
-    return customer
+    return objs
 
 
-@dataclass
-class NewCustomer:
-    """A customer for customers_bulk_create, with contacts already normalised."""
-
-    family_name: str
-    given_name: str
-    display_name: str = ""
-    emails: list[str] = field(default_factory=list)
-    phones: list[str] = field(default_factory=list)
-    identities: list[IdentityInput] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-    address: AddressInput | None = None
-    company_name: str = ""
-    profile: dict[str, Any] = field(default_factory=dict)
+def customer_create(*, actor: Actor, full_name: str = "", family_name: str = "",
+                    given_name: str = "", display_name: str = "",
+                    emails: Sequence[str] = (), phones: Sequence[str] = (),
+                    identities: Sequence[IdentityInput] = (), tags: Sequence[str] = (),
+                    addresses: Sequence[AddressInput] = (), company_name: str = "",
+                    owner: Any = None, **profile: Any) -> Customer:
+    """Create one customer (customers_bulk_create with one row)."""
+    require(actor, CustomerAction.CUSTOMER_CREATE)
+    ready, errors = _prepare(actor, NewCustomer(
+        family_name=family_name, given_name=given_name, display_name=display_name,
+        full_name=full_name, emails=emails, phones=phones, identities=identities, tags=tags,
+        addresses=addresses, company_name=company_name, owner=owner, profile=profile))
+    if ready is None:
+        raise InvalidInput(errors)
+    return _insert(actor, [ready], [""])[0]
 
 
 def customers_bulk_create(*, actor: Actor, customers: Sequence[NewCustomer],
                           source: str = Source.IMPORT) -> list[Customer]:
     """Create many customers in a few statements, each with exactly what customer_create
-    writes (identities, address, tags, search terms, timeline event, audit entry).
-    All or nothing: any invalid profile or contact already taken raises, and the caller
-    falls back to one customer_create per row to say which."""
+    writes. All or nothing: errors name the row (`3.emails.0`); a contact already taken
+    is a Conflict naming the first such field."""
     require(actor, CustomerAction.CUSTOMER_CREATE)
+    ready: list[_Ready] = []
     errors: list[FieldError] = []
-    keys: list[tuple[str, str, str]] = []
-    for i, new in enumerate(customers):
-        errors.extend(FieldError(f"{i}.{e.field}", e.message, e.value)
-                      for e in _validate_profile({**new.profile, "source": source}))
-        keys += [(IdentityKind.EMAIL, "", e) for e in new.emails]
-        keys += [(IdentityKind.PHONE, "", p) for p in new.phones]
-        keys += [(i_.kind, i_.system, i_.value) for i_ in new.identities]
+    prefixes = [f"{i}." for i in range(len(customers))]
+    for new, prefix in zip(customers, prefixes, strict=True):
+        one, problems = _prepare(actor, replace(new, profile={"source": source,
+                                                              **new.profile}), prefix)
+        errors += problems
+        if one is not None:
+            ready.append(one)
     if errors:
         raise InvalidInput(errors)
-    if len(set(keys)) != len(keys):
-        raise Conflict(_("The same contact appears twice"))
-    if keys and Identity.objects.filter(identity_keys_q(keys)).exists():
-        raise Conflict(_("One of these contacts already belongs to a customer"))
-    owner = actor if is_team_scoped(actor) else None
-    now = timezone.now()
-    with transaction.atomic():
-        companies = {name: company_get_or_create(actor=actor, name=name)
-                     for name in {n.company_name.strip() for n in customers} if name}
-        objs = [Customer(family_name=n.family_name, given_name=n.given_name,
-                         display_name=n.display_name or compose_display_name(
-                             n.family_name, n.given_name),
-                         owner=owner, company=companies.get(n.company_name.strip()),
-                         source=source, **n.profile) for n in customers]
-        Customer.objects.bulk_create(objs)
-        identities, addresses, links, terms, events = [], [], [], [], []
-        tags = {name: Tag.objects.get_or_create(name=name)[0]
-                for name in {" ".join(t.split())[:50] for n in customers for t in n.tags}
-                if name}
-        for customer, new in zip(objs, customers, strict=True):
-            wanted = ([(IdentityKind.EMAIL, "", e, False) for e in new.emails]
-                      + [(IdentityKind.PHONE, "", p, False) for p in new.phones]
-                      + [(i_.kind, i_.system, i_.value, i_.verified) for i_ in new.identities])
-            seen: set[str] = set()
-            for kind, system, value, verified in wanted:
-                identities.append(Identity(customer=customer, kind=kind, system=system,
-                                           value=value, verified=verified,
-                                           is_primary=kind not in seen))
-                seen.add(kind)
-            if new.address is not None:
-                a = new.address
-                addresses.append(Address(
-                    customer=customer, kind=a.kind, country=a.country.strip().upper(),
-                    province=a.province.strip(), city=a.city.strip(),
-                    district=a.district.strip(), street=a.street.strip(),
-                    postcode=a.postcode.strip(), is_primary=True))
-            for name in dict.fromkeys(" ".join(t.split())[:50] for t in new.tags):
-                if name:
-                    links.append(CustomerTag(customer=customer, tag=tags[name],
-                                             added_by=staff(actor)))
-            terms += [SearchTerm(customer=customer, term=t) for t in search.terms_for(
-                family_name=customer.family_name, given_name=customer.given_name,
-                display_name=customer.display_name, emails=new.emails, phones=new.phones)]
-            events.append(NewEvent(customer_id=customer.pk, kind="customer_created",
-                                   occurred_at=now, source=source,
-                                   actor_id=getattr(actor, "pk", None)))
-        Identity.objects.bulk_create(identities)
-        Address.objects.bulk_create(addresses)
-        CustomerTag.objects.bulk_create(links)
-        SearchTerm.objects.bulk_create(terms, batch_size=1000)
-        events_append_many(events)
-        log_actions(actor=actor, action="customer.create", entries=[
-            (c, diff({}, {f: getattr(c, f) for f in ("display_name", "family_name",
-                                                       "given_name", "region", "source")}
-                     | {"identities": n.emails + n.phones + [i_.value for i_ in n.identities]}))
-            for c, n in zip(objs, customers, strict=True)])
-        run_after_change_many(objs)
-    return objs
+    return _insert(actor, ready, prefixes)
 
 
 def customer_update(*, actor: Actor, customer: Customer, expected_version: int | None = None,

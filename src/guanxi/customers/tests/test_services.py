@@ -145,7 +145,7 @@ def test_ingest_is_idempotent_and_all_or_nothing(personas):
     batch = [services.EventInput(kind="page_viewed", occurred_at=now, customer_id=c.pk,
                                  idempotency_key="k1"),
              services.EventInput(kind="email_opened", occurred_at=now,
-                                 identity=services.IdentityInput("email", "ZW@example.com"),
+                                 identity=services.IdentityInput(kind="email", value="ZW@example.com"),
                                  idempotency_key="k2"),
              services.EventInput(kind="page_viewed", occurred_at=now, customer_id=c.pk,
                                  idempotency_key="k1")]
@@ -172,3 +172,68 @@ def test_identity_add_and_remove_keep_search_in_step(personas):
     services.identity_remove(actor=personas.admin, identity=ident)
     assert not Identity.objects.filter(customer=c).exists()
     assert not SearchTerm.objects.filter(customer=c, term__startswith="r:").exists()
+
+
+def _written(c: Customer) -> dict[str, object]:
+    """Everything creating `c` wrote, without ids and times."""
+    entry = AuditEntry.objects.get(action="customer.create", customer_id=c.pk)
+    return {
+        "profile": (c.family_name, c.given_name, c.display_name, c.region, c.owner_id,
+                    c.company.name if c.company else None),
+        "identities": sorted(c.identities.values_list("kind", "system", "value", "verified",
+                                                      "is_primary")),
+        "addresses": sorted(c.addresses.values_list("kind", "country", "city", "street",
+                                                    "is_primary")),
+        "tags": sorted(c.tag_links.values_list("tag__name", flat=True)),
+        "terms": sorted(SearchTerm.objects.filter(customer=c).values_list("term", flat=True)),
+        "events": list(Event.objects.filter(customer=c).values_list("kind", "source",
+                                                                   "actor_id")),
+        "audit": entry.changes,
+    }
+
+
+def test_one_and_many_customers_are_created_the_same_way(personas):
+    # given the same customer, given once to customer_create and once in a batch
+    def fields(n: int) -> dict[str, object]:
+        return dict(
+            family_name="王", given_name=f"芳{n}", emails=[f" Fang{n}@Example.com "],
+            phones=[f"1390000{n:04d}"],
+            identities=[services.IdentityInput(kind="external", system="shop",
+                                               value=f"S-{n}")],
+            tags=["VIP", " 杭州  老客 "], company_name="西湖茶社",
+            addresses=[services.AddressInput(city="杭州市", street="龙井路1号"),
+                       services.AddressInput(kind="shipping", city="上海市",
+                                             street="南京路2号", is_primary=True)],
+            profile={"region": "杭州市", "source": "import"})
+
+    def as_kwargs(n: int) -> dict[str, object]:
+        values = fields(n)
+        profile = values.pop("profile")
+        return {**values, **profile}  # type: ignore[dict-item]
+
+    one = services.customer_create(actor=personas.sales, **as_kwargs(5))
+    [many] = services.customers_bulk_create(actor=personas.sales,
+                                            customers=[services.NewCustomer(**fields(7))])
+    # then both wrote the same rows, event and audit entry (up to the numbering)
+    a, b = _written(one), _written(many)
+    assert str(a).replace("5", "#") == str(b).replace("7", "#")
+    assert a["addresses"] == [("home", "CN", "杭州市", "龙井路1号", False),
+                              ("shipping", "CN", "上海市", "南京路2号", True)]
+    assert a["tags"] == ["VIP", "杭州 老客"]
+
+
+def test_bulk_create_names_the_row_and_field_and_writes_nothing(personas):
+    before = Customer.objects.count()
+    rows = [services.NewCustomer(family_name="李", given_name="雷", emails=["lei@example.com"]),
+            services.NewCustomer(family_name="韩", emails=["not-an-email"]),
+            services.NewCustomer(given_name="", addresses=[services.AddressInput()])]
+    with pytest.raises(InvalidInput) as caught:
+        services.customers_bulk_create(actor=personas.admin, customers=rows)
+    assert {e.field for e in caught.value.errors} == {
+        "1.emails.0", "2.family_name", "2.addresses.0.street"}
+    make_customer(personas.admin, full_name="韩梅梅", emails=["mei@example.com"])
+    with pytest.raises(Conflict) as taken:
+        services.customers_bulk_create(actor=personas.admin, customers=[
+            rows[0], services.NewCustomer(family_name="韩", emails=["MEI@example.com"])])
+    assert [e.field for e in taken.value.errors] == ["1.emails.0"]
+    assert Customer.objects.count() == before + 1
