@@ -47,24 +47,35 @@ def _head() -> tuple[int, int]:
     return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
 
 
+def _after(xid: int, event_id: int) -> tuple[str, list[int], str]:
+    """The events after a position that a reader may take now: (WHERE clause, its
+    parameters, ORDER BY clause)."""
+    if connection.vendor == "postgresql":
+        return ("(xid, id) > (%s, %s) "
+                "AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+                [xid, event_id], "xid, id")
+    return "id > %s", [event_id], "id"
+
+
 def _next_ids(xid: int, event_id: int, limit: int) -> list[tuple[int, int]]:
-    table = event_table()
+    where, params, order = _after(xid, event_id)
+    column = "xid" if connection.vendor == "postgresql" else "0"
     with connection.cursor() as c:
-        if connection.vendor == "postgresql":
-            c.execute(
-                f"SELECT xid, id FROM {table} WHERE (xid, id) > (%s, %s) "
-                f"AND xid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
-                f"ORDER BY xid, id LIMIT %s", [xid, event_id, limit])
-        else:
-            c.execute(f"SELECT 0, id FROM {table} WHERE id > %s ORDER BY id LIMIT %s",
-                      [event_id, limit])
+        c.execute(f"SELECT {column}, id FROM {event_table()} WHERE {where} "
+                  f"ORDER BY {order} LIMIT %s", [*params, limit])
         return [(int(a), int(b)) for a, b in c.fetchall()]
 
 
-def pending(name: str) -> int:
-    """Events the consumer has not read yet (that it could read now)."""
+def pending(name: str, *, cap: int = 100_000) -> int:
+    """Events the consumer has not read yet (that it could read now), counted by the
+    database up to `cap`."""
     cursor = cursor_open(name)
-    return len(_next_ids(cursor.xid, cursor.event_id, 100_000))
+    where, params, _order = _after(cursor.xid, cursor.event_id)
+    with connection.cursor() as c:
+        c.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {event_table()} WHERE {where} "
+                  f"LIMIT %s) AS waiting", [*params, cap])
+        row = c.fetchone()
+    return int(row[0]) if row else 0
 
 
 def consume(name: str, handler: Callable[[list[Any]], None], *, limit: int = BATCH) -> int:

@@ -25,6 +25,7 @@ def test_each_event_is_handed_over_once_in_order():
     customer = Customer.objects.create(display_name="A")
     cursor_open("kpi")  # starts after what exists
     ids = _append(customer.pk, 7)
+    assert pending("kpi") == 7 and pending("kpi", cap=5) == 5
     seen: list[int] = []
     assert consume("kpi", lambda evs: seen.extend(e.pk for e in evs), limit=3) == 3
     assert consume("kpi", lambda evs: seen.extend(e.pk for e in evs), limit=3) == 3
