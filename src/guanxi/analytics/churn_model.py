@@ -32,6 +32,26 @@ FEATURE_LABELS = {
 }
 
 
+# LightGBM's threads for predicting; 0 is its default (one per core). A forked worker
+# process sets 1: libgomp's thread pool does not survive fork, and a forked child whose
+# parent had already used it hangs in its first parallel region (the LightGBM FAQ).
+_PREDICT_THREADS = 0
+
+
+def predict_single_threaded() -> None:
+    """LightGBM on one thread in this process (call first thing in a forked worker):
+    loading a pickled model parses it in parallel too, so the library's own limit
+    (LGBM_SetMaxThreads, a C API function the Python package does not wrap) is set as
+    well as the threads of each prediction."""
+    import ctypes
+
+    from lightgbm.basic import _LIB
+
+    global _PREDICT_THREADS
+    _PREDICT_THREADS = 1
+    _LIB.LGBM_SetMaxThreads(ctypes.c_int(1))
+
+
 @dataclass
 class ChurnModel:
     """A fitted churn model and how well it did on the held-out period."""
@@ -47,14 +67,16 @@ class ChurnModel:
     feature_names: list[str] = field(default_factory=lambda: list(FEATURES))
 
     def predict(self, features: pd.DataFrame) -> np.ndarray:
-        raw = self.model.predict_proba(features[self.feature_names])[:, 1]
+        raw = self.model.predict_proba(features[self.feature_names],
+                                       num_threads=_PREDICT_THREADS)[:, 1]
         return np.asarray(self.calibrator.predict(raw))
 
     def reasons(self, features: pd.DataFrame, top: int = 3) -> list[list[tuple[str, float]]]:
         """Per customer, the features that raise the risk most (SHAP contributions from
         LightGBM, in log-odds)."""
         contrib = self.model.booster_.predict(features[self.feature_names],
-                                              pred_contrib=True)[:, :-1]
+                                              pred_contrib=True,
+                                              num_threads=_PREDICT_THREADS)[:, :-1]
         out = []
         for row in contrib:
             order = np.argsort(row)[::-1][:top]

@@ -162,6 +162,7 @@ def scores_refresh(*, actor: Actor = None, as_of: dt.datetime | None = None,
         scored = changed = last_order = 0
         with RangeWorkers(ranges, as_of, rfm.window_days, lifecycle.window_days,
                           workers) as pool:
+            workers = pool.processes
             previous = _last_fitted()  # while the workers read
             reads = []
             for done, read in enumerate(pool.read(), start=1):

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from django.db import connection
+from django.db import connection, connections
 
 from guanxi.analytics.scoring.extract import read_range
 from guanxi.analytics.scoring.facts import range_facts
@@ -86,35 +86,21 @@ class RangeHolder:
         return RangeScored(len(scores), changed, part.last_order_id)
 
 
-def _child_setup(database: dict[str, Any]) -> None:
-    """A worker process: Django set up against the parent's database (under tests that is
-    the test database, whose name exists only in the parent's settings)."""
-    import os
-
-    import django
-    from django.conf import settings
-
-    # the workers share the cores: one thread each for the model libraries (OpenMP threads
-    # of two workers, spinning on two cores, slow both down)
-    os.environ["OMP_NUM_THREADS"] = "1"
-    settings.DATABASES["default"].update(database)  # type: ignore[typeddict-item]
-    django.setup()
-
-
-def _serve(pipe: Any, database: dict[str, Any], ranges: list[tuple[int, int]],
-           as_of: dt.datetime, rfm_days: int, lifecycle_days: int) -> None:
-    """A worker process's life: read its ranges, then answer the parent's requests for
-    samples and for scoring until told to stop. Errors go back as text."""
+def _serve(pipe: Any, ranges: list[tuple[int, int]], as_of: dt.datetime, rfm_days: int,
+           lifecycle_days: int) -> None:
+    """A worker process's life (forked: Django, its settings and the database it uses are
+    the parent's; the parent closed its connections first, so this one opens its own):
+    read its ranges, then answer the parent's requests for samples and for scoring until
+    told to stop. Errors go back as text."""
     import traceback
 
+    from guanxi.analytics.churn_model import predict_single_threaded
+
     try:
-        _child_setup(database)
+        predict_single_threaded()
         holder = RangeHolder(as_of, rfm_days, lifecycle_days)
         for lo, hi in ranges:
             pipe.send(("ok", holder.read(lo, hi)))
-        # while the parent fits: load what unpickling the fitted models will need
-        import lightgbm  # noqa: F401
-        import sklearn.isotonic  # noqa: F401
         while True:
             command, payload = pipe.recv()
             if command == "sample":
@@ -133,6 +119,15 @@ def _serve(pipe: Any, database: dict[str, Any], ranges: list[tuple[int, int]],
         pipe.close()
 
 
+def _can_fork() -> bool:
+    """Worker processes see only what is committed, through their own connections: not
+    inside a transaction, nor for an in-memory SQLite database."""
+    if any(c.in_atomic_block for c in connections.all(initialized_only=True)):
+        return False
+    return not (connection.vendor == "sqlite"
+                and "memory" in str(connection.settings_dict["NAME"]))
+
+
 class RangeWorkers:
     """A full run's ranges shared by `processes` worker processes, each holding the facts
     of the ranges it read until they are scored (each its own database connection); with
@@ -146,25 +141,29 @@ class RangeWorkers:
         self.owner: dict[int, Any] = {}   # range start -> the pipe of the process holding it
         self.held: dict[Any, int] = {}    # pipe -> how many ranges its process holds
         self.procs: list[Any] = []
-        if processes <= 1 or len(ranges) <= 1:
+        self.processes = 1  # how many processes share the work
+        if processes <= 1 or len(ranges) <= 1 or not _can_fork():
             self.local = RangeHolder(as_of, rfm_days, lifecycle_days)
             return
         import multiprocessing
 
-        context = multiprocessing.get_context("spawn")
-        database = {k: v for k, v in connection.settings_dict.items()
-                    if k in ("NAME", "USER", "PASSWORD", "HOST", "PORT")}
+        # Forked, not spawned: a child is this process, settings (the test database's
+        # name included) and all, with no second django.setup(). Connections are closed
+        # first so that no socket or SQLite handle is shared across the fork.
+        connections.close_all()
+        context = multiprocessing.get_context("fork")
         for i in range(min(processes, len(ranges))):
             mine = ranges[i::processes]
             parent, child = context.Pipe()
             proc = context.Process(target=_serve, daemon=True, args=(
-                child, database, mine, as_of, rfm_days, lifecycle_days))
+                child, mine, as_of, rfm_days, lifecycle_days))
             proc.start()
             child.close()
             self.pipes.append(parent)
             self.procs.append(proc)
             self.owner.update({lo: parent for lo, _hi in mine})
             self.held[parent] = len(mine)
+        self.processes = len(self.procs)
 
     def __enter__(self) -> RangeWorkers:
         return self
