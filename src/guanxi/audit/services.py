@@ -9,6 +9,7 @@ from typing import Any
 from django.db import models
 
 from guanxi.audit.models import AuditEntry
+from guanxi.core.bulk import insert_objects
 from guanxi.core.permissions import Actor
 
 
@@ -57,10 +58,10 @@ def log_actions(*, actor: Actor, action: str, entries: list[tuple[models.Model, 
     """One audit entry per (customer object, changes), written in one statement: the bulk
     paths (imports) record exactly what log_action would, one row each."""
     label = getattr(actor, "username", None) or "system"
-    AuditEntry.objects.bulk_create([
-        AuditEntry(actor_id=getattr(actor, "pk", None), actor_label=label, action=action,
-                   object_type=obj._meta.label_lower, object_id=str(obj.pk),
-                   customer_id=obj.pk if obj._meta.label_lower == "customers.customer"
-                   else getattr(obj, "customer_id", None),
-                   changes=_plain(changes), extra={})
-        for obj, changes in entries], batch_size=500)
+    insert_objects(AuditEntry, [
+        {"actor_id": getattr(actor, "pk", None), "actor_label": label, "action": action,
+         "object_type": obj._meta.label_lower, "object_id": str(obj.pk),
+         "customer_id": obj.pk if obj._meta.label_lower == "customers.customer"
+         else getattr(obj, "customer_id", None),
+         "changes": _plain(changes), "extra": {}}
+        for obj, changes in entries])

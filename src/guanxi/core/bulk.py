@@ -12,6 +12,9 @@ from typing import Any
 from django.db import connection, transaction
 
 COPY_FROM = 1000  # rows from which PostgreSQL gets them by COPY
+_PLAIN = {"CharField", "TextField", "IntegerField", "BigIntegerField", "SmallIntegerField",
+          "PositiveIntegerField", "PositiveBigIntegerField", "PositiveSmallIntegerField",
+          "BooleanField", "ForeignKey", "OneToOneField"}
 
 
 def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], *,
@@ -33,6 +36,63 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[obje
             return _copy_skipping_conflicts(cursor, table, columns, rows)
         cursor.executemany(sql, rows)  # type: ignore[arg-type]
         return cursor.rowcount
+
+
+def insert_objects(model: Any, rows: Sequence[dict[str, Any]], *,
+                   ignore_conflicts: bool = False) -> int:
+    """Insert rows of `model` given as {field name: value} (a foreign key as its instance
+    or its id): what bulk_create writes, without building an instance per row (the
+    search terms, identities and audit entries of an import are ~15 rows per customer).
+    Missing fields take their defaults (evaluated once per call); no signals."""
+    if not rows:
+        return 0
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    # text, numbers, booleans and ids go to the driver as they are; dates, times, JSON
+    # and decimals are adapted (a default once for the whole call)
+    plain = tuple(f for f in fields if f.get_internal_type() in _PLAIN)
+    defaults = {f.name: f.get_db_prep_save(f.get_default(), connection)
+                for f in fields if f.has_default()}
+    values = []
+    for row in rows:
+        out = []
+        for f in fields:
+            if f.name in row:
+                value = row[f.name]
+                if f.is_relation and hasattr(value, "pk"):
+                    value = value.pk
+            elif f.attname in row:
+                value = row[f.attname]
+            elif f.name in defaults:
+                out.append(defaults[f.name])
+                continue
+            elif f.null:
+                value = None
+            else:
+                raise KeyError(f"{model._meta.label}.{f.name} has no value and no default")
+            out.append(value if f in plain or value is None
+                       else f.get_db_prep_save(value, connection))
+        values.append(out)
+    return insert_rows(model._meta.db_table, [f.column for f in fields], values,
+                       ignore_conflicts=ignore_conflicts)
+
+
+def update_objects(objs: Sequence[Any], fields: Sequence[str]) -> int:
+    """Save `fields` of model instances (all of one model) with one prepared UPDATE run
+    for each: what Model.save(update_fields=...) writes, several times faster than
+    QuerySet.bulk_update's CASE expressions for many rows. No signals, no auto_now."""
+    if not objs:
+        return 0
+    meta = objs[0]._meta
+    columns = [meta.get_field(name) for name in fields]
+    qn = connection.ops.quote_name
+    sql = (f"UPDATE {qn(meta.db_table)} SET "
+           f"{', '.join(f'{qn(f.column)} = %s' for f in columns)} "
+           f"WHERE {qn(meta.pk.column)} = %s")
+    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns]
+            + [obj.pk] for obj in objs]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
+    return len(rows)
 
 
 def _copy_skipping_conflicts(cursor: Any, table: str, columns: Sequence[str],

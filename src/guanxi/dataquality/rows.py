@@ -137,6 +137,11 @@ def customer_row(raw: dict[str, str], mapping: dict[str, str], options: dict[str
                                                 region=region, field="phone")):
             row.phones.append(phone)
     row.wechat_unionid = values.get("wechat_unionid", "")
+    for name_, value_ in (("external_id", row.external_id),
+                          ("wechat_unionid", row.wechat_unionid)):
+        if len(value_) > cs.IDENTITY_VALUE_MAX:  # an id cut short would be someone else's
+            errors.append(FieldError(name_, _("At most %(n)d characters")
+                                     % {"n": cs.IDENTITY_VALUE_MAX}, value_))
     if "birthday" in values:
         birthday = _collect(warnings, parse_date, values["birthday"], field="birthday",
                             day_first=options.get("day_first", True))

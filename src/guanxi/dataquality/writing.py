@@ -7,7 +7,7 @@ back, replaying first the earlier rows that share an id with it, so its counts a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextvars import ContextVar
 from decimal import Decimal
 from pathlib import Path
@@ -21,7 +21,15 @@ from django.utils.translation import gettext as _
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import Actor
 from guanxi.customers import services as cs
-from guanxi.customers.models import Address, Customer, Identity, IdentityKind, Order, Source
+from guanxi.customers.models import (
+    Address,
+    Customer,
+    CustomerTag,
+    Identity,
+    IdentityKind,
+    Order,
+    Source,
+)
 from guanxi.customers.names import fold
 from guanxi.dataquality.models import ImportJob, ImportKind, ImportRowError
 from guanxi.dataquality.readers import read_rows
@@ -134,15 +142,18 @@ def process_rows(job: ImportJob, actor: Actor, progress: Callable[[int, int], No
                 for number in dry.linked(keys):
                     with transaction.atomic():
                         writer(actor, dry.rows[number], job.options)
-            bulk = (_bulk_create_new(actor, converted, job.options)
-                    if job.kind == ImportKind.CUSTOMERS else set())
+            bulk: dict[int, str] = {}
+            if job.kind == ImportKind.CUSTOMERS:
+                bulk = dict.fromkeys(_bulk_create_new(actor, converted, job.options),
+                                     "created")
+                bulk |= _bulk_update_existing(actor, converted, job.options, set(bulk))
             if job.kind == ImportKind.CUSTOMERS:
                 _OWNERS.set(_Owners([k for i, (_n, row, p) in enumerate(converted)
                                      if row is not None and not p and i not in bulk
                                      for k in _customer_keys(row, job.options)]))
             for i, (number, row, problems) in enumerate(converted):
                 if i in bulk:
-                    outcome = "created"
+                    outcome = bulk[i]
                 elif row is not None:
                     try:
                         with transaction.atomic():
@@ -294,6 +305,7 @@ def _bulk_create_new(actor: Actor, converted: list[tuple[int, Any, list[FieldErr
                         if k in (IdentityKind.EXTERNAL, IdentityKind.WECHAT_UNIONID)],
             tags=row.tags, company_name=row.company, profile=row.profile,
             addresses=[cs.AddressInput.model_validate(row.address)] if row.address else [],
+            normalized=True,
         ))
     try:
         with transaction.atomic():
@@ -304,15 +316,70 @@ def _bulk_create_new(actor: Actor, converted: list[tuple[int, Any, list[FieldErr
     return set(fresh)
 
 
+def _bulk_update_existing(actor: Actor, converted: list[tuple[int, Any, list[FieldError]]],
+                          options: dict[str, Any], taken: set[int]) -> dict[int, str]:
+    """Write in one batch the chunk's rows that change only profile fields of a customer
+    who exists (every id of the row is already theirs, their address and tags are there,
+    no other row of the chunk is about them); returns their indexes and outcomes
+    ("updated", "unchanged"). Anything else is left to the row-by-row path, which also
+    takes over the whole batch if it fails, to say which row."""
+    keyed = {i: _customer_keys(row, options) for i, (_n, row, problems) in enumerate(converted)
+             if i not in taken and row is not None and not problems}
+    keyed = {i: keys for i, keys in keyed.items() if keys}
+    if len(keyed) < 2:
+        return {}
+    owners = _Owners([k for keys in keyed.values() for k in keys])
+    rows_of: dict[int, list[int]] = {}
+    for i, keys in keyed.items():
+        found = {owners.owners.get(k[:3]) for k in keys}
+        if len(found) == 1 and (pk := found.pop()) is not None:
+            rows_of.setdefault(pk, []).append(i)
+    one = {pk: rows[0] for pk, rows in rows_of.items() if len(rows) == 1}
+    addresses: dict[int, list[tuple[str, ...]]] = {}
+    for pk, *parts in Address.objects.filter(customer_id__in=list(one)).values_list(
+            "customer_id", *ADDRESS_PARTS):
+        addresses.setdefault(pk, []).append(tuple(parts))
+    tags: dict[int, set[str]] = {}
+    for pk, name in CustomerTag.objects.filter(customer_id__in=list(one)).values_list(
+            "customer_id", "tag__name"):
+        tags.setdefault(pk, set()).add(name)
+    outcome: dict[int, str] = {}
+    changes = []
+    for pk, i in one.items():
+        row: CustomerRow = converted[i][1]
+        customer = owners.customer(pk)
+        if (customer is None
+                or (row.address and not _address_among(addresses.get(pk, []), row.address))
+                or any(t not in tags.get(pk, set()) for t in row.tags)):
+            continue
+        if profile := _profile_changes(customer, row, options):
+            changes.append(cs.ProfileChange(customer, profile))
+            outcome[i] = "updated"
+        else:
+            outcome[i] = "unchanged"
+    if changes:
+        try:
+            with transaction.atomic():
+                cs.customers_update_many(actor=actor, changes=changes)
+        except (DomainError, IntegrityError):
+            return {}
+    return outcome
+
+
 ADDRESS_PARTS = ("province", "city", "district", "street")
 
 
-def _has_address(customer: Customer, address: dict[str, str]) -> bool:
-    """The customer already has this address, however it was written (traditional or
-    simplified characters, full-width digits, spaces)."""
+def _address_among(have: Iterable[Sequence[str]], address: dict[str, str]) -> bool:
+    """`address` is one of `have` (ADDRESS_PARTS each), however it was written
+    (traditional or simplified characters, full-width digits, spaces)."""
     wanted = tuple(fold(address.get(p, "")) for p in ADDRESS_PARTS)
-    return any(tuple(fold(v) for v in have) == wanted for have in
-               Address.objects.filter(customer=customer).values_list(*ADDRESS_PARTS))
+    return any(tuple(fold(v) for v in parts) == wanted for parts in have)
+
+
+def _has_address(customer: Customer, address: dict[str, str]) -> bool:
+    """The customer already has this address."""
+    return _address_among(
+        Address.objects.filter(customer=customer).values_list(*ADDRESS_PARTS), address)
 
 
 def _policy(options: dict[str, Any], field_name: str) -> str:

@@ -12,6 +12,7 @@ from guanxi.customers.services.addresses import (
 from guanxi.customers.services.consents import consent_set
 from guanxi.customers.services.events import EventInput, events_ingest, interaction_log
 from guanxi.customers.services.identities import (
+    IDENTITY_VALUE_MAX,
     IdentityInput,
     identity_add,
     identity_keys_q,
@@ -30,18 +31,21 @@ from guanxi.customers.services.profiles import (
     EXPORT_COLUMNS,
     PROFILE_FIELDS,
     NewCustomer,
+    ProfileChange,
     company_get_or_create,
     customer_create,
     customer_delete,
     customer_update,
     customers_bulk_create,
     customers_export,
+    customers_update_many,
 )
 from guanxi.customers.services.tags import tag_add, tag_remove, tags_apply_automatic
 from guanxi.customers.services.timeline import event_record
 
 __all__ = [
     "EXPORT_COLUMNS",
+    "IDENTITY_VALUE_MAX",
     "MAX_UNIT_PRICE",
     "PROFILE_FIELDS",
     "AddressInput",
@@ -49,6 +53,7 @@ __all__ = [
     "IdentityInput",
     "NewCustomer",
     "OrderLineInput",
+    "ProfileChange",
     "address_add",
     "address_remove",
     "company_get_or_create",
@@ -58,6 +63,7 @@ __all__ = [
     "customer_update",
     "customers_bulk_create",
     "customers_export",
+    "customers_update_many",
     "event_record",
     "events_ingest",
     "identity_add",

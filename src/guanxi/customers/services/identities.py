@@ -27,13 +27,14 @@ from guanxi.customers.selectors import customer_is_visible
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
 
+IDENTITY_VALUE_MAX = int(getattr(Identity._meta.get_field("value"), "max_length", 200))
+
 
 class IdentityInput(BaseModel):
     """A contact or id as every writer gives it (API body, import row, Python)."""
 
     kind: str = Field(description="email, phone, wechat_openid, wechat_unionid or external")
-    value: str = Field(min_length=1,
-                       max_length=Identity._meta.get_field("value").max_length)
+    value: str = Field(min_length=1, max_length=IDENTITY_VALUE_MAX)
     system: str = Field("", max_length=Identity._meta.get_field("system").max_length,
                         description="source system for external ids")
     verified: bool = False

@@ -13,11 +13,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action, log_actions
+from guanxi.core.bulk import insert_objects, update_objects
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
 from guanxi.core.permissions import Actor, is_team_scoped, require, staff
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
-from guanxi.customers.hooks import run_after_change, run_after_change_many
+from guanxi.customers.hooks import run_after_change_many
 from guanxi.customers.models import (
     Address,
     Channel,
@@ -45,7 +46,6 @@ from guanxi.customers.services.identities import (
     normalize_identity,
     refresh_search_terms,
 )
-from guanxi.customers.services.timeline import event_record
 from guanxi.timeline.services import NewEvent, events_append_many
 
 PROFILE_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
@@ -96,6 +96,9 @@ class NewCustomer:
     company_name: str = ""
     owner: Any = None
     profile: dict[str, Any] = field(default_factory=dict)
+    # the caller normalised every contact with customers.normalize already (imports do,
+    # row by row, to match existing customers): they are not parsed a second time
+    normalized: bool = False
 
 
 @dataclass
@@ -129,6 +132,9 @@ def _prepare(actor: Actor, new: NewCustomer, prefix: str = "") -> tuple[_Ready |
                 + [(x.kind, x.system.strip(), x.value, x.verified, f"identities.{i}.value")
                    for i, x in enumerate(new.identities)])
     for kind, system, value, verified, path in contacts:
+        if new.normalized:
+            wanted.append((kind, system, value, verified, path))
+            continue
         try:
             wanted.append((kind, system, normalize_identity(kind, value, field_name=path),
                            verified, path))
@@ -192,26 +198,34 @@ def _insert(actor: Actor, ready: Sequence[_Ready], prefixes: Sequence[str]) -> l
             Customer.objects.bulk_create(objs)
             tags = {name: Tag.objects.get_or_create(name=name)[0]
                     for name in {t for r in ready for t in r.tags}}
-            identities, addresses, links, terms, events = [], [], [], [], []
+            identities: list[dict[str, Any]] = []
+            links: list[dict[str, Any]] = []
+            terms: list[dict[str, Any]] = []
+            addresses: list[Address] = []
+            events: list[NewEvent] = []
+            entries: list[tuple[Any, dict[str, Any]]] = []
+            added_by = getattr(staff(actor), "pk", None)
             for r in ready:
                 customer = r.customer
                 kinds: set[str] = set()
                 for kind, system, value, verified, _path in r.wanted:
-                    identities.append(Identity(customer=customer, kind=kind, system=system,
-                                               value=value, verified=verified,
-                                               is_primary=kind not in kinds))
+                    identities.append({"customer_id": customer.pk, "kind": kind,
+                                       "system": system, "value": value,
+                                       "verified": verified, "is_primary": kind not in kinds,
+                                       "created_at": now})
                     kinds.add(kind)
                 primary = max((i for i, a in enumerate(r.new.addresses) if a.is_primary),
                               default=0)
-                addresses += [Address(
+                mine = [Address(
                     customer=customer, kind=a.kind, country=a.country.strip().upper(),
                     province=a.province.strip(), city=a.city.strip(),
                     district=a.district.strip(), street=a.street.strip(),
                     postcode=a.postcode.strip(), is_primary=i == primary)
                     for i, a in enumerate(r.new.addresses)]
-                links += [CustomerTag(customer=customer, tag=tags[name], added_by=staff(actor))
-                          for name in r.tags]
-                terms += [SearchTerm(customer=customer, term=t) for t in search.terms_for(
+                addresses += mine
+                links += [{"customer_id": customer.pk, "tag_id": tags[name].pk,
+                           "added_by_id": added_by, "added_at": now} for name in r.tags]
+                terms += [{"customer_id": customer.pk, "term": t} for t in search.terms_for(
                     family_name=customer.family_name, given_name=customer.given_name,
                     display_name=customer.display_name,
                     emails=[w[2] for w in r.wanted if w[0] == IdentityKind.EMAIL],
@@ -219,19 +233,17 @@ def _insert(actor: Actor, ready: Sequence[_Ready], prefixes: Sequence[str]) -> l
                 events.append(NewEvent(customer_id=customer.pk, kind="customer_created",
                                        occurred_at=now, source=customer.source,
                                        actor_id=getattr(actor, "pk", None)))
-            Identity.objects.bulk_create(identities)
-            Address.objects.bulk_create(addresses)
-            CustomerTag.objects.bulk_create(links)
-            SearchTerm.objects.bulk_create(terms, batch_size=1000)
-            events_append_many(events)
-            log_actions(actor=actor, action="customer.create", entries=[
-                (r.customer, diff({}, {f: getattr(r.customer, f) for f in (
+                entries.append((customer, diff({}, {f: getattr(customer, f) for f in (
                     "display_name", "family_name", "given_name", "region", "source")}
                     | {"identities": [w[2] for w in r.wanted]}
-                    | ({"addresses": [str(a) for a in r.new.addresses]}
-                       if r.new.addresses else {})
-                    | ({"tags": r.tags} if r.tags else {})))
-                for r in ready])
+                    | ({"addresses": [str(a) for a in mine]} if mine else {})
+                    | ({"tags": r.tags} if r.tags else {}))))
+            insert_objects(Identity, identities)
+            Address.objects.bulk_create(addresses)
+            insert_objects(CustomerTag, links)
+            insert_objects(SearchTerm, terms)
+            events_append_many(events)
+            log_actions(actor=actor, action="customer.create", entries=entries)
             run_after_change_many(objs)
     except IntegrityError as exc:  # a concurrent insert of the same identity
         raise Conflict(_("One of these contacts was just added to another customer")) from exc
@@ -279,52 +291,99 @@ def customer_update(*, actor: Actor, customer: Customer, expected_version: int |
                     **changes: Any) -> Customer:
     """Change profile fields. The row is locked and read again first, so concurrent
     writes of different fields never undo each other; with `expected_version` the write
-    is refused (PreconditionFailed, 412) if anyone changed the customer since."""
-    _check(actor, CustomerAction.CUSTOMER_CHANGE, customer)
+    is refused (PreconditionFailed, 412) if anyone changed the customer since.
+    (customers_update_many with one customer.)"""
+    return _update(actor, [ProfileChange(customer, changes, expected_version)], [""])[0]
+
+
+@dataclass
+class ProfileChange:
+    """Profile fields to change on one customer, for customers_update_many."""
+
+    customer: Customer
+    changes: dict[str, Any]
+    expected_version: int | None = None
+
+
+def customers_update_many(*, actor: Actor, changes: Sequence[ProfileChange]) -> list[Customer]:
+    """customer_update for many customers in a few statements (imports): each gets
+    exactly what customer_update writes. All or nothing; errors name the row
+    (`3.birthday`). A customer may appear once."""
+    if len({c.customer.pk for c in changes}) != len(changes):
+        raise ValueError("a customer appears twice")
+    return _update(actor, changes, [f"{i}." for i in range(len(changes))])
+
+
+def _update(actor: Actor, items: Sequence[ProfileChange], prefixes: Sequence[str]
+            ) -> list[Customer]:
     allowed = set(PROFILE_FIELDS) | {"owner"}
-    unknown = set(changes) - allowed
-    if unknown:
-        raise TypeError(f"unknown customer fields: {sorted(unknown)}")
-    if "owner" in changes and getattr(changes["owner"], "pk", None) != customer.owner_id \
-            and is_team_scoped(actor):
-        raise PermissionDenied(_("Only managers can reassign customers"))
-    errors = _validate_profile(changes)
-    merged_names = {f: changes.get(f, getattr(customer, f))
-                    for f in ("family_name", "given_name", "display_name")}
-    if not any(str(v).strip() for v in merged_names.values()):
-        errors.append(FieldError("family_name", _("A customer needs a name")))
+    errors: list[FieldError] = []
+    for item, prefix in zip(items, prefixes, strict=True):
+        customer, changes = item.customer, item.changes
+        _check(actor, CustomerAction.CUSTOMER_CHANGE, customer)
+        unknown = set(changes) - allowed
+        if unknown:
+            raise TypeError(f"unknown customer fields: {sorted(unknown)}")
+        if "owner" in changes and getattr(changes["owner"], "pk", None) != customer.owner_id \
+                and is_team_scoped(actor):
+            raise PermissionDenied(_("Only managers can reassign customers"))
+        problems = _validate_profile(changes)
+        names = {f: changes.get(f, getattr(customer, f))
+                 for f in ("family_name", "given_name", "display_name")}
+        if not any(str(v).strip() for v in names.values()):
+            problems.append(FieldError("family_name", _("A customer needs a name")))
+        errors += [FieldError(prefix + e.field, e.message, e.value) for e in problems]
+        if not problems and ({"family_name", "given_name"} & set(changes)
+                             and "display_name" not in changes):
+            changes["display_name"] = compose_display_name(names["family_name"],
+                                                           names["given_name"])
     if errors:
         raise InvalidInput(errors)
-    if ("family_name" in changes or "given_name" in changes) and "display_name" not in changes:
-        changes["display_name"] = compose_display_name(merged_names["family_name"],
-                                                       merged_names["given_name"])
+    now = timezone.now()
     with transaction.atomic():
-        current = Customer.objects.select_for_update().get(pk=customer.pk)
-        if expected_version is not None and current.version != expected_version:
-            raise PreconditionFailed(
-                _("Someone else changed this customer since you opened it (version "
-                  "%(theirs)s, yours %(yours)s); reload and apply your change again")
-                % {"theirs": current.version, "yours": expected_version},
-                current_version=current.version)
-        old = {f: getattr(current, f) for f in changes}
-        changed = diff(old, changes)
-        if not changed:
-            customer.version = current.version
-            return customer
-        for name, value in changes.items():
-            setattr(current, name, value)
-        current.version += 1
-        current.save(update_fields=[*changes, "version", "updated_at"])
-        for name in (*changes, "version", "updated_at"):
-            setattr(customer, name, getattr(current, name))
-        customer = current
-        if {"family_name", "given_name", "display_name"} & set(changed):
-            refresh_search_terms(customer)
-        event_record(customer=customer, kind="profile_updated", actor=actor,
-                     data={"fields": sorted(changed), "changes": changed})
-        run_after_change(customer)
-        log_action(actor=actor, action="customer.update", obj=customer, changes=changed)
-    return customer
+        current = Customer.objects.select_for_update().in_bulk(
+            [i.customer.pk for i in items])
+        written: dict[frozenset[str], list[Customer]] = {}
+        events: list[NewEvent] = []
+        entries: list[tuple[Any, dict[str, Any]]] = []
+        renamed: list[Customer] = []
+        out: list[Customer] = []
+        for item in items:
+            row = current[item.customer.pk]
+            if item.expected_version is not None and row.version != item.expected_version:
+                raise PreconditionFailed(
+                    _("Someone else changed this customer since you opened it (version "
+                      "%(theirs)s, yours %(yours)s); reload and apply your change again")
+                    % {"theirs": row.version, "yours": item.expected_version},
+                    current_version=row.version)
+            changed = diff({f: getattr(row, f) for f in item.changes}, item.changes)
+            if not changed:
+                item.customer.version = row.version
+                out.append(item.customer)
+                continue
+            for name, value in item.changes.items():
+                setattr(row, name, value)
+            row.version += 1
+            row.updated_at = now
+            written.setdefault(frozenset(item.changes), []).append(row)
+            for name in (*item.changes, "version", "updated_at"):
+                setattr(item.customer, name, getattr(row, name))
+            if {"family_name", "given_name", "display_name"} & set(changed):
+                renamed.append(row)
+            events.append(NewEvent(customer_id=row.pk, kind="profile_updated", occurred_at=now,
+                                   actor_id=getattr(actor, "pk", None),
+                                   data={"fields": sorted(changed), "changes": changed}))
+            entries.append((row, changed))
+            out.append(row)
+        for fields, rows in written.items():
+            update_objects(rows, [*fields, "version", "updated_at"])
+        for row in renamed:
+            refresh_search_terms(row)
+        if events:
+            events_append_many(events)
+            run_after_change_many([row for row, _c in entries])
+            log_actions(actor=actor, action="customer.update", entries=entries)
+    return out
 
 
 def customer_delete(*, actor: Actor, customer: Customer) -> None:

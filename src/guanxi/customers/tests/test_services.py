@@ -145,7 +145,8 @@ def test_ingest_is_idempotent_and_all_or_nothing(personas):
     batch = [services.EventInput(kind="page_viewed", occurred_at=now, customer_id=c.pk,
                                  idempotency_key="k1"),
              services.EventInput(kind="email_opened", occurred_at=now,
-                                 identity=services.IdentityInput(kind="email", value="ZW@example.com"),
+                                 identity=services.IdentityInput(kind="email",
+                                                                 value="ZW@example.com"),
                                  idempotency_key="k2"),
              services.EventInput(kind="page_viewed", occurred_at=now, customer_id=c.pk,
                                  idempotency_key="k1")]
@@ -237,3 +238,39 @@ def test_bulk_create_names_the_row_and_field_and_writes_nothing(personas):
             rows[0], services.NewCustomer(family_name="韩", emails=["MEI@example.com"])])
     assert [e.field for e in taken.value.errors] == ["1.emails.0"]
     assert Customer.objects.count() == before + 1
+
+
+def test_many_updates_write_what_one_update_writes(personas):
+    a = make_customer(personas.admin, full_name="王芳", emails=["wf@example.com"])
+    b = make_customer(personas.admin, full_name="李雷", emails=["ll@example.com"])
+    services.customer_update(actor=personas.admin, customer=a, region="杭州市",
+                             occupation="教师")
+    services.customers_update_many(actor=personas.admin, changes=[
+        services.ProfileChange(b, {"region": "杭州市", "occupation": "教师"})])
+
+    def written(c: Customer) -> tuple[object, ...]:
+        c.refresh_from_db()
+        event = Event.objects.get(customer=c, kind="profile_updated")
+        entry = AuditEntry.objects.get(action="customer.update", customer_id=c.pk)
+        return (c.region, c.occupation, c.version, event.data, event.actor_id, entry.changes,
+                entry.actor_label)
+
+    assert written(a) == written(b)
+    assert b.updated_at > b.created_at
+
+
+def test_many_updates_name_the_row_and_write_nothing_on_error(personas):
+    a = make_customer(personas.admin, full_name="王芳")
+    b = make_customer(personas.admin, full_name="李雷")
+    with pytest.raises(InvalidInput) as caught:
+        services.customers_update_many(actor=personas.admin, changes=[
+            services.ProfileChange(a, {"region": "上海市"}),
+            services.ProfileChange(b, {"gender": "robot"})])
+    assert [e.field for e in caught.value.errors] == ["1.gender"]
+    a.refresh_from_db()
+    assert a.region == "" and not Event.objects.filter(kind="profile_updated").exists()
+    from guanxi.core.errors import PreconditionFailed
+
+    with pytest.raises(PreconditionFailed):
+        services.customers_update_many(actor=personas.admin, changes=[
+            services.ProfileChange(a, {"region": "上海市"}, expected_version=a.version + 1)])

@@ -334,3 +334,28 @@ def test_cli_imports_with_a_report_and_resumes(personas, tmp_path, capsys):
     call_command("import", str(source), "--as-user", "manager", "--preset", "shop",
                  "--dry-run")
     assert "0 would be created" in capsys.readouterr().out
+
+
+def test_updates_of_known_customers_in_one_batch_are_audited_row_by_row(personas):
+    from guanxi.audit.models import AuditEntry
+    from guanxi.customers.models import Event
+
+    rows = [[f"U{i}", f"王{'芳丽娜静'[i]}", f"1380013802{i}", "", "", "", "", ""]
+            for i in range(4)]
+    _run(personas.manager, _upload(personas.manager, _csv_bytes(rows=rows)))
+    # the same people again: two get a birthday, one a bad one, one nothing new
+    again = [["U0", "王芳", "", "", "1990-01-02", "", "", ""],
+             ["U1", "王丽", "", "", "1991-02-03", "男", "", ""],
+             ["U2", "王娜", "", "", "2999-01-01", "", "", ""],
+             ["U3", "王静", "", "", "", "", "", ""]]
+    job = _run(personas.manager, _upload(personas.manager, _csv_bytes(rows=again)))
+    assert (job.created, job.updated, job.unchanged, job.failed) == (0, 2, 2, 0)
+    assert job.warned == 1  # the birthday in the future is dropped with a warning
+    for i, fields in ((0, ["birthday"]), (1, ["birthday", "gender"])):
+        c = Identity.objects.get(value=f"U{i}").customer
+        assert Event.objects.get(customer=c, kind="profile_updated").data["fields"] == fields
+        entry = AuditEntry.objects.get(customer_id=c.pk, action="customer.update")
+        assert entry.actor_label == "manager" and sorted(entry.changes) == fields
+        assert c.version == 2
+    quiet = Identity.objects.get(value="U3").customer
+    assert not Event.objects.filter(customer=quiet, kind="profile_updated").exists()
