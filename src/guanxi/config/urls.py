@@ -6,6 +6,8 @@ from django.views.generic import RedirectView
 from guanxi.config.api import api
 from guanxi.web import views as web_views
 
+admin.autodiscover()  # each app's admin module (see core/adminapps.py)
+
 urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
