@@ -34,6 +34,14 @@ class AnalyticsConfig(AppConfig):
                       frozenset({INTERNAL, SYSTEM, SEGMENT, VALUE_TIER}), change,
                       strict=True, render=r.became, app="analytics"),
         ])
+        from guanxi.core.automation import ConfigField, TriggerType, register_trigger_types
+
+        segment = ConfigField("segment", _("Segment"), choices=r.segment_trigger_choices)
+        register_trigger_types(
+            TriggerType("analytics.segment_joined", _("Joins a segment"), "analytics",
+                        (segment,)),
+            TriggerType("analytics.segment_left", _("Leaves a segment"), "analytics",
+                        (segment,)))
         from guanxi.core.lazy import lazy
         from guanxi.core.work import register_handler
 

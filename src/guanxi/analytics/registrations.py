@@ -71,3 +71,11 @@ def search_segments(actor: Actor, query: str, limit: int) -> list[Any]:
     return [SearchHit(title=s.name, detail=_("%(n)s members") % {"n": s.member_count},
                       url=reverse("analytics:segment", args=[s.pk]))
             for s in segment_list(actor=actor).filter(name__icontains=query)[:limit]]
+
+
+def segment_trigger_choices() -> list[tuple[str, str]]:
+    """(id, name) of every segment, for automation triggers."""
+    from guanxi.analytics.models import Segment
+
+    return [(str(pk), name) for pk, name in Segment.objects.order_by("name")
+            .values_list("pk", "name")]

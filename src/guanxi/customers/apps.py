@@ -16,3 +16,15 @@ class CustomersConfig(AppConfig):
         register_customers_shell()
         register_customer_kinds()
         register_customer_rules()
+        from guanxi.core.automation import ActionType, ConfigField, register_action_types
+        from guanxi.core.lazy import lazy
+        from guanxi.customers.permissions import CustomerAction
+
+        tag = ConfigField("tag", _("Tag"))
+        register_action_types(
+            ActionType("customers.tag_add", _("Add a tag"), "customers",
+                       lazy("guanxi.customers.automation:tag_add"),
+                       CustomerAction.TAG_ASSIGN, (tag,)),
+            ActionType("customers.tag_remove", _("Remove a tag"), "customers",
+                       lazy("guanxi.customers.automation:tag_remove"),
+                       CustomerAction.TAG_ASSIGN, (tag,)))

@@ -94,6 +94,11 @@ def kinds_without(flag: str) -> tuple[str, ...]:
     return tuple(sorted(k.name for k in _KINDS.values() if flag not in k.flags))
 
 
+def kind_choices() -> list[tuple[str, str]]:
+    """(name, label) of every registered kind, for pickers (automation triggers)."""
+    return [(k.name, str(k.label)) for k in all_kinds()]
+
+
 def is_custom(name: str) -> bool:
     return bool(_CUSTOM.match(name))
 
