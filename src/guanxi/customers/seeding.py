@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from guanxi.core.bulk import insert_rows
 from guanxi.customers import search
 from guanxi.customers.names import COMMON_SURNAMES as SURNAMES
 from guanxi.customers.names import display_name, pinyin_keys
-from guanxi.timeline.services import NewEvent, events_append_many
+from guanxi.timeline.services import NewEvent, event_rows, event_rows_append
 
 GIVEN_CHARS = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉萍红建文辉力晶燕鹏宇浩凯欣怡婷雪琳颖晨佳慧俊峰志国海波斌梅兰琴云飞龙凤鑫瑶琪嘉子轩涵梓萱诗雨思博")
 WEST_GIVEN = ["Anna", "Lena", "Lukas", "Jonas", "Felix", "Maria", "Sophie", "Paul", "Leon", "Emma", "Mia", "Noah", "Ben", "Clara", "Max", "Julia", "Laura", "David", "Daniel", "Sarah", "Thomas", "Michael", "Emily", "James", "Olivia", "Liam", "Charlotte", "Henry", "Amelia", "Lucas"]
@@ -74,6 +74,12 @@ class _Ids:
         with connection.cursor() as cursor:
             cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
             self.next = int(cursor.fetchone()[0]) + 1
+
+    @classmethod
+    def starting(cls, first: int) -> _Ids:
+        ids = cls.__new__(cls)
+        ids.next = first
+        return ids
 
     def take(self) -> int:
         value = self.next
@@ -133,156 +139,230 @@ def _first_pinyin(family: str, given: str) -> str:
     return keys[0] if keys else "user"
 
 
+TABLES = {"customer": "customers_customer", "identity": "customers_identity",
+          "term": "customers_searchterm", "order": "customers_order",
+          "line": "customers_orderline", "event": "customers_event",
+          "consent": "customers_consent"}
+COLUMNS = {
+    "customer": ("id", "family_name", "given_name", "display_name", "gender", "birthday",
+                 "lunar_birthday", "region", "occupation", "preferred_language",
+                 "preferred_channel", "owner_id", "company_id", "source", "attributes",
+                 "created_at", "updated_at"),
+    "identity": ("id", "customer_id", "kind", "system", "value", "verified", "is_primary",
+                 "created_at"),
+    "term": ("id", "customer_id", "term"),
+    "consent": ("id", "customer_id", "channel", "purpose", "granted", "changed_at", "source",
+                "proof", "recorded_by_id"),
+    "order": ("id", "customer_id", "external_id", "channel", "store", "currency", "status",
+              "total", "placed_at", "created_at", "updated_at"),
+    "line": ("id", "order_id", "product_id", "sku", "name", "quantity", "unit_price",
+             "line_total"),
+}
+PIPELINE_FROM = 20_000  # customers from which a second process generates while this writes
+
+
 def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
              now: dt.datetime | None = None, years: float = 3.0,
-             progress: Callable[[int], None] | None = None, batch: int = 2000) -> SeedResult:
-    """Write `customers` customers with orders and events. Same seed, same data."""
-    rng = random.Random(seed)
+             progress: Callable[[int], None] | None = None, batch: int = 2000,
+             processes: int | None = None) -> SeedResult:
+    """Write `customers` customers with orders and events. Same seed, same data.
+
+    From PIPELINE_FROM customers (or with `processes=2`) a forked process generates the
+    rows while this one writes them (one core each); the rows are the same either way."""
     now = now or timezone.now().replace(microsecond=0)
-    start = now - dt.timedelta(days=365 * years)
     products = ensure_products()
-    skus = sorted(products)
-    adapt = connection.ops.adapt_datetimefield_value
-    ids = {name: _Ids(table) for name, table in (
-        ("customer", "customers_customer"), ("identity", "customers_identity"),
-        ("term", "customers_searchterm"), ("order", "customers_order"),
-        ("line", "customers_orderline"), ("event", "customers_event"),
-        ("consent", "customers_consent"))}
+    first_ids = {name: _Ids(table).next for name, table in TABLES.items()}
+    make = _Batches(customers=customers, seed=seed, owners=owners, now=now, years=years,
+                    batch=batch, products=products, first_ids=first_ids)
+    pipelined = (processes or (2 if customers >= PIPELINE_FROM else 1)) > 1
     result = SeedResult()
-    buffers: dict[str, list[Any]] = {k: [] for k in ids}
-
-    def flush() -> None:
+    for rows, counts in (_forked(make) if pipelined else make()):
         with transaction.atomic():
-            insert_rows("customers_customer", (
-                "id", "family_name", "given_name", "display_name", "gender", "birthday",
-                "lunar_birthday", "region", "occupation", "preferred_language",
-                "preferred_channel", "owner_id", "company_id", "source", "attributes",
-                "created_at", "updated_at"), buffers["customer"])
-            insert_rows("customers_identity", ("id", "customer_id", "kind", "system", "value",
-                                           "verified", "is_primary", "created_at"),
-                    buffers["identity"])
-            insert_rows("customers_searchterm", ("id", "customer_id", "term"), buffers["term"])
-            insert_rows("customers_consent", ("id", "customer_id", "channel", "purpose", "granted",
-                                          "changed_at", "source", "proof", "recorded_by_id"),
-                    buffers["consent"])
-            insert_rows("customers_order", ("id", "customer_id", "external_id", "channel", "store",
-                                        "currency", "status", "total", "placed_at",
-                                        "created_at", "updated_at"), buffers["order"])
-            insert_rows("customers_orderline", ("id", "order_id", "product_id", "sku", "name",
-                                            "quantity", "unit_price", "line_total"),
-                    buffers["line"])
-            events_append_many(buffers["event"], with_ids=True, checked=True)
-        for rows in buffers.values():
-            rows.clear()
-
-    for _ in range(customers):
-        cid = ids["customer"].take()
-        p = _person(rng, cid)
-        joined = start + dt.timedelta(seconds=rng.randrange(int((now - start).total_seconds())))
-        joined_s = adapt(joined)
-        gender = rng.choice(("female", "male", "female", "male", "unknown"))
-        lunar = bool(p["birthday"]) and p["chinese"] and rng.random() < 0.15
-        name = display_name(p["family"], p["given"])
-        source = rng.choices(SOURCES, SOURCE_WEIGHTS)[0]
-        buffers["customer"].append((
-            cid, p["family"], p["given"], name, gender,
-            connection.ops.adapt_datefield_value(p["birthday"]), lunar, p["region"],
-            rng.choice(OCCUPATIONS), p["language"],
-            rng.choice(("wechat", "sms", "email", "")) if p["chinese"] else "email",
-            rng.choice(owners) if owners and rng.random() < 0.8 else None, None, source,
-            json.dumps({"vip_card": f"V{cid:07d}"} if rng.random() < 0.1 else {}),
-            joined_s, joined_s))
-        result.customers += 1
-        emails = [p["email"]] if rng.random() < 0.85 else []
-        phones = [p["phone"]] if rng.random() < 0.9 else []
-        for kind, values in (("email", emails), ("phone", phones)):
-            for value in values:
-                buffers["identity"].append((ids["identity"].take(), cid, kind, "", value,
-                                            rng.random() < 0.6, True, joined_s))
-                result.identities += 1
-        if source in ("wechat", "shop") and rng.random() < 0.7:
-            buffers["identity"].append((ids["identity"].take(), cid, "wechat_unionid", "",
-                                        f"o{seed:x}{cid:09d}u", True, True, joined_s))
-            result.identities += 1
-        for term in search.terms_for(family_name=p["family"], given_name=p["given"],
-                                     display_name=name, emails=emails, phones=phones):
-            buffers["term"].append((ids["term"].take(), cid, term))
-        if rng.random() < 0.45:
-            for channel in ("sms", "wechat", "email"):
-                if rng.random() < 0.6:
-                    buffers["consent"].append((ids["consent"].take(), cid, channel, "marketing",
-                                               rng.random() < 0.8, joined_s, source,
-                                               "signup form checkbox", None))
-        events = buffers["event"]
-        events.append(NewEvent(id=ids["event"].take(), customer_id=cid,
-                               kind="customer_created", occurred_at=joined, source=source))
-        # Purchase behaviour: a gamma-distributed yearly rate, a lognormal basket size, and
-        # for about a third a moment after which they stop buying.
-        rate = rng.gammavariate(0.9, 3.0)
-        basket = rng.lognormvariate(5.2, 0.6)
-        stop = now
-        if rng.random() < 0.35:
-            stop = joined + (now - joined) * rng.uniform(0.1, 0.8)
-        t = joined
-        while rate > 0.05:
-            t += dt.timedelta(days=rng.expovariate(rate) * 365)
-            if t >= stop:
-                break
-            oid = ids["order"].take()
-            t_s = adapt(t)
-            channel = rng.choice(CHANNELS)
-            total = Decimal("0.00")
-            count = 0
-            for _ in range(1 + int(rng.random() < 0.4) + int(rng.random() < 0.15)):
-                sku = skus[min(len(skus) - 1, int(rng.random() ** 1.5 * len(skus)))]
-                pid, pname, price = products[sku]
-                qty = 1 if rng.random() < 0.8 else rng.randint(2, 4)
-                line_total = (price * qty).quantize(Decimal("0.01"))
-                total += line_total
-                count += qty
-                buffers["line"].append((ids["line"].take(), oid, pid, sku, pname, qty,
-                                        str(price), str(line_total)))
-                result.order_lines += 1
-            if basket > 400:  # big spenders buy more of everything
-                total = (total * Decimal(str(round(basket / 400, 2)))).quantize(Decimal("0.01"))
-            status = "refunded" if rng.random() < 0.03 else "paid"
-            buffers["order"].append((oid, cid, f"S{seed}-{oid}", channel,
-                                     rng.choice(STORES) if channel == "pos" else "", "CNY",
-                                     status, str(total), t_s, t_s, t_s))
-            result.orders += 1
-            events.append(NewEvent(
-                id=ids["event"].take(), customer_id=cid, kind="order_placed", occurred_at=t,
-                channel=channel, source=channel, order_id=oid,
-                data={"order_id": oid, "ref": f"S{seed}-{oid}", "total": str(total),
-                      "currency": "CNY", "items": count}))
-        # Digital and human touchpoints, denser while the customer is active.
-        touches = min(60, int(rng.expovariate(1 / 5)))
-        active_span = max(1.0, (stop - joined).total_seconds())
-        for _ in range(touches):
-            when = joined + dt.timedelta(seconds=rng.random() * active_span)
-            kind = rng.choices(("page_viewed", "email_opened", "wechat_message", "app_opened",
-                                "call", "visit", "note", "complaint"),
-                               (35, 20, 15, 10, 8, 5, 5, 2))[0]
-            summary = rng.choice(NOTES if p["chinese"] else NOTES_EN) if kind in ("call", "visit", "note", "complaint") else ""
-            events.append(NewEvent(
-                id=ids["event"].take(), customer_id=cid, kind=kind, occurred_at=when,
-                channel={"call": "phone", "email_opened": "email", "wechat_message": "wechat",
-                         "visit": "pos"}.get(kind, "web"), source="seed", summary=summary))
-        if len(buffers["customer"]) >= batch:
-            result.events += len(events)
-            flush()
-            if progress:
-                progress(batch)
-    result.events += len(buffers["event"])
-    pending = len(buffers["customer"])
-    flush()
-    if progress and pending:
-        progress(pending)
-    _reset_sequences([f"customers_{t}" for t in ("customer", "identity", "searchterm", "order",
-                                                  "orderline", "event", "consent")])
+            for name, columns in COLUMNS.items():
+                insert_rows(TABLES[name], columns, rows[name])
+            event_rows_append(rows["event"], with_ids=True)
+        for key, value in vars(counts).items():
+            setattr(result, key, getattr(result, key) + value)
+        if progress:
+            progress(counts.customers)
+    _reset_sequences(list(TABLES.values()))
     # One entry for the whole run: rows written in bulk bypass the per-record services.
     log_action(actor=None, action="customers.seed", object_type="customers.customer",
                extra={"seed": seed, "as_of": now.isoformat(), **vars(result)})
     return result
 
 
+Batch = tuple[dict[str, list[Any]], SeedResult]
+
+
+def _forked(make: Callable[[], Iterator[Batch]]) -> Iterator[Batch]:
+    """The batches of `make()`, generated in a forked process (which inherits everything
+    it needs and never touches the database) and received here as they are ready."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+
+    def produce() -> None:
+        try:
+            for item in make():
+                send.send(("batch", item))
+            send.send(("done", None))
+        except BaseException:  # reported to the parent, which raises
+            import traceback
+
+            send.send(("error", traceback.format_exc()))
+
+    child = context.Process(target=produce, daemon=True)
+    child.start()
+    send.close()
+    try:
+        while True:
+            try:
+                status, value = receive.recv()
+            except EOFError:
+                raise RuntimeError("the seeding process died") from None
+            if status == "done":
+                return
+            if status == "error":
+                raise RuntimeError(f"the seeding process failed:\n{value}")
+            yield value
+    finally:
+        receive.close()
+        child.join(timeout=5)
+        if child.is_alive():
+            child.terminate()
+
+
+@dataclass
+class _Batches:
+    """The seeded rows, a batch of customers at a time (no database access: ids continue
+    from `first_ids`, read before)."""
+
+    customers: int
+    seed: int
+    owners: Sequence[int]
+    now: dt.datetime
+    years: float
+    batch: int
+    products: dict[str, tuple[int, str, Decimal]]
+    first_ids: dict[str, int]
+
+    def __call__(self) -> Iterator[Batch]:
+        rng = random.Random(self.seed)
+        seed, owners, now = self.seed, self.owners, self.now
+        start = now - dt.timedelta(days=365 * self.years)
+        products = self.products
+        skus = sorted(products)
+        adapt = connection.ops.adapt_datetimefield_value
+        ids = {name: _Ids.starting(first) for name, first in self.first_ids.items()}
+        result = SeedResult()
+        buffers: dict[str, list[Any]] = {k: [] for k in TABLES}
+        events: list[NewEvent] = []
+
+        def done() -> Batch:
+            nonlocal result, buffers, events
+            buffers["event"] = event_rows(events, with_ids=True, checked=True)
+            out = (buffers, result)
+            result = SeedResult()
+            buffers = {k: [] for k in TABLES}
+            events = []
+            return out
+
+        for _ in range(self.customers):
+            cid = ids["customer"].take()
+            p = _person(rng, cid)
+            joined = start + dt.timedelta(seconds=rng.randrange(int((now - start).total_seconds())))
+            joined_s = adapt(joined)
+            gender = rng.choice(("female", "male", "female", "male", "unknown"))
+            lunar = bool(p["birthday"]) and p["chinese"] and rng.random() < 0.15
+            name = display_name(p["family"], p["given"])
+            source = rng.choices(SOURCES, SOURCE_WEIGHTS)[0]
+            buffers["customer"].append((
+                cid, p["family"], p["given"], name, gender,
+                connection.ops.adapt_datefield_value(p["birthday"]), lunar, p["region"],
+                rng.choice(OCCUPATIONS), p["language"],
+                rng.choice(("wechat", "sms", "email", "")) if p["chinese"] else "email",
+                rng.choice(owners) if owners and rng.random() < 0.8 else None, None, source,
+                json.dumps({"vip_card": f"V{cid:07d}"} if rng.random() < 0.1 else {}),
+                joined_s, joined_s))
+            result.customers += 1
+            emails = [p["email"]] if rng.random() < 0.85 else []
+            phones = [p["phone"]] if rng.random() < 0.9 else []
+            for kind, values in (("email", emails), ("phone", phones)):
+                for value in values:
+                    buffers["identity"].append((ids["identity"].take(), cid, kind, "", value,
+                                                rng.random() < 0.6, True, joined_s))
+                    result.identities += 1
+            if source in ("wechat", "shop") and rng.random() < 0.7:
+                buffers["identity"].append((ids["identity"].take(), cid, "wechat_unionid", "",
+                                            f"o{seed:x}{cid:09d}u", True, True, joined_s))
+                result.identities += 1
+            for term in search.terms_for(family_name=p["family"], given_name=p["given"],
+                                         display_name=name, emails=emails, phones=phones):
+                buffers["term"].append((ids["term"].take(), cid, term))
+            if rng.random() < 0.45:
+                for channel in ("sms", "wechat", "email"):
+                    if rng.random() < 0.6:
+                        buffers["consent"].append((ids["consent"].take(), cid, channel, "marketing",
+                                                   rng.random() < 0.8, joined_s, source,
+                                                   "signup form checkbox", None))
+            events.append(NewEvent(id=ids["event"].take(), customer_id=cid,
+                                   kind="customer_created", occurred_at=joined, source=source))
+            # Purchase behaviour: a gamma-distributed yearly rate, a lognormal basket size, and
+            # for about a third a moment after which they stop buying.
+            rate = rng.gammavariate(0.9, 3.0)
+            basket = rng.lognormvariate(5.2, 0.6)
+            stop = now
+            if rng.random() < 0.35:
+                stop = joined + (now - joined) * rng.uniform(0.1, 0.8)
+            t = joined
+            while rate > 0.05:
+                t += dt.timedelta(days=rng.expovariate(rate) * 365)
+                if t >= stop:
+                    break
+                oid = ids["order"].take()
+                t_s = adapt(t)
+                channel = rng.choice(CHANNELS)
+                total = Decimal("0.00")
+                count = 0
+                for _ in range(1 + int(rng.random() < 0.4) + int(rng.random() < 0.15)):
+                    sku = skus[min(len(skus) - 1, int(rng.random() ** 1.5 * len(skus)))]
+                    pid, pname, price = products[sku]
+                    qty = 1 if rng.random() < 0.8 else rng.randint(2, 4)
+                    line_total = (price * qty).quantize(Decimal("0.01"))
+                    total += line_total
+                    count += qty
+                    buffers["line"].append((ids["line"].take(), oid, pid, sku, pname, qty,
+                                            str(price), str(line_total)))
+                    result.order_lines += 1
+                if basket > 400:  # big spenders buy more of everything
+                    total = (total * Decimal(str(round(basket / 400, 2)))).quantize(Decimal("0.01"))
+                status = "refunded" if rng.random() < 0.03 else "paid"
+                buffers["order"].append((oid, cid, f"S{seed}-{oid}", channel,
+                                         rng.choice(STORES) if channel == "pos" else "", "CNY",
+                                         status, str(total), t_s, t_s, t_s))
+                result.orders += 1
+                events.append(NewEvent(
+                    id=ids["event"].take(), customer_id=cid, kind="order_placed", occurred_at=t,
+                    channel=channel, source=channel, order_id=oid,
+                    data={"order_id": oid, "ref": f"S{seed}-{oid}", "total": str(total),
+                          "currency": "CNY", "items": count}))
+            # Digital and human touchpoints, denser while the customer is active.
+            touches = min(60, int(rng.expovariate(1 / 5)))
+            active_span = max(1.0, (stop - joined).total_seconds())
+            for _ in range(touches):
+                when = joined + dt.timedelta(seconds=rng.random() * active_span)
+                kind = rng.choices(("page_viewed", "email_opened", "wechat_message", "app_opened",
+                                    "call", "visit", "note", "complaint"),
+                                   (35, 20, 15, 10, 8, 5, 5, 2))[0]
+                summary = rng.choice(NOTES if p["chinese"] else NOTES_EN) if kind in ("call", "visit", "note", "complaint") else ""
+                events.append(NewEvent(
+                    id=ids["event"].take(), customer_id=cid, kind=kind, occurred_at=when,
+                    channel={"call": "phone", "email_opened": "email", "wechat_message": "wechat",
+                             "visit": "pos"}.get(kind, "web"), source="seed", summary=summary))
+            result.events = len(events)
+            if len(buffers["customer"]) >= self.batch:
+                yield done()
+        if buffers["customer"]:
+            yield done()

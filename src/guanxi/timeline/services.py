@@ -66,6 +66,16 @@ def events_append_many(events: Iterable[NewEvent], *, skip_duplicates: bool = Fa
     written. With `skip_duplicates`, an event whose idempotency key exists already (from
     an earlier call, this batch or a concurrent one) is left out by the unique index.
     `checked`: the caller has validated kinds and data (ingest does, with field errors)."""
+    return event_rows_append(event_rows(events, recorded_at=recorded_at, checked=checked,
+                                        with_ids=with_ids),
+                             skip_duplicates=skip_duplicates, with_ids=with_ids)
+
+
+def event_rows(events: Iterable[NewEvent], *, recorded_at: dt.datetime | None = None,
+               checked: bool = False, with_ids: bool = False) -> list[tuple[Any, ...]]:
+    """The rows events_append_many writes, checked and in timeline order; needs no
+    database connection, so a process generating events (seeding) can build them while
+    another writes."""
     adapt = connection.ops.adapt_datetimefield_value
     recorded = adapt(recorded_at or timezone.now())
     dumps = json.JSONEncoder(ensure_ascii=False, default=DjangoJSONEncoder().default).encode
@@ -82,5 +92,11 @@ def events_append_many(events: Iterable[NewEvent], *, skip_duplicates: bool = Fa
     first = 1 if with_ids else 0
     if any(a[first] > b[first] for a, b in pairwise(rows)):
         rows.sort(key=lambda r: (r[first], r[first + 2]))
+    return rows
+
+
+def event_rows_append(rows: list[tuple[Any, ...]], *, skip_duplicates: bool = False,
+                      with_ids: bool = False) -> int:
+    """Write rows made by event_rows (with the same `with_ids`)."""
     columns = ("id", *COLUMNS) if with_ids else COLUMNS
     return insert_rows(event_table(), columns, rows, ignore_conflicts=skip_duplicates)

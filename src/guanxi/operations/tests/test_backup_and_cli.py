@@ -62,6 +62,33 @@ def test_seed_is_deterministic(db):
     assert first == second and len(first) == 30
 
 
+def test_seed_generated_in_a_second_process_writes_the_same_rows(db):
+    from django.utils import timezone
+
+    from guanxi.customers.models import Event, Identity, Order, SearchTerm
+    from guanxi.customers.seeding import generate
+
+    def everything() -> list[object]:
+        return [list(Customer.objects.order_by("pk").values_list(
+                    "pk", "display_name", "birthday", "region", "attributes", "created_at")),
+                list(Identity.objects.order_by("pk").values_list("customer_id", "value")),
+                list(SearchTerm.objects.order_by("customer_id", "term").values_list(
+                    "customer_id", "term")),
+                list(Order.objects.order_by("pk").values_list("pk", "total", "placed_at")),
+                list(Event.objects.order_by("pk").values_list(
+                    "pk", "customer_id", "kind", "occurred_at", "data", "order_id"))]
+
+    now = timezone.now().replace(microsecond=0)
+    alone = generate(customers=40, seed=5, now=now, batch=15, processes=1)
+    first = everything()
+    Customer.objects.all().delete()
+    steps: list[int] = []
+    forked = generate(customers=40, seed=5, now=now, batch=15, processes=2,
+                      progress=steps.append)
+    assert everything() == first and vars(forked) == vars(alone)
+    assert steps == [15, 15, 10] and alone.events == len(first[4])
+
+
 def test_demo_loads_once(db, settings):
     from guanxi.accounts.services import user_create
     from guanxi.customers.demo import demo_load
