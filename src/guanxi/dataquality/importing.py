@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from guanxi.audit.services import log_action
 from guanxi.core import watchdog
+from guanxi.core.dbstats import statistics_refresh_light
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import Actor, require, staff
 from guanxi.core.spreadsheet import safe_cell
@@ -370,6 +371,8 @@ def import_run(job_id: int, *, progress: Callable[[int, int], None] | None = Non
     ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE,
                                                finished_at=timezone.now())
     job.refresh_from_db()
+    if not job.dry_run and job.created + job.updated >= 1000:
+        statistics_refresh_light()  # the planner learns the new table sizes now
     log_action(actor=actor, action="import.finish", obj=job, extra={
         "created": job.created, "updated": job.updated, "unchanged": job.unchanged,
         "failed": job.failed, "dry_run": job.dry_run})

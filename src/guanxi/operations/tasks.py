@@ -13,6 +13,14 @@ from huey.contrib.djhuey import db_periodic_task
 from guanxi.operations.backups import backup_create, backup_rotate
 
 
+@db_periodic_task(crontab(minute="7"))
+def statistics_refresh_task() -> None:
+    """The query planner's statistics, every hour (see core.dbstats)."""
+    from guanxi.core.dbstats import statistics_refresh_light
+
+    statistics_refresh_light()
+
+
 @db_periodic_task(crontab(hour="3", minute="15"))
 def nightly_backup_task() -> str | None:
     """Keep the last N nightly backups in var/backups (GUANXI_BACKUP_KEEP, 0 disables)."""
