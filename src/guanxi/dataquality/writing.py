@@ -1,6 +1,9 @@
-"""Writing an import's rows (the worker side of importing.py): a chunk at a time, each
-row in its own savepoint through the customer services, so a bad row leaves nothing and
-a good one gets its timeline event and audit entry like any other change. Rows match
+"""Writing an import's rows (the worker side of importing.py): a chunk at a time through
+the customer services, so every row gets its timeline event and audit entry like any
+other change. Rows that are certainly new customers, and rows that only change profile
+fields of a known customer, are written in one batch each (the same services, for many);
+the others, and any batch that fails, go row by row in their own savepoints, so a bad
+row leaves nothing and the report names it. Rows match
 existing customers by external id, email, phone or WeChat UnionID; what a row does to an
 existing customer's fields is its update policy. A dry run writes each chunk and rolls it
 back, replaying first the earlier rows that share an id with it, so its counts are exact."""

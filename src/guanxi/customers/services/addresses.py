@@ -59,14 +59,20 @@ def _address_errors(a: AddressInput, prefix: str = "") -> list[FieldError]:
     return errors
 
 
+def _address_row(customer: Customer, a: AddressInput, *, is_primary: bool) -> Address:
+    """The (unsaved) row of an address as given."""
+    return Address(
+        customer=customer, kind=a.kind, country=a.country.strip().upper(),
+        province=a.province.strip(), city=a.city.strip(), district=a.district.strip(),
+        street=a.street.strip(), postcode=a.postcode.strip(), is_primary=is_primary)
+
+
 def _address_create(actor: Actor, customer: Customer, a: AddressInput) -> Address:
     is_primary = a.is_primary or not customer.addresses.exists()
     if is_primary:
         customer.addresses.update(is_primary=False)
-    address = Address.objects.create(
-        customer=customer, kind=a.kind, country=a.country.strip().upper(),
-        province=a.province.strip(), city=a.city.strip(), district=a.district.strip(),
-        street=a.street.strip(), postcode=a.postcode.strip(), is_primary=is_primary)
+    address = _address_row(customer, a, is_primary=is_primary)
+    address.save()
     log_action(actor=actor, action="address.add", obj=address, customer_id=customer.pk,
                changes={"address": [None, str(address)]})
     return address

@@ -38,7 +38,7 @@ from guanxi.customers.names import person_name
 from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import customer_search
 from guanxi.customers.services.access import _check
-from guanxi.customers.services.addresses import AddressInput, _address_errors
+from guanxi.customers.services.addresses import AddressInput, _address_errors, _address_row
 from guanxi.customers.services.identities import (
     IdentityInput,
     _identity_conflict,
@@ -216,12 +216,8 @@ def _insert(actor: Actor, ready: Sequence[_Ready], prefixes: Sequence[str]) -> l
                     kinds.add(kind)
                 primary = max((i for i, a in enumerate(r.new.addresses) if a.is_primary),
                               default=0)
-                mine = [Address(
-                    customer=customer, kind=a.kind, country=a.country.strip().upper(),
-                    province=a.province.strip(), city=a.city.strip(),
-                    district=a.district.strip(), street=a.street.strip(),
-                    postcode=a.postcode.strip(), is_primary=i == primary)
-                    for i, a in enumerate(r.new.addresses)]
+                mine = [_address_row(customer, a, is_primary=i == primary)
+                        for i, a in enumerate(r.new.addresses)]
                 addresses += mine
                 links += [{"customer_id": customer.pk, "tag_id": tags[name].pk,
                            "added_by_id": added_by, "added_at": now} for name in r.tags]
