@@ -155,7 +155,7 @@ def test_workers_killed_mid_job_leave_every_item_done_exactly_once():
     rng = random.Random(7)
     register_handler("test.kill", lambda item, ctx: None, lease_s=2.0,
                                  max_attempts=20)
-    items = [work_enqueue("test.kill", {"n": n, "sleep": 0.15}) for n in range(40)]
+    items = [work_enqueue("test.kill", {"n": n, "sleep": 0.3}) for n in range(40)]
     env = {**os.environ, "DATABASE_URL": _database_url(),
            "DJANGO_SETTINGS_MODULE": "guanxi.config.settings"}
 
@@ -173,9 +173,14 @@ def test_workers_killed_mid_job_leave_every_item_done_exactly_once():
             if not left:
                 break
             time.sleep(rng.uniform(0.3, 0.8))
-            if kills < 6 and WorkItem.objects.filter(queue="test.kill",
-                                                     state=WorkState.RUNNING).exists():
-                victim = workers.pop(rng.randrange(len(workers)))
+            # the victim is a worker holding an item now (a worker is "host:pid"): killing
+            # an idle one would leave nothing to take over
+            holding = set(WorkItem.objects.filter(queue="test.kill", state=WorkState.RUNNING)
+                          .values_list("worker", flat=True))
+            busy = [w for w in workers if any(h.endswith(f":{w.pid}") for h in holding)]
+            if kills < 6 and busy:
+                victim = rng.choice(busy)
+                workers.remove(victim)
                 victim.send_signal(signal.SIGKILL)  # no cleanup: mid-job, lease held
                 victim.wait()
                 kills += 1
