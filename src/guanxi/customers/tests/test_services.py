@@ -179,7 +179,8 @@ def _written(c: Customer) -> dict[str, object]:
     """Everything creating `c` wrote, without ids and times."""
     entry = AuditEntry.objects.get(action="customer.create", customer_id=c.pk)
     return {
-        "profile": (c.family_name, c.given_name, c.display_name, c.region, c.owner_id,
+        "profile": (c.family_name, c.given_name, c.display_name, c.region,
+                    c.owner.username if c.owner else None,
                     c.company.name if c.company else None),
         "identities": sorted(c.identities.values_list("kind", "system", "value", "verified",
                                                       "is_primary")),
@@ -188,7 +189,7 @@ def _written(c: Customer) -> dict[str, object]:
         "tags": sorted(c.tag_links.values_list("tag__name", flat=True)),
         "terms": sorted(SearchTerm.objects.filter(customer=c).values_list("term", flat=True)),
         "events": list(Event.objects.filter(customer=c).values_list("kind", "source",
-                                                                   "actor_id")),
+                                                                   "actor__username")),
         "audit": entry.changes,
     }
 
