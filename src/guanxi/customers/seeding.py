@@ -20,6 +20,7 @@ from django.utils import timezone
 from guanxi.audit.services import log_action
 from guanxi.core.bulk import insert_rows
 from guanxi.core.dbstats import statistics_refresh
+from guanxi.core.forking import forked
 from guanxi.customers import search
 from guanxi.customers.names import COMMON_SURNAMES as SURNAMES
 from guanxi.customers.names import display_name, pinyin_keys
@@ -177,7 +178,7 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
                     batch=batch, products=products, first_ids=first_ids)
     pipelined = (processes or (2 if customers >= PIPELINE_FROM else 1)) > 1
     result = SeedResult()
-    for rows, counts in (_forked(make) if pipelined else make()):
+    for rows, counts in (forked(make, "seeding") if pipelined else make()):
         with transaction.atomic():
             for name, columns in COLUMNS.items():
                 insert_rows(TABLES[name], columns, rows[name])
@@ -196,45 +197,6 @@ def generate(*, customers: int, seed: int, owners: Sequence[int] = (),
 
 
 Batch = tuple[dict[str, list[Any]], SeedResult]
-
-
-def _forked(make: Callable[[], Iterator[Batch]]) -> Iterator[Batch]:
-    """The batches of `make()`, generated in a forked process (which inherits everything
-    it needs and never touches the database) and received here as they are ready."""
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork")
-    receive, send = context.Pipe(duplex=False)
-
-    def produce() -> None:
-        try:
-            for item in make():
-                send.send(("batch", item))
-            send.send(("done", None))
-        except BaseException:  # reported to the parent, which raises
-            import traceback
-
-            send.send(("error", traceback.format_exc()))
-
-    child = context.Process(target=produce, daemon=True)
-    child.start()
-    send.close()
-    try:
-        while True:
-            try:
-                status, value = receive.recv()
-            except EOFError:
-                raise RuntimeError("the seeding process died") from None
-            if status == "done":
-                return
-            if status == "error":
-                raise RuntimeError(f"the seeding process failed:\n{value}")
-            yield value
-    finally:
-        receive.close()
-        child.join(timeout=5)
-        if child.is_alive():
-            child.terminate()
 
 
 @dataclass

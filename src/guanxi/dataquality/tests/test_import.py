@@ -359,3 +359,31 @@ def test_updates_of_known_customers_in_one_batch_are_audited_row_by_row(personas
         assert c.version == 2
     quiet = Identity.objects.get(value="U3").customer
     assert not Event.objects.filter(customer=quiet, kind="profile_updated").exists()
+
+
+def test_rows_converted_in_a_second_process_import_the_same(personas, monkeypatch):
+    from guanxi.dataquality.models import ImportRowError
+
+    def outcome(job: ImportJob) -> tuple[object, ...]:
+        errors = sorted(ImportRowError.objects.filter(job=job).values_list(
+            "row", "field", "warning", "reason"))
+        people = sorted(Customer.objects.values_list("display_name", "birthday", "gender"))
+        return (job.created, job.updated, job.failed, job.warned, errors, people)
+
+    alone = _run(personas.manager, _upload(personas.manager, _csv_bytes()))
+    first = outcome(alone)
+    Customer.objects.all().delete()
+    monkeypatch.setattr(writing, "PIPELINE_FROM", 1)
+    monkeypatch.setattr(writing, "CHUNK", 2)  # several chunks in flight
+    used = []
+
+    def forked(make, what):
+        used.append(what)
+        return real(make, what)
+
+    real = writing.forked
+    monkeypatch.setattr(writing, "forked", forked)
+    piped = _run(personas.manager, _upload(personas.manager, _csv_bytes()))
+    assert used == ["import"]
+    assert piped.status == JobStatus.DONE and outcome(piped) == first
+    assert first[0] >= 3 and first[2] >= 1
