@@ -13,10 +13,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def forked(make: Callable[[], Iterator[T]], what: str) -> Iterator[T]:
+def forked(make: Callable[[], Iterator[T]], what: str, *, stall_s: float = 600.0
+           ) -> Iterator[T]:
     """The items of `make()`, made in a forked process; its errors are raised here with
-    the child's traceback (`what` names the process in the message)."""
+    the child's traceback (`what` names the process in the message). A child that sends
+    nothing for `stall_s` seconds (say, stuck on a lock another thread held at the fork)
+    is stopped and that is an error too, so the caller never waits for ever."""
     import multiprocessing
+    import time
     import traceback
 
     context = multiprocessing.get_context("fork")
@@ -35,6 +39,12 @@ def forked(make: Callable[[], Iterator[T]], what: str) -> Iterator[T]:
     send.close()
     try:
         while True:
+            waited = time.monotonic()
+            while not receive.poll(1.0):
+                if not child.is_alive() and not receive.poll(0):
+                    raise RuntimeError(f"the {what} process died")
+                if time.monotonic() - waited > stall_s:
+                    raise RuntimeError(f"the {what} process sent nothing for {stall_s:.0f} s")
             try:
                 status, value = receive.recv()
             except EOFError:
