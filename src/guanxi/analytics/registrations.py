@@ -75,7 +75,6 @@ def search_segments(actor: Actor, query: str, limit: int) -> list[Any]:
 
 def segment_trigger_choices() -> list[tuple[str, str]]:
     """(id, name) of every segment, for automation triggers."""
-    from guanxi.analytics.models import Segment
+    from guanxi.analytics.selectors import segment_names
 
-    return [(str(pk), name) for pk, name in Segment.objects.order_by("name")
-            .values_list("pk", "name")]
+    return segment_names()

@@ -196,6 +196,13 @@ def segment_list(*, actor: Actor) -> QuerySet[Segment]:
     return Segment.objects.select_related("created_by").order_by("name")
 
 
+def segment_names() -> list[tuple[str, str]]:
+    """(id, name) of every segment, for pickers that ask without a person (automation
+    trigger settings, checked when saved by someone allowed to)."""
+    return [(str(pk), name) for pk, name in Segment.objects.order_by("name")
+            .values_list("pk", "name")]
+
+
 def segment_get(*, actor: Actor, segment_id: int) -> Segment:
     require(actor, CustomerAction.CUSTOMER_VIEW)
     segment = Segment.objects.filter(pk=segment_id).first()

@@ -6,7 +6,8 @@ module does not, so importing the services does not load them.)"""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from django.db import connection, transaction
@@ -38,6 +39,18 @@ def insert_rows(table: str, columns: Sequence[str], rows: Sequence[Sequence[obje
         return cursor.rowcount
 
 
+def _adapters(fields: Sequence[Any]) -> list[Callable[[Any], Any] | None]:
+    """Per field, what turns a Python value into what the driver takes: None where it
+    takes the value as it is (text, numbers, booleans, ids); dates, times, JSON and
+    decimals go through the field's get_db_prep_save."""
+    return [None if f.get_internal_type() in _PLAIN
+            else partial(f.get_db_prep_save, connection=connection) for f in fields]
+
+
+def _to_db(value: Any, adapt: Callable[[Any], Any] | None) -> Any:
+    return value if adapt is None or value is None else adapt(value)
+
+
 def insert_objects(model: Any, rows: Sequence[dict[str, Any]], *,
                    ignore_conflicts: bool = False) -> int:
     """Insert rows of `model` given as {field name: value} (a foreign key as its instance
@@ -47,15 +60,13 @@ def insert_objects(model: Any, rows: Sequence[dict[str, Any]], *,
     if not rows:
         return 0
     fields = [f for f in model._meta.concrete_fields if not f.primary_key]
-    # text, numbers, booleans and ids go to the driver as they are; dates, times, JSON
-    # and decimals are adapted (a default once for the whole call)
-    plain = tuple(f for f in fields if f.get_internal_type() in _PLAIN)
+    adapters = _adapters(fields)
     defaults = {f.name: f.get_db_prep_save(f.get_default(), connection)
                 for f in fields if f.has_default()}
     values = []
     for row in rows:
         out = []
-        for f in fields:
+        for f, adapt in zip(fields, adapters, strict=True):
             if f.name in row:
                 value = row[f.name]
                 if f.is_relation and hasattr(value, "pk"):
@@ -69,8 +80,7 @@ def insert_objects(model: Any, rows: Sequence[dict[str, Any]], *,
                 value = None
             else:
                 raise KeyError(f"{model._meta.label}.{f.name} has no value and no default")
-            out.append(value if f in plain or value is None
-                       else f.get_db_prep_save(value, connection))
+            out.append(_to_db(value, adapt))
         values.append(out)
     return insert_rows(model._meta.db_table, [f.column for f in fields], values,
                        ignore_conflicts=ignore_conflicts)
@@ -84,12 +94,13 @@ def update_objects(objs: Sequence[Any], fields: Sequence[str]) -> int:
         return 0
     meta = objs[0]._meta
     columns = [meta.get_field(name) for name in fields]
+    adapters = _adapters(columns)
     qn = connection.ops.quote_name
     sql = (f"UPDATE {qn(meta.db_table)} SET "
            f"{', '.join(f'{qn(f.column)} = %s' for f in columns)} "
            f"WHERE {qn(meta.pk.column)} = %s")
-    rows = [[f.get_db_prep_save(getattr(obj, f.attname), connection) for f in columns]
-            + [obj.pk] for obj in objs]
+    rows = [[_to_db(getattr(obj, f.attname), adapt)
+             for f, adapt in zip(columns, adapters, strict=True)] + [obj.pk] for obj in objs]
     with connection.cursor() as cursor:
         cursor.executemany(sql, rows)
     return len(rows)

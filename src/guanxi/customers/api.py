@@ -59,7 +59,7 @@ def customers_list(request: HttpRequest, filters: Query[CustomerFilters]) -> Any
 
 @router.post("/customers", response={201: CustomerOut}, summary="Create a customer")
 def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
-    data = payload.dict()
+    data = payload.model_dump(exclude={"identities", "addresses"})
     if data.pop("check_duplicates"):
         found = extensions.possible_duplicates(
             actor=request.user, full_name=data["full_name"], family_name=data["family_name"],
@@ -70,12 +70,10 @@ def customers_create(request: HttpRequest, payload: CustomerIn) -> Any:
                 "possible_duplicates": [{"id": c.pk, "display_name": c.display_name}
                                         for c in found]})
     owner_id = data.pop("owner_id")
-    identities = list(payload.identities)
-    data.pop("identities")
-    data["addresses"] = list(payload.addresses)
     owner = staff_get(user_id=owner_id) if owner_id else None
     customer = services.customer_create(actor=request.user, owner=owner,
-                                        identities=identities, **data)
+                                        identities=payload.identities,
+                                        addresses=payload.addresses, **data)
     return Status(201, selectors.customer_get(actor=request.user, customer_id=customer.pk))
 
 

@@ -172,6 +172,12 @@ def customer_get(*, actor: Actor, customer_id: int) -> Customer:
     return customer
 
 
+def customer_for_system(customer_id: int) -> Customer | None:
+    """One customer for Guanxi's own jobs (automation steps, imports), which act for no
+    person; None if the customer is gone (merged or deleted since the job was queued)."""
+    return Customer.objects.filter(pk=customer_id).first()
+
+
 def customer_for_change(*, actor: Actor, customer_id: int) -> Customer:
     """One customer, unmasked, for passing to a service (which checks the action)."""
     customer = visible_customers(actor).select_related("owner").filter(pk=customer_id).first()

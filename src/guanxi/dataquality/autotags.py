@@ -8,7 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from guanxi.customers.models import Customer, CustomerTag, IdentityKind
+from guanxi.customers.models import Customer, IdentityKind
 from guanxi.customers.services import tags_apply_automatic
 from guanxi.dataquality.models import TagRule
 
@@ -87,12 +87,9 @@ def autotags_apply(customer: Customer, rules: list[TagRule] | None = None
         # Several rules for one tag: any of them suffices.
         wanted[rule.tag] = wanted.get(rule.tag, False) or rule_matches(
             rule.operator, rule.value, value)
-    have = set(CustomerTag.objects.filter(customer=customer, tag__name__in=list(wanted))
-               .values_list("tag__name", flat=True))
-    added = [n for n, qualifies in wanted.items() if qualifies and n not in have]
-    removed = [n for n, qualifies in wanted.items() if not qualifies and n in have]
-    tags_apply_automatic(customer=customer, add=added, remove=removed)
-    return added, removed
+    return tags_apply_automatic(
+        customer=customer, add=[n for n, qualifies in wanted.items() if qualifies],
+        remove=[n for n, qualifies in wanted.items() if not qualifies])
 
 
 def autotags_apply_many(customers: list[Customer]) -> None:

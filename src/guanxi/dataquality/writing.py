@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from guanxi.core.forking import forked
 from guanxi.core.permissions import Actor
+from guanxi.customers import selectors as cs_selectors
 from guanxi.customers import services as cs
 from guanxi.customers.models import (
     Address,
@@ -95,8 +96,7 @@ class _DryRunState:
 
 
 def process_rows(job: ImportJob, actor: Actor, progress: Callable[[int, int], None] | None,
-                 checkpoint: Callable[[], None] | None = None, *,
-                 pipeline: bool = False) -> None:
+                 checkpoint: Callable[[], None] | None = None) -> None:
     """Write the rows after the job's last checkpoint, a chunk per transaction.
     `checkpoint()` runs inside each chunk's transaction before it commits (the worker
     re-asserts its lease there, so a chunk commits only while the import is its own)."""
@@ -168,13 +168,14 @@ def process_rows(job: ImportJob, actor: Actor, progress: Callable[[int, int], No
                         writer(actor, dry.rows[number], job.options)
             bulk: dict[int, str] = {}
             if job.kind == ImportKind.CUSTOMERS:
-                bulk = dict.fromkeys(_bulk_create_new(actor, converted, job.options),
+                # who owns each id of the chunk, read once for the batches and the rows
+                owners = _Owners([k for _n, row, p in converted if row is not None and not p
+                                  for k in _customer_keys(row, job.options)])
+                bulk = dict.fromkeys(_bulk_create_new(actor, converted, job.options, owners),
                                      "created")
-                bulk |= _bulk_update_existing(actor, converted, job.options, set(bulk))
-            if job.kind == ImportKind.CUSTOMERS:
-                _OWNERS.set(_Owners([k for i, (_n, row, p) in enumerate(converted)
-                                     if row is not None and not p and i not in bulk
-                                     for k in _customer_keys(row, job.options)]))
+                bulk |= _bulk_update_existing(actor, converted, job.options, set(bulk),
+                                              owners)
+                _OWNERS.set(owners)
             for i, (number, row, problems) in enumerate(converted):
                 if i in bulk:
                     outcome = bulk[i]
@@ -210,8 +211,7 @@ def process_rows(job: ImportJob, actor: Actor, progress: Callable[[int, int], No
     # Large files: a forked process reads and converts the next chunks while this one
     # writes (one core each; converting is a third of an import's time).
     remaining = (job.total_rows or 0) - job.rows_done
-    source = (forked(chunks, "import") if remaining >= PIPELINE_FROM or pipeline
-              else chunks())
+    source = forked(chunks, "import") if remaining >= PIPELINE_FROM else chunks()
     for chunk, converted in source:
         write(chunk, converted)
     job.refresh_from_db()
@@ -236,7 +236,7 @@ class _Owners:
 
     def customer(self, pk: int) -> Customer | None:
         if pk not in self.customers:
-            self.customers[pk] = Customer.objects.filter(pk=pk).first()  # type: ignore[assignment]
+            self.customers[pk] = cs_selectors.customer_for_system(pk)  # type: ignore[assignment]
         return self.customers[pk]
 
     def covers(self, keys: Sequence[tuple[str, str, str, str]]) -> bool:
@@ -274,7 +274,7 @@ def _find_customer(row_keys: Sequence[tuple[str, str, str, str]],
         return None
     pk = next(iter(found))
     customer = (cache.customer(pk) if cache is not None
-                else Customer.objects.filter(pk=pk).first())
+                else cs_selectors.customer_for_system(pk))
     if customer is None and cache is not None:
         return _find_customer(row_keys, fresh=True)  # merged away since the chunk began
     return customer
@@ -294,7 +294,7 @@ def _customer_keys(row: CustomerRow, options: dict[str, Any]) -> list[tuple[str,
 
 
 def _bulk_create_new(actor: Actor, converted: list[tuple[int, Any, list[FieldError]]],
-                     options: dict[str, Any]) -> set[int]:
+                     options: dict[str, Any], owners: _Owners) -> set[int]:
     """Create the chunk's rows that are certainly new customers (none of their ids is
     known, none shared with another row of the chunk) in one batch; returns their
     indexes. Anything unexpected leaves them to the row-by-row path, which explains."""
@@ -310,10 +310,8 @@ def _bulk_create_new(actor: Actor, converted: list[tuple[int, Any, list[FieldErr
             if key in seen:
                 shared.update({i, seen[key]})
             seen[key] = i
-    known = set(Identity.objects.filter(cs.identity_keys_q(list(seen))).values_list(
-        "kind", "system", "value")) if seen else set()
     fresh = [i for i, keys in keyed.items()
-             if i not in shared and not any(k in known for k in keys)]
+             if i not in shared and not any(k in owners.owners for k in keys)]
     if len(fresh) < 2:
         return set()
     news = []
@@ -331,26 +329,28 @@ def _bulk_create_new(actor: Actor, converted: list[tuple[int, Any, list[FieldErr
         ))
     try:
         with transaction.atomic():
-            cs.customers_bulk_create(actor=actor, customers=news,
-                                     source=options.get("source") or Source.IMPORT)
+            created = cs.customers_bulk_create(actor=actor, customers=news,
+                                               source=options.get("source") or Source.IMPORT)
     except (DomainError, IntegrityError):
         return set()
+    for i, customer in zip(fresh, created, strict=True):
+        owners.remember(_customer_keys(converted[i][1], options), customer.pk)
     return set(fresh)
 
 
 def _bulk_update_existing(actor: Actor, converted: list[tuple[int, Any, list[FieldError]]],
-                          options: dict[str, Any], taken: set[int]) -> dict[int, str]:
+                          options: dict[str, Any], taken: set[int],
+                          owners: _Owners) -> dict[int, str]:
     """Write in one batch the chunk's rows that change only profile fields of a customer
     who exists (every id of the row is already theirs, their address and tags are there,
     no other row of the chunk is about them); returns their indexes and outcomes
     ("updated", "unchanged"). Anything else is left to the row-by-row path, which also
     takes over the whole batch if it fails, to say which row."""
-    keyed = {i: _customer_keys(row, options) for i, (_n, row, problems) in enumerate(converted)
-             if i not in taken and row is not None and not problems}
-    keyed = {i: keys for i, keys in keyed.items() if keys}
+    keyed = {i: keys for i, (_n, row, problems) in enumerate(converted)
+             if i not in taken and row is not None and not problems
+             and (keys := _customer_keys(row, options))}
     if len(keyed) < 2:
         return {}
-    owners = _Owners([k for keys in keyed.values() for k in keys])
     rows_of: dict[int, list[int]] = {}
     for i, keys in keyed.items():
         found = {owners.owners.get(k[:3]) for k in keys}
@@ -384,6 +384,7 @@ def _bulk_update_existing(actor: Actor, converted: list[tuple[int, Any, list[Fie
             with transaction.atomic():
                 cs.customers_update_many(actor=actor, changes=changes)
         except (DomainError, IntegrityError):
+            owners.customers.clear()  # the service set fields on them before it failed
             return {}
     return outcome
 

@@ -90,8 +90,12 @@ def event_rows(events: Iterable[NewEvent], *, recorded_at: dt.datetime | None = 
     # In timeline-index order, so the B-tree is walked forward once rather than at random
     # (seeding and scoring write in that order already: checking is cheaper than sorting).
     first = 1 if with_ids else 0
-    if any(a[first] > b[first] for a, b in pairwise(rows)):
-        rows.sort(key=lambda r: (r[first], r[first + 2]))
+
+    def order(r: tuple[Any, ...]) -> tuple[Any, Any]:
+        return r[first], r[first + 2]  # customer, occurred_at
+
+    if any(order(a) > order(b) for a, b in pairwise(rows)):
+        rows.sort(key=order)
     return rows
 
 

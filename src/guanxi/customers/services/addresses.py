@@ -35,13 +35,10 @@ class AddressInput(BaseModel):
     postcode: str = Field("", max_length=_longest("postcode"))
     is_primary: bool = False
 
-    @classmethod
-    def longest(cls, part: str) -> int:
-        """The most characters `part` may hold."""
-        for meta in cls.model_fields[part].metadata:
-            if (limit := getattr(meta, "max_length", None)) is not None:
-                return int(limit)
-        raise KeyError(part)
+    @staticmethod
+    def longest(part: str) -> int:
+        """The most characters `part` may hold (its column's length)."""
+        return _longest(part)
 
 
 def _address_errors(a: AddressInput, prefix: str = "") -> list[FieldError]:

@@ -46,6 +46,7 @@ from guanxi.customers.services.identities import (
     normalize_identity,
     refresh_search_terms,
 )
+from guanxi.customers.services.tags import tag_name_clean
 from guanxi.timeline.services import NewEvent, events_append_many
 
 PROFILE_FIELDS = ("family_name", "given_name", "display_name", "gender", "birthday",
@@ -142,7 +143,7 @@ def _prepare(actor: Actor, new: NewCustomer, prefix: str = "") -> tuple[_Ready |
             errors.extend(exc.errors)
     for i, address in enumerate(new.addresses):
         errors.extend(_address_errors(address, f"addresses.{i}."))
-    tags = list(dict.fromkeys(" ".join(t.split())[:50] for t in new.tags))
+    tags = list(dict.fromkeys(tag_name_clean(t) for t in new.tags))
     if "" in tags:
         errors.append(FieldError("tags", _("A tag needs a name")))
     seen: set[tuple[str, str, str]] = set()

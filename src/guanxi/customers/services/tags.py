@@ -20,8 +20,13 @@ from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
 
 
+def tag_name_clean(name: str) -> str:
+    """A tag name as stored: spaces collapsed, at most 50 characters ("" if none left)."""
+    return " ".join(name.split())[:50]
+
+
 def _tag_link(actor: Actor, customer: Customer, name: str) -> tuple[Tag, bool]:
-    clean = " ".join(name.split())[:50]
+    clean = tag_name_clean(name)
     if not clean:
         raise InvalidInput.single("name", _("A tag needs a name"), name)
     tag, _created = Tag.objects.get_or_create(name=clean)
@@ -55,17 +60,28 @@ def tag_remove(*, actor: Actor, customer: Customer, name: str) -> None:
 
 
 def tags_apply_automatic(*, customer: Customer, add: Sequence[str],
-                         remove: Sequence[str]) -> None:
-    """The system's own tag changes (automatic tag rules): the links, one timeline event
-    and one audit entry, like a person's."""
+                         remove: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The system's own tag changes (automatic tag rules, automation steps): the tags of
+    `add` the customer lacks are added and those of `remove` they have are removed, with
+    one timeline event and one audit entry, like a person's; nothing is written when the
+    customer already is as asked. Returns the (added, removed) names."""
+    add = [n for n in dict.fromkeys(tag_name_clean(n) for n in add) if n]
+    remove = [n for n in dict.fromkeys(tag_name_clean(n) for n in remove) if n]
     if not add and not remove:
-        return
+        return [], []
+    have = set(CustomerTag.objects.filter(customer=customer, tag__name__in=[*add, *remove])
+               .values_list("tag__name", flat=True))
+    added = [n for n in add if n not in have]
+    removed = [n for n in remove if n in have]
+    if not added and not removed:
+        return [], []
     with transaction.atomic():
-        for name in add:
+        for name in added:
             _tag_link(None, customer, name)
-        if remove:
-            CustomerTag.objects.filter(customer=customer, tag__name__in=list(remove)).delete()
+        if removed:
+            CustomerTag.objects.filter(customer=customer, tag__name__in=removed).delete()
         event_record(customer=customer, kind="tags_automatic",
-                     data={"added": list(add), "removed": list(remove)})
+                     data={"added": added, "removed": removed})
         log_action(actor=None, action="tag.automatic", obj=customer,
-                   changes={"tags": [list(remove), list(add)]})
+                   changes={"tags": [removed, added]})
+    return added, removed
