@@ -10,3 +10,16 @@ class AccountsConfig(AppConfig):
         from guanxi.accounts.permissions import register_accounts_actions
 
         register_accounts_actions()
+        from django.contrib.auth.signals import user_logged_in
+
+        user_logged_in.connect(_on_login, dispatch_uid="guanxi.accounts.session_started")
+
+
+def _on_login(sender, request, user, **kwargs) -> None:
+    from guanxi.accounts.middleware import TwoFactorMiddleware, session_started
+
+    if request is not None and hasattr(request, "session"):
+        session_started(request)
+        # Decided once at sign-in (and again every few minutes): the first page after
+        # signing in costs no extra queries.
+        TwoFactorMiddleware.step(request, user)

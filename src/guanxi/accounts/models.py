@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.permissions import Role
@@ -29,6 +30,9 @@ class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
     team = models.ForeignKey(Team, verbose_name=_("team"), null=True, blank=True,
                              on_delete=models.SET_NULL, related_name="members")
+    # Part of every session's check: raising it ends the user's other sessions ("sign out
+    # everywhere") without changing the password.
+    session_epoch = models.PositiveIntegerField(default=0, db_default=0, editable=False)
 
     class Meta:
         verbose_name = _("staff user")
@@ -36,6 +40,29 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.get_full_name() or self.username
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        key_salt = "guanxi.accounts.User.session"
+        return salted_hmac(key_salt, f"{self.password}:{self.session_epoch}", secret=secret,
+                           algorithm="sha256").hexdigest()
+
+
+class RolePolicy(models.Model):
+    """Sign-in rules for the staff of one role, set by administrators."""
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, unique=True)
+    require_two_factor = models.BooleanField(
+        _("require two-factor sign-in"), default=False,
+        help_text=_("Staff with this role must set up an authenticator app and enter its "
+                    "code at every sign-in."))
+
+    class Meta:
+        verbose_name = _("role sign-in policy")
+        verbose_name_plural = _("role sign-in policies")
+        ordering = ["role"]
+
+    def __str__(self) -> str:
+        return str(self.get_role_display())
 
 
 class ApiToken(models.Model):
@@ -46,9 +73,12 @@ class ApiToken(models.Model):
     name = models.CharField(_("name"), max_length=100)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    # "read", "write" (all apps) or "<app>:read", "<app>:write"; write includes read.
+    scopes = models.JSONField(_("scopes"), default=list, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    last_used_at = models.DateTimeField(_("last used"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API token")
@@ -59,4 +89,15 @@ class ApiToken(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.revoked_at is None
+        return self.revoked_at is None and not self.is_expired
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
+    def allows(self, app: str, write: bool) -> bool:
+        """Whether the token's scopes allow reading (or writing, if `write`) `app`'s API."""
+        scopes = set(self.scopes or ())
+        if "write" in scopes or f"{app}:write" in scopes:
+            return True
+        return not write and bool({"read", f"{app}:read"} & scopes)

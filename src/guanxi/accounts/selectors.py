@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db.models import QuerySet
 
 from guanxi.accounts.models import User
@@ -20,3 +23,27 @@ def staff_get(*, user_id: int) -> User:
     if user is None:
         raise InvalidInput.single("owner_id", "No active staff user with this id", user_id)
     return user
+
+
+@dataclass(frozen=True)
+class SignIn:
+    at: dt.datetime
+    ok: bool
+    ip_address: str | None
+    user_agent: str
+    locked_out: bool = False
+    signed_out_at: dt.datetime | None = None
+
+
+def sign_in_history(*, user: User, limit: int = 50) -> list[SignIn]:
+    """The user's recent sign-ins and failed attempts (django-axes' logs), newest first."""
+    from axes.models import AccessFailureLog, AccessLog
+
+    name = user.get_username()
+    ok = [SignIn(a.attempt_time, True, a.ip_address, a.user_agent, signed_out_at=a.logout_time)
+          for a in AccessLog.objects.filter(username=name).order_by("-attempt_time")[:limit]]
+    failed = [SignIn(a.attempt_time, False, a.ip_address, a.user_agent,
+                     locked_out=a.locked_out)
+              for a in AccessFailureLog.objects.filter(username=name)
+              .order_by("-attempt_time")[:limit]]
+    return sorted(ok + failed, key=lambda s: s.at, reverse=True)[:limit]

@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
-from django.db import transaction
+from django.apps import apps
+from django.conf import settings
+from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from guanxi.accounts.models import ApiToken, Team, User
+from guanxi.accounts.models import ApiToken, RolePolicy, Team, User
 from guanxi.accounts.permissions import AccountAction
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput
-from guanxi.core.permissions import Role, require
+from guanxi.core.permissions import Role, effective_role, require
 
 TOKEN_PREFIX = "gx"  # noqa: S105 - a public marker, not a secret
 
@@ -68,18 +72,59 @@ def team_get_or_create(*, actor: User | None, name: str) -> Team:
     return team
 
 
-def token_create(*, actor: User | None, user: User, name: str = "cli") -> tuple[ApiToken, str]:
-    """Create a token and return it with its secret, which is shown once and never stored."""
+DEFAULT_SCOPES = ("read", "write")
+
+
+def token_scope_choices() -> list[str]:
+    """Every scope a token can carry: read/write on all apps or on one app's endpoints."""
+    labels = sorted(c.label for c in apps.get_app_configs() if c.name.startswith("guanxi."))
+    return ["read", "write", *(f"{label}:{mode}" for label in labels
+                               for mode in ("read", "write"))]
+
+
+def _clean_scopes(scopes: Sequence[str]) -> list[str]:
+    known = set(token_scope_choices())
+    unknown = [s for s in scopes if s not in known]
+    if unknown:
+        raise InvalidInput.single("scopes", _("Unknown scope %(scope)s; use read, write, "
+                                              "or <app>:read / <app>:write")
+                                  % {"scope": unknown[0]}, unknown[0])
+    if not scopes:
+        raise InvalidInput.single("scopes", _("A token needs at least one scope"), [])
+    return sorted(set(scopes))
+
+
+def token_create(*, actor: User | None, user: User, name: str = "cli",
+                 scopes: Sequence[str] = DEFAULT_SCOPES, days: int | None = None
+                 ) -> tuple[ApiToken, str]:
+    """Create a token and return it with its secret, which is shown once and never stored.
+    It expires after `days` (default GUANXI_API_TOKEN_DAYS, at most
+    GUANXI_API_TOKEN_MAX_DAYS)."""
+    if actor is not None and actor.pk != user.pk:
+        require(actor, AccountAction.USER_MANAGE)
+    name = " ".join(name.split())[:100]
+    if not name:
+        raise InvalidInput.single("name", _("A token needs a name"), name)
+    clean = _clean_scopes(scopes)
+    days = settings.GUANXI_API_TOKEN_DAYS if days is None else days
+    if not 1 <= days <= settings.GUANXI_API_TOKEN_MAX_DAYS:
+        raise InvalidInput.single("days", _("A token lives between 1 and %(max)d days")
+                                  % {"max": settings.GUANXI_API_TOKEN_MAX_DAYS}, days)
     prefix = secrets.token_hex(4)
     secret = secrets.token_urlsafe(32)
+    expires = timezone.now() + timedelta(days=days)
     with transaction.atomic():
-        token = ApiToken.objects.create(user=user, name=name, prefix=prefix, key_hash=_hash(secret))
+        token = ApiToken.objects.create(user=user, name=name, prefix=prefix, scopes=clean,
+                                        expires_at=expires, key_hash=_hash(secret))
         log_action(actor=actor, action="token.create", obj=token,
-                   changes={"user": [None, user.username], "name": [None, name]})
+                   changes={"user": [None, user.username], "name": [None, name],
+                            "scopes": [None, clean], "expires_at": [None, expires]})
     return token, f"{TOKEN_PREFIX}_{prefix}_{secret}"
 
 
 def token_revoke(*, actor: User | None, token: ApiToken) -> None:
+    if actor is not None and actor.pk != token.user_id:
+        require(actor, AccountAction.USER_MANAGE)
     with transaction.atomic():
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
@@ -92,7 +137,8 @@ def token_authenticate(raw: str) -> ApiToken | None:
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
         return None
     token = (ApiToken.objects.select_related("user", "user__team")
-             .filter(prefix=parts[1], revoked_at__isnull=True).first())
+             .filter(prefix=parts[1], revoked_at__isnull=True)
+             .exclude(expires_at__lte=timezone.now()).first())
     if token is None or not hmac.compare_digest(token.key_hash, _hash(parts[2])):
         return None
     if not token.user.is_active:
@@ -103,3 +149,56 @@ def token_authenticate(raw: str) -> ApiToken | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         token.last_used_at = now
     return token
+
+
+def sessions_end_others(*, user: User) -> User:
+    """Sign the user out of every session but the caller's: the session check includes
+    session_epoch, so raising it invalidates them (the caller re-hashes its own with
+    update_session_auth_hash)."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(session_epoch=models.F("session_epoch") + 1)
+        user.refresh_from_db(fields=["session_epoch"])
+        log_action(actor=user, action="user.sessions_end", obj=user)
+    return user
+
+
+def role_policy_set(*, actor: User | None, role: str, require_two_factor: bool) -> RolePolicy:
+    if actor is not None:
+        require(actor, AccountAction.USER_MANAGE)
+    if role not in Role.values:
+        raise InvalidInput.single("role", f"Unknown role {role!r}", role)
+    with transaction.atomic():
+        policy, _created = RolePolicy.objects.select_for_update().get_or_create(role=role)
+        old = policy.require_two_factor
+        if old != require_two_factor:
+            policy.require_two_factor = require_two_factor
+            policy.save(update_fields=["require_two_factor"])
+            log_action(actor=actor, action="role_policy.set", obj=policy,
+                       changes={"require_two_factor": [old, require_two_factor]})
+    return policy
+
+
+def two_factor_required(user: User) -> bool:
+    """Whether the user's role requires two-factor sign-in (superusers count as admins)."""
+    role = effective_role(user)
+    return role is not None and RolePolicy.objects.filter(
+        role=role, require_two_factor=True).exists()
+
+
+def sign_in_unlock(*, actor: User | None, username: str = "", ip_address: str = "") -> int:
+    """Clear the failed sign-ins of a username and/or address (lifting a lockout early);
+    returns how many were cleared."""
+    from axes.utils import reset
+
+    if actor is not None:
+        require(actor, AccountAction.USER_MANAGE)
+    if not username and not ip_address:
+        raise InvalidInput.single("username", _("Name a username or an address to unlock"), "")
+    count = 0
+    if username:
+        count += reset(username=username)
+    if ip_address:
+        count += reset(ip=ip_address)
+    log_action(actor=actor, action="user.unlock", object_type="accounts.user",
+               object_id=username[:64], extra={"ip_address": ip_address, "cleared": count})
+    return count

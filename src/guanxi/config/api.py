@@ -99,11 +99,27 @@ def signed_in(view: Any) -> Any:
     return wrapper
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
 class TokenAuth(HttpBearer):
+    """A bearer token, valid (not revoked or expired) and with a scope that allows this
+    app's endpoints: reads need read or write, other methods write. A token without the
+    scope is answered 403 with the scope it lacks."""
+
+    def __init__(self, app: str = "") -> None:
+        super().__init__()
+        self.app = app
+
     def authenticate(self, request: HttpRequest, token: str) -> Any:
         api_token = token_authenticate(token)
         if api_token is None:
             return None
+        write = request.method not in SAFE_METHODS
+        if self.app and not api_token.allows(self.app, write):
+            mode = "write" if write else "read"
+            raise PermissionDenied(f"This token's scopes ({', '.join(api_token.scopes)}) do "
+                                   f"not include {mode} or {self.app}:{mode}")
         request.user = api_token.user
         return api_token
 
@@ -280,10 +296,11 @@ def mount() -> None:
     from guanxi.customers.api import router as customers_router
     from guanxi.dataquality.api import router as dataquality_router
 
-    api.add_router("/", customers_router)
-    api.add_router("/", accounts_router)
-    api.add_router("/", dataquality_router)
-    api.add_router("/", analytics_router)
+    # Each app's endpoints check the token's scopes for that app ("customers:read", ...);
+    # /me answers any valid token, whatever its scopes.
+    for app, router in (("customers", customers_router), ("", accounts_router),
+                        ("dataquality", dataquality_router), ("analytics", analytics_router)):
+        api.add_router("/", router, auth=[TokenAuth(app), django_auth])
 
 
 mount()

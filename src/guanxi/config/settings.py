@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -36,8 +39,17 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+# GUANXI_ENV=production: secure cookies, HSTS, HTTPS redirect behind a proxy, and a
+# secret key that must come from the environment (`guanxi check --deploy` passes clean).
+GUANXI_ENV = os.environ.get("GUANXI_ENV", "development").strip().lower()
+if GUANXI_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured(f"GUANXI_ENV must be development or production, not {GUANXI_ENV!r}")
+PRODUCTION = GUANXI_ENV == "production"
+if PRODUCTION and not os.environ.get("GUANXI_SECRET_KEY"):
+    raise ImproperlyConfigured("GUANXI_ENV=production needs GUANXI_SECRET_KEY (50+ random "
+                               "characters, the same on every web and worker machine)")
 SECRET_KEY = _secret_key()
-DEBUG = env_bool("GUANXI_DEBUG")
+DEBUG = env_bool("GUANXI_DEBUG") and not PRODUCTION
 ALLOWED_HOSTS = env_list("GUANXI_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("GUANXI_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000")
 
@@ -53,6 +65,11 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "huey.contrib.djhuey",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "guanxi.core",
     "guanxi.accounts",
     "guanxi.audit",
@@ -66,16 +83,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "guanxi.web.middleware.SecurityHeadersMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "guanxi.accounts.middleware.SessionLimitsMiddleware",
+    "guanxi.accounts.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "guanxi.web.middleware.DomainErrorMiddleware",
     "guanxi.web.middleware.AtomicWritesMiddleware",
+    # Last: it answers a locked-out sign-in with the lockout page (HTTP 429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "guanxi.config.urls"
@@ -93,6 +117,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "guanxi.web.context_processors.navigation",
+                "csp.context_processors.nonce",
             ],
         },
     }
@@ -132,11 +157,40 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "customers:list"
 LOGOUT_REDIRECT_URL = "login"
 
+AUTHENTICATION_BACKENDS = [
+    # First: it refuses a locked-out username or address before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": int(os.environ.get("GUANXI_PASSWORD_MIN_LENGTH", "10"))}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "guanxi.accounts.passwords.StrengthValidator"},
 ]
+
+# Sign-in throttling (django-axes): after GUANXI_LOGIN_FAILURES wrong passwords for one
+# username, or from one address, that username or address is locked out for
+# GUANXI_LOGIN_LOCKOUT_MINUTES (administrators unlock sooner: Administration > Access
+# attempts, or `guanxi axes_reset_username NAME`).
+AXES_FAILURE_LIMIT = int(os.environ.get("GUANXI_LOGIN_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("GUANXI_LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_ENABLE_ADMIN = False  # Guanxi's own role-checked pages (accounts/admin.py)
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Sessions: signed out after GUANXI_SESSION_IDLE_MINUTES without a request, and
+# GUANXI_SESSION_MAX_HOURS after signing in whatever happens.
+GUANXI_SESSION_IDLE_MINUTES = int(os.environ.get("GUANXI_SESSION_IDLE_MINUTES", "30"))
+GUANXI_SESSION_MAX_HOURS = int(os.environ.get("GUANXI_SESSION_MAX_HOURS", "12"))
+SESSION_COOKIE_AGE = GUANXI_SESSION_MAX_HOURS * 3600
+# API tokens expire: GUANXI_API_TOKEN_DAYS unless the creator picks (at most the maximum).
+GUANXI_API_TOKEN_DAYS = int(os.environ.get("GUANXI_API_TOKEN_DAYS", "90"))
+GUANXI_API_TOKEN_MAX_DAYS = int(os.environ.get("GUANXI_API_TOKEN_MAX_DAYS", "365"))
+OTP_TOTP_ISSUER = "Guanxi"
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -178,6 +232,43 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the cookie-less meta tag instead
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Sent on every answer by guanxi.web.middleware.SecurityHeadersMiddleware.
+GUANXI_PERMISSIONS_POLICY = ("accelerometer=(), camera=(), geolocation=(), gyroscope=(), "
+                             "magnetometer=(), microphone=(), payment=(), usb=()")
+# Content Security Policy (django-csp): scripts only from Guanxi's own files or a tag
+# carrying this answer's nonce; no inline event handlers, no eval, no framing.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        # Inline style attributes are still used by templates and by the vendored
+        # Swagger UI; scripts are where injected code would run.
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("GUANXI_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's plain-HTTP probe
+    SECURE_HSTS_SECONDS = int(os.environ.get("GUANXI_HSTS_SECONDS", "31536000"))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("GUANXI_HSTS_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = env_bool("GUANXI_HSTS_PRELOAD", True)
+    # Behind a TLS-terminating proxy: the header (and value) it sets on HTTPS requests.
+    _proxy = os.environ.get("GUANXI_PROXY_SSL_HEADER", "X-Forwarded-Proto: https")
+    if _proxy.strip():
+        _header, _sep, _value = _proxy.partition(":")
+        SECURE_PROXY_SSL_HEADER = ("HTTP_" + _header.strip().upper().replace("-", "_"),
+                                   _value.strip())
 
 # Guanxi's own settings
 GUANXI_DEFAULT_REGION = os.environ.get("GUANXI_DEFAULT_REGION", "CN")

@@ -14,6 +14,7 @@ urlpatterns = [
     path("search/", web_views.search, name="search"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("guanxi.accounts.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("guanxi.customers.urls")),
     path("quality/", include("guanxi.dataquality.urls")),

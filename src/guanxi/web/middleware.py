@@ -1,10 +1,24 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 from django.http import Http404, HttpRequest
 from django.shortcuts import render
 
 from guanxi.core.errors import DomainError, NotFound
+
+
+class SecurityHeadersMiddleware:
+    """Headers Django's SecurityMiddleware does not send: Permissions-Policy (no camera,
+    microphone, location or payment APIs for any page)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", settings.GUANXI_PERMISSIONS_POLICY)
+        return response
 
 
 class DomainErrorMiddleware:

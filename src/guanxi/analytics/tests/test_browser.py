@@ -68,14 +68,14 @@ def test_build_a_segment_with_a_live_count(logged_in):
     page.click("[data-testid=segment-new]")
     page.fill("[data-testid=segment-name-input]", "Slipping away")
     # the default rule (dormant) already has a count
-    page.wait_for_function("/^[0-9]+$/.test(document.getElementById('live-count').innerText)")
+    page.wait_for_function("() => /^[0-9]+$/.test(document.getElementById('live-count').innerText)")
     first = int(page.inner_text("[data-testid=live-count]"))
     # when the rule becomes "days since the last purchase at least 30"
     page.select_option("[data-testid=rule-field]", "recency_days")
     page.select_option("[data-testid=rule-operator]", "gte")
     page.fill("[data-testid=rule-value]", "30")
     page.wait_for_function(
-        "document.getElementById('live-count').innerText !== '…'"
+        "() => document.getElementById('live-count').innerText !== '…'"
         f" && document.getElementById('live-count').innerText !== String({first})")
     assert page.inner_text("[data-testid=live-count]") == "3"
     # and, with ANY instead of ALL, a group is added: or a lifecycle stage of churned
@@ -85,7 +85,7 @@ def test_build_a_segment_with_a_live_count(logged_in):
     group.locator("[data-testid=rule-field]").select_option("stage")
     group.locator("[data-testid=rule-operator]").select_option("equals")
     group.locator("[data-testid=rule-value]").select_option("churned")
-    page.wait_for_function("document.getElementById('live-count').innerText === '4'")
+    page.wait_for_function("() => document.getElementById('live-count').innerText === '4'")
     _shot(page, "segment-builder")
     page.click("[data-testid=segment-save]")
     # then the segment page shows its members and its size over time

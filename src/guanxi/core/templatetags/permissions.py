@@ -13,3 +13,10 @@ register = template.Library()
 @register.filter
 def may(user: Any, action: str) -> bool:
     return can(user, action)
+
+
+@register.filter
+def minutes(value: Any) -> int:
+    """A timedelta in whole minutes (rounded up)."""
+    seconds = value.total_seconds() if hasattr(value, "total_seconds") else float(value or 0)
+    return int(-(-seconds // 60))

@@ -59,7 +59,7 @@ def test_import_messy_file_with_progress_and_error_report(logged_in, live_server
     # when the import starts
     page.click("[data-testid=start]")
     page.wait_for_function(
-        "document.querySelector('[data-testid=import-status]').innerText === 'Finished'")
+        "() => document.querySelector('[data-testid=import-status]').innerText === 'Finished'")
     # then the counts and the error report are there
     # (王芳 and 李娜 are imported without their bad email / birthday)
     assert page.inner_text("[data-testid=count-created]") == "4"

@@ -39,7 +39,7 @@ def test_login_search_open_360_log_note(browser, live_server, personas, language
         # and searches by the last digits of the phone (instant search via htmx)
         page.fill("[data-testid=search]", "1111")
         page.wait_for_function(
-            "document.querySelectorAll('[data-testid=results] tbody a').length === 1")
+            "() => document.querySelectorAll('[data-testid=results] tbody a').length === 1")
         assert "张伟" not in page.locator("[data-testid=results]").inner_text()
         page.click("[data-testid=results] tbody a")
         page.wait_for_url(f"**/customers/{customer.pk}/")
@@ -52,7 +52,7 @@ def test_login_search_open_360_log_note(browser, live_server, personas, language
         page.click(f"[data-testid=interaction-save]:has-text('{words['save']}')")
         # then the note is on the timeline without a page reload
         page.wait_for_function(
-            f"document.querySelector('[data-testid=timeline]').innerText.includes({note!r})")
+            f"() => document.querySelector('[data-testid=timeline]').innerText.includes({note!r})")
         assert page.locator("[data-testid=interaction-summary]").input_value() == ""
         page.screenshot(path=os.path.join(os.environ.get("GUANXI_SCREENSHOTS", "/tmp"),
                                           f"guanxi-360-{language}.png"), full_page=True)

@@ -61,6 +61,7 @@ API_CASES = [
 ]
 PAGE_CASES = [
     ("get", "/", None, ANY, 200),
+    ("get", "/accounts/security/", None, ANY, 200),
     ("get", "/search/", {"q": "王"}, VIEW, 200),
     ("get", "/analytics/", None, VIEW, 200),
     ("get", "/analytics/segments/", None, VIEW, 200),
@@ -83,6 +84,10 @@ ADMIN_CASES = [
     ("/admin/accounts/user/", USERS),
     ("/admin/accounts/team/", USERS),
     ("/admin/accounts/apitoken/", USERS),
+    ("/admin/accounts/rolepolicy/", USERS),
+    ("/admin/axes/accessattempt/", USERS),
+    ("/admin/axes/accesslog/", USERS),
+    ("/admin/axes/accessfailurelog/", USERS),
 ]
 # Routes covered elsewhere: the customer matrix, the import and resolution flows (their
 # own tests, with files and worker jobs), sign-in, language, health and docs.

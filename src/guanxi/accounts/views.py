@@ -1,0 +1,168 @@
+"""The user's own security page: two-factor sign-in, sessions, password, API tokens and
+sign-in history."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from guanxi.accounts import twofactor
+from guanxi.accounts.forms import CodeForm, TokenForm
+from guanxi.accounts.models import ApiToken, User
+from guanxi.accounts.selectors import sign_in_history
+from guanxi.accounts.services import (
+    sessions_end_others,
+    token_create,
+    token_revoke,
+    two_factor_required,
+)
+from guanxi.core.errors import InvalidInput
+
+
+def _me(request: HttpRequest) -> User:
+    """The signed-in user (the views are login_required)."""
+    return cast(User, request.user)
+
+
+def _verified(user: User) -> bool:
+    """Whether this session entered a second factor (set by django-otp's middleware)."""
+    return bool(getattr(user, "is_verified", lambda: False)())
+
+
+def _next(request: HttpRequest, default: str = "home") -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, {request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return redirect(default).url
+
+
+@login_required
+def security(request: HttpRequest) -> HttpResponse:
+    user = _me(request)
+    return render(request, "accounts/security.html", {
+        "two_factor": twofactor.has_two_factor(user),
+        "two_factor_required": two_factor_required(user),
+        "codes_left": twofactor.recovery_codes_left(user),
+        "tokens": ApiToken.objects.filter(user=user).order_by("-created_at"),
+        "token_form": TokenForm(),
+        "history": sign_in_history(user=user, limit=30),
+    })
+
+
+@login_required
+@require_POST
+def sessions_end(request: HttpRequest) -> HttpResponse:
+    user = sessions_end_others(user=_me(request))
+    update_session_auth_hash(request, user)
+    messages.success(request, _("You were signed out of all your other sessions."))
+    return redirect("accounts:security")
+
+
+@login_required
+@require_POST
+def token_new(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST)
+    secret = None
+    if form.is_valid():
+        try:
+            _token, secret = token_create(actor=_me(request), user=_me(request),
+                                          name=form.cleaned_data["name"],
+                                          scopes=form.cleaned_data["scopes"],
+                                          days=form.cleaned_data["days"])
+        except InvalidInput as exc:
+            for error in exc.errors:
+                form.add_error(error.field if error.field in form.fields else None,
+                               error.message)
+    if secret is None:
+        return render(request, "accounts/token_new.html", {"form": form}, status=422)
+    return render(request, "accounts/token_new.html", {"form": None, "secret": secret})
+
+
+@login_required
+@require_POST
+def token_revoke_view(request: HttpRequest, pk: int) -> HttpResponse:
+    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    token_revoke(actor=_me(request), token=token)
+    messages.success(request, _("The token %(name)s was revoked.") % {"name": token.name})
+    return redirect("accounts:security")
+
+
+@login_required
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    user = _me(request)
+    if twofactor.has_two_factor(user) and not _verified(user):
+        return redirect("accounts:two_factor_verify")
+    form = CodeForm(request.POST or None)
+    device = twofactor.totp_pending(user=user)
+    if request.method == "POST" and device is not None and form.is_valid():
+        try:
+            codes = twofactor.totp_confirm(user=user, device=device,
+                                           code=form.cleaned_data["code"])
+        except InvalidInput as exc:
+            form.add_error("code", exc.errors[0].message)
+        else:
+            import django_otp
+
+            django_otp.login(request, device)
+            return render(request, "accounts/recovery_codes.html",
+                          {"codes": codes, "next": _next(request, "accounts:security")})
+    if device is None or request.method == "GET":
+        device = twofactor.totp_start(user=user)
+    return render(request, "accounts/two_factor_setup.html", {
+        "form": form, "qr": twofactor.qr_svg(device), "secret": _base32(device.bin_key),
+        "required": two_factor_required(user), "next": request.GET.get("next", "")})
+
+
+def _base32(key: bytes) -> str:
+    import base64
+
+    text = base64.b32encode(key).decode().rstrip("=")
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+
+
+@login_required
+def two_factor_verify_view(request: HttpRequest) -> HttpResponse:
+    user = _me(request)
+    if _verified(user) or not twofactor.has_two_factor(user):
+        return redirect(_next(request))
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if twofactor.two_factor_verify(request=request, code=form.cleaned_data["code"]):
+            return redirect(_next(request))
+        form.add_error("code", _("That code is not right. Enter the code your authenticator "
+                                 "app shows now, or one of your recovery codes."))
+    return render(request, "accounts/two_factor_verify.html",
+                  {"form": form, "next": request.GET.get("next", "")})
+
+
+@login_required
+@require_POST
+def two_factor_remove_view(request: HttpRequest) -> HttpResponse:
+    if two_factor_required(_me(request)):
+        messages.error(request, _("Your role requires two-factor sign-in; set up a new "
+                                  "authenticator instead."))
+        return redirect("accounts:security")
+    twofactor.two_factor_remove(actor=_me(request), user=_me(request))
+    messages.success(request, _("Two-factor sign-in is off."))
+    return redirect("accounts:security")
+
+
+@login_required
+@require_POST
+def recovery_codes(request: HttpRequest) -> HttpResponse:
+    try:
+        codes = twofactor.recovery_codes_renew(user=_me(request))
+    except InvalidInput as exc:
+        messages.error(request, exc.errors[0].message)
+        return redirect("accounts:security")
+    return render(request, "accounts/recovery_codes.html",
+                  {"codes": codes, "next": redirect("accounts:security").url})
