@@ -81,3 +81,10 @@ def make_personas() -> Personas:
 def bearer(user: User) -> dict[str, str]:
     _token, secret = token_create(actor=None, user=user, name="test")
     return {"Authorization": f"Bearer {secret}"}
+
+
+def grant_marketing(actor: Actor, *customers: Any, channel: str = "sms") -> None:
+    """The customers agree to marketing on `channel` (as a shop's sign-up form records)."""
+    for customer in customers:
+        services.consent_set(actor=actor, customer=customer, channel=channel, purpose="marketing",
+                    granted=True, source="test", proof="signed up in the test")

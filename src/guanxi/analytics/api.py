@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Field, Query, Router, Schema
 
 from guanxi.analytics import selectors
 from guanxi.core.apitypes import Id, Limit
@@ -65,6 +65,10 @@ def scores_get(request: HttpRequest, customer_id: Id) -> Any:
 class SegmentIn(Schema):
     name: str
     rules: dict[str, Any]
+    purpose: Literal["", "marketing"] | None = Field(
+        None, description='"marketing": a marketing audience (only customers with a granted '
+                          'marketing consent; withdrawing it removes them at once); "" '
+                          "general; omitted: unchanged")
 
 
 class CountIn(Schema):
@@ -75,6 +79,7 @@ class SegmentOut(Schema):
     id: int
     name: str
     rules: dict[str, Any]
+    purpose: str
     member_count: int
     refreshed_at: dt.datetime | None
 
@@ -92,7 +97,7 @@ def segments_create(request: HttpRequest, payload: SegmentIn) -> Any:
     from guanxi.analytics.services import segment_save
 
     return Status(201, segment_save(actor=request.user, name=payload.name,
-                                    rules=payload.rules))
+                                    rules=payload.rules, purpose=payload.purpose))
 
 
 class SizeOut(Schema):
@@ -119,7 +124,7 @@ def segments_update(request: HttpRequest, segment_id: Id, payload: SegmentIn) ->
 
     segment = selectors.segment_get(actor=request.user, segment_id=segment_id)
     return segment_save(actor=request.user, name=payload.name, rules=payload.rules,
-                        segment=segment)
+                        segment=segment, purpose=payload.purpose)
 
 
 @router.delete("/segments/{segment_id}", response={204: None}, summary="Delete a segment")

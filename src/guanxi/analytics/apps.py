@@ -42,6 +42,9 @@ class AnalyticsConfig(AppConfig):
                         (segment,)),
             TriggerType("analytics.segment_left", _("Leaves a segment"), "analytics",
                         (segment,)))
+        from guanxi.customers.hooks import register_consent_changed
+
+        register_consent_changed(r.marketing_consent_withdrawn)
         from guanxi.core.lazy import lazy
         from guanxi.core.work import register_handler
 

@@ -86,8 +86,16 @@ class CustomerScore(models.Model):
 class Segment(models.Model):
     """A named audience defined by rules; other modules select customers by its id."""
 
+    class Purpose(models.TextChoices):
+        GENERAL = "", _("Analysis and service")
+        MARKETING = "marketing", _("Marketing")
+
     name = models.CharField(_("name"), max_length=100, unique=True)
     rules = models.JSONField(_("rules"), default=dict)
+    # A marketing audience holds only customers who agree to marketing on some channel;
+    # withdrawing that consent takes them out at once.
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices,
+                               default=Purpose.GENERAL, blank=True)
     created_by = models.ForeignKey("accounts.User", null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)

@@ -78,3 +78,10 @@ def segment_trigger_choices() -> list[tuple[str, str]]:
     from guanxi.analytics.selectors import segment_names
 
     return segment_names()
+
+
+def marketing_consent_withdrawn(customer: Any, channel: str, purpose: str,
+                                granted: bool) -> None:
+    from guanxi.analytics.services import marketing_consent_withdrawn as leave
+
+    leave(customer, channel, purpose, granted)

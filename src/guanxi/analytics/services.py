@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import Max, Min
+from django.db.models import F, Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -38,7 +38,7 @@ from guanxi.core.models import WorkItem, WorkState
 from guanxi.core.permissions import Actor, require, staff
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.core.work import work_enqueue
-from guanxi.customers.models import Customer, Order, OrderStatus
+from guanxi.customers.models import Consent, ConsentPurpose, Customer, Order, OrderStatus
 from guanxi.customers.permissions import CustomerAction
 from guanxi.timeline.services import NewEvent, events_append_many
 
@@ -361,10 +361,14 @@ def scores_export(*, actor: Actor, stage: str = "", tier: str = "",
 
 
 def segment_save(*, actor: Actor, name: str, rules: dict[str, Any],
-                 segment: Segment | None = None) -> Segment:
-    """Create or change a segment (rules validated), then materialise its members."""
+                 segment: Segment | None = None, purpose: str | None = None) -> Segment:
+    """Create or change a segment (rules validated), then materialise its members.
+    `purpose` "marketing" makes it a marketing audience (consented customers only); None
+    keeps the segment's purpose (general for a new one)."""
     require(actor, AnalyticsAction.SEGMENT_MANAGE)
     compile_rules(rules)
+    if purpose is not None and purpose not in Segment.Purpose.values:
+        raise InvalidInput.single("purpose", _("Unknown purpose"), purpose)
     clean = " ".join(name.split())[:100]
     if not clean:
         raise InvalidInput.single("name", _("A segment needs a name"), name)
@@ -375,18 +379,49 @@ def segment_save(*, actor: Actor, name: str, rules: dict[str, Any],
         raise InvalidInput.single("name", _("Another segment has this name"), clean)
     with transaction.atomic():
         if segment is None:
-            segment = Segment.objects.create(name=clean, rules=rules, created_by=staff(actor))
+            segment = Segment.objects.create(name=clean, rules=rules, created_by=staff(actor),
+                                             purpose=purpose or "")
             log_action(actor=actor, action="segment.create", obj=segment,
-                       changes={"name": [None, clean]})
+                       changes={"name": [None, clean], "purpose": [None, segment.purpose]})
         else:
-            before = {"name": segment.name, "rules": segment.rules}
-            segment.name, segment.rules = clean, rules
-            segment.save(update_fields=["name", "rules"])
+            before = {"name": segment.name, "rules": segment.rules, "purpose": segment.purpose}
+            new_purpose = segment.purpose if purpose is None else purpose
+            segment.name, segment.rules, segment.purpose = clean, rules, new_purpose
+            segment.save(update_fields=["name", "rules", "purpose"])
             log_action(actor=actor, action="segment.update", obj=segment,
                        changes={k: [before[k], v] for k, v in
-                                (("name", clean), ("rules", rules)) if before[k] != v})
+                                (("name", clean), ("rules", rules), ("purpose", new_purpose))
+                                if before[k] != v})
         segment_refresh(segment=segment)
     return segment
+
+
+def segment_audience(segment: Segment) -> Any:
+    """The customers the segment's rules select now: never an erased person, and for a
+    marketing audience only those who agree to marketing on some channel."""
+    qs = Customer.objects.filter(compile_rules(segment.rules), erased_at__isnull=True)
+    if segment.purpose == Segment.Purpose.MARKETING:
+        qs = qs.filter(pk__in=Consent.objects.filter(
+            purpose=ConsentPurpose.MARKETING, granted=True).values("customer_id"))
+    return qs
+
+
+def marketing_consent_withdrawn(customer: Any, channel: str, purpose: str,
+                                granted: bool) -> None:
+    """Consent hook: a customer who no longer agrees to marketing on any channel leaves
+    every marketing audience now (not at the next refresh)."""
+    if purpose != ConsentPurpose.MARKETING or granted:
+        return
+    if Consent.objects.filter(customer=customer, purpose=ConsentPurpose.MARKETING,
+                              granted=True).exists():
+        return
+    now = timezone.now()
+    memberships = SegmentMembership.objects.filter(
+        customer=customer, left_at__isnull=True, segment__purpose=Segment.Purpose.MARKETING)
+    segment_ids = list(memberships.values_list("segment_id", flat=True))
+    if segment_ids:
+        memberships.update(left_at=now)
+        Segment.objects.filter(pk__in=segment_ids).update(member_count=F("member_count") - 1)
 
 
 def segment_refresh(*, segment: Segment) -> SegmentSize:
@@ -394,8 +429,7 @@ def segment_refresh(*, segment: Segment) -> SegmentSize:
     memberships of those who left, open them for those who joined, record the size."""
     now = timezone.now()
     with transaction.atomic():
-        wanted = set(Customer.objects.filter(compile_rules(segment.rules))
-                     .values_list("pk", flat=True))
+        wanted = set(segment_audience(segment).values_list("pk", flat=True))
         current = set(SegmentMembership.objects.filter(segment=segment, left_at__isnull=True)
                       .values_list("customer_id", flat=True))
         joined, left = wanted - current, current - wanted

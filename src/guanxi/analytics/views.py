@@ -97,7 +97,8 @@ def segment_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         if not errors:
             try:
                 segment = services.segment_save(actor=request.user, name=name, rules=rules,
-                                                segment=segment)
+                                                segment=segment,
+                                                purpose=request.POST.get("purpose", ""))
             except DomainError as exc:
                 errors = exc.errors or [exc]
             else:

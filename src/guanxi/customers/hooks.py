@@ -30,3 +30,20 @@ def run_after_change_many(customers: list[Any]) -> None:
         else:
             for customer in customers:
                 hook(customer)
+
+
+# Run after a consent changes (inside the same transaction): (customer, channel, purpose,
+# granted). analytics takes a customer out of marketing audiences here the moment the
+# marketing consent is withdrawn.
+ConsentHook = Callable[[Any, str, str, bool], Any]
+_CONSENT_CHANGED: list[ConsentHook] = []
+
+
+def register_consent_changed(hook: ConsentHook) -> None:
+    if all(h is not hook for h in _CONSENT_CHANGED):
+        _CONSENT_CHANGED.append(hook)
+
+
+def run_consent_changed(customer: Any, channel: str, purpose: str, granted: bool) -> None:
+    for hook in _CONSENT_CHANGED:
+        hook(customer, channel, purpose, granted)

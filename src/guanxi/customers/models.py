@@ -96,6 +96,9 @@ class Customer(MaskedWriteGuard, TimeStampedModel):
     # is still N (If-Match on the API, a hidden field in the form), or it would overwrite
     # changes it never saw.
     version = models.PositiveIntegerField(default=1, db_default=1, editable=False)
+    # Set when the person's data was erased (PIPL): the row stays, without personal data,
+    # so orders and counts still add up in the KPIs; lists and search leave it out.
+    erased_at = models.DateTimeField(_("erased"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("customer")

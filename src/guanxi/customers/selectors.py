@@ -91,12 +91,13 @@ def _list_prefetch(qs: QuerySet[Customer]) -> QuerySet[Customer]:
 
 
 def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
-               prefix: str = "", segment_id: int | None = None) -> Q:
+               prefix: str = "", segment_id: int | None = None,
+               marketing_consent: bool = False) -> Q:
     """The scope and filters as a Q, relative to Customer or through a relation prefix."""
     def p(name: str) -> str:
         return prefix + name
 
-    q = Q()
+    q = Q(**{p("erased_at__isnull"): True})
     if is_team_scoped(actor):
         scope = Q(**{p("owner_id"): actor.pk})
         if actor.team_id:
@@ -112,12 +113,16 @@ def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
         # Current members (analytics keeps the memberships; at most one open per segment).
         q &= Q(**{p("segment_memberships__segment_id"): segment_id,
                   p("segment_memberships__left_at__isnull"): True})
+    if marketing_consent:
+        q &= Q(**{p("id__in"): Consent.objects.filter(
+            purpose=ConsentPurpose.MARKETING, granted=True).values("customer_id")})
     return q
 
 
 def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
                     region: str = "", segment_id: int | None = None,
-                    cursor: str | None = None, limit: int = 25) -> Page[Customer]:
+                    cursor: str | None = None, limit: int = 25,
+                    marketing_consent: bool = False) -> Page[Customer]:
     """Instant search and filters. With a query, results come from the search-term index
     in term order; without one, newest first with a keyset cursor."""
     require(actor, CustomerAction.CUSTOMER_VIEW)
@@ -127,7 +132,8 @@ def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int |
         return Page(items=[])
     if query:
         filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                             prefix="customer__", segment_id=segment_id)
+                             prefix="customer__", segment_id=segment_id,
+                             marketing_consent=marketing_consent)
         after = decode_cursor(cursor)
         offset = int(after[0]) if after else 0
         # One query per range, merged here: ranges joined by OR under ORDER BY term LIMIT
@@ -155,7 +161,7 @@ def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int |
     else:
         qs = Customer.objects.filter(
             _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                       segment_id=segment_id))
+                       segment_id=segment_id, marketing_consent=marketing_consent))
         page = keyset_page(qs, cursor=cursor, limit=limit, prepare=_list_prefetch)
         items, next_cursor = page.items, page.next_cursor
     mask_for(actor, items)

@@ -57,7 +57,8 @@ def customer_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def customer_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    rows = services.customers_export(actor=request.user, **_filters(request))
+    rows = services.customers_export(actor=request.user, **_filters(request),
+                                     consented_only=request.GET.get("everyone") != "1")
     if request.GET.get("format") == "xlsx":
         return xlsx_download(rows, "customers.xlsx", sheet=_("Customers"))
     return csv_download(rows, "customers.csv")

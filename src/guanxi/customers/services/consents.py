@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
 from guanxi.core.permissions import Actor, staff
+from guanxi.customers.hooks import run_consent_changed
 from guanxi.customers.models import (
     Channel,
     Consent,
@@ -48,4 +49,6 @@ def consent_set(*, actor: Actor, customer: Customer, channel: str, purpose: str,
         log_action(actor=actor, action="consent.set", obj=consent, customer_id=customer.pk,
                    changes={f"{channel}/{purpose}": [old, granted]},
                    extra={"source": source, "proof": proof})
+        if old != granted:
+            run_consent_changed(customer, channel, purpose, granted)
     return consent

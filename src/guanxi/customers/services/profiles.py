@@ -15,7 +15,14 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import diff, log_action, log_actions
 from guanxi.core.bulk import insert_objects, update_objects
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
-from guanxi.core.permissions import Actor, is_team_scoped, require, staff
+from guanxi.core.permissions import (
+    Actor,
+    Role,
+    effective_role,
+    is_team_scoped,
+    require,
+    staff,
+)
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
 from guanxi.customers.hooks import run_after_change_many
@@ -23,6 +30,8 @@ from guanxi.customers.models import (
     Address,
     Channel,
     Company,
+    Consent,
+    ConsentPurpose,
     Customer,
     CustomerTag,
     Gender,
@@ -404,24 +413,40 @@ def company_get_or_create(*, actor: Actor, name: str) -> Company:
 
 EXPORT_COLUMNS = ("id", "display_name", "family_name", "given_name", "gender", "birthday",
                   "region", "occupation", "preferred_language", "preferred_channel", "source",
-                  "owner", "tags", "emails", "phones", "created_at")
+                  "owner", "tags", "emails", "phones", "created_at",
+                  # the channels on which the customer agrees to each purpose
+                  *(f"consent_{purpose}" for purpose in ConsentPurpose.values))
 
 
 def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
-                     region: str = "", segment_id: int | None = None) -> Iterator[list[str]]:
+                     region: str = "", segment_id: int | None = None,
+                     consented_only: bool = True) -> Iterator[list[str]]:
     """Rows of the filtered customers (masked for analysts), header first, fetched a page at
-    a time so memory stays flat. The export is audited before the first row leaves."""
+    a time so memory stays flat. The export is audited before the first row leaves.
+
+    By default only customers who agree to marketing on some channel are exported (the
+    export feeds campaigns); `consented_only=False` exports everyone for other purposes,
+    except for the marketing role, whose exports are always consented only."""
     require(actor, CustomerAction.CUSTOMER_EXPORT)
+    if effective_role(actor) == Role.MARKETING:
+        consented_only = True
     filters: dict[str, Any] = {"q": q, "tag": tag, "owner_id": owner_id, "region": region,
                                "segment_id": segment_id}
     log_action(actor=actor, action="customer.export", object_type="customers.customer",
-               extra={"filters": filters})
+               extra={"filters": filters, "consented_only": consented_only})
     yield list(EXPORT_COLUMNS)
     cursor: str | None = None
     while True:
-        page = customer_search(actor=actor, cursor=cursor, limit=200, **filters)
+        page = customer_search(actor=actor, cursor=cursor, limit=200,
+                               marketing_consent=consented_only, **filters)
+        granted: dict[tuple[int, str], list[str]] = {}
+        for cid, purpose, channel in (Consent.objects.filter(
+                customer_id__in=[c.pk for c in page.items], granted=True)
+                .order_by("channel").values_list("customer_id", "purpose", "channel")):
+            granted.setdefault((cid, purpose), []).append(channel)
         for c in page.items:
             identities = list(c.identities.all())
+            agreed = ["|".join(granted.get((c.pk, p), ())) for p in ConsentPurpose.values]
             yield [safe_cell(v) for v in (
                 c.pk, c.display_name, c.family_name, c.given_name, c.gender, c.birthday or "",
                 c.region, c.occupation, c.preferred_language, c.preferred_channel, c.source,
@@ -429,7 +454,7 @@ def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int 
                 "|".join(link.tag.name for link in c.tag_links.all()),
                 "|".join(i.value for i in identities if i.kind == IdentityKind.EMAIL),
                 "|".join(i.value for i in identities if i.kind == IdentityKind.PHONE),
-                c.created_at.isoformat())]
+                c.created_at.isoformat(), *agreed)]
         if not page.next_cursor:
             return
         cursor = page.next_cursor

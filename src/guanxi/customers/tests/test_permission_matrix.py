@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from guanxi.testing import bearer, make_customer
+from guanxi.testing import bearer, grant_marketing, make_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +116,9 @@ def test_page_matrix(client, personas, records, role, whose, op, method, url, bo
 def test_list_export_and_create_pages(client, personas, records, role):
     client.force_login(personas.by_role(role))
     listing = client.get("/customers/")
+    # the export holds the customers who agree to marketing (the marketing role's
+    # always does): both teams' customers agree here
+    grant_marketing(personas.admin, *records.values())
     export = client.get("/customers/export.csv")
     create = client.get("/customers/new/")
     assert listing.status_code == (200 if "view" in ALLOWED[role] else 403)

@@ -7,7 +7,7 @@ import pytest
 
 from guanxi.customers import services
 from guanxi.customers.models import Customer
-from guanxi.testing import make_customer
+from guanxi.testing import grant_marketing, make_customer
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -110,7 +110,7 @@ def test_a_bad_cursor_on_a_page_is_a_clear_4xx_not_a_crash(client, personas):
 def test_export_is_audited_and_neutralises_formulas(client, personas):
     from guanxi.audit.models import AuditEntry
 
-    make_customer(personas.admin, full_name="=HYPERLINK(1)")
+    grant_marketing(personas.admin, make_customer(personas.admin, full_name="=HYPERLINK(1)"))
     client.force_login(personas.marketing)
     body = b"".join(client.get("/customers/export.csv").streaming_content).decode()
     assert "'=HYPERLINK(1)" in body
