@@ -10,7 +10,7 @@ SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 RUN_DEPS  := $(VENV)/.deps-run-$(SUM)
 TEST_DEPS := $(VENV)/.deps-test-$(SUM)
 
-.PHONY: run install install-test test test-sqlite test-pg lint bench messages vendor clean
+.PHONY: run install install-test test test-sqlite test-pg lint bench messages vendor clean audit-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,3 +79,10 @@ vendor:
 
 clean:
 	rm -rf $(VENV) var/test-* .pytest_cache
+
+# Known vulnerabilities in the installed dependencies (pip-audit asks PyPI's advisory
+# database, so it needs network access or PIP_INDEX_URL pointing at a mirror that serves
+# the JSON API). See docs/security.md.
+audit-deps: install-test
+	$(BIN)/pip install --quiet pip-audit==2.10.1
+	$(BIN)/pip-audit --strict --skip-editable

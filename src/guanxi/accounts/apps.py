@@ -12,6 +12,9 @@ class AccountsConfig(AppConfig):
         register_accounts_actions()
         from django.contrib.auth.signals import user_logged_in
 
+        from guanxi.accounts.privacy import register_accounts_retention
+
+        register_accounts_retention()
         user_logged_in.connect(_on_login, dispatch_uid="guanxi.accounts.session_started")
 
 

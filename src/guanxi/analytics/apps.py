@@ -14,6 +14,9 @@ class AnalyticsConfig(AppConfig):
         from guanxi.analytics.permissions import register_analytics_actions
 
         register_analytics_actions()
+        from guanxi.analytics.privacy import register_analytics_personal_data
+
+        register_analytics_personal_data()
         from guanxi.analytics.models import CustomerScore, SegmentMembership
         from guanxi.customers.extensions import (
             ListFilter,

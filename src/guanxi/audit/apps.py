@@ -10,3 +10,6 @@ class AuditConfig(AppConfig):
         from guanxi.audit.permissions import register_audit_actions
 
         register_audit_actions()
+        from guanxi.audit.privacy import register_audit_personal_data
+
+        register_audit_personal_data()

@@ -26,6 +26,9 @@ class AuditEntry(models.Model):
     customer_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
     extra = models.JSONField(default=dict, blank=True)
+    # Set when a person's data in `changes` and `extra` was erased (PIPL): the entry stays,
+    # with field names and references, and says that values were removed.
+    redacted_at = models.DateTimeField(null=True, blank=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -7,6 +7,7 @@ import decimal
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from guanxi.audit.models import AuditEntry
 from guanxi.core.bulk import insert_objects
@@ -65,3 +66,18 @@ def log_actions(*, actor: Actor, action: str, entries: list[tuple[models.Model, 
          else getattr(obj, "customer_id", None),
          "changes": _plain(changes), "extra": {}}
         for obj, changes in entries])
+
+
+def audit_redact(*, customer_ids: set[int], redact: Any) -> int:
+    """Erasure only: replace the person's values in the entries about `customer_ids`
+    (`redact(value) -> value`), keeping who, when, what action and which fields. The one
+    place audit entries are changed after they are written."""
+    changed = 0
+    plain: models.QuerySet[AuditEntry] = models.QuerySet(AuditEntry)  # not append-only
+    for entry in AuditEntry.objects.filter(customer_id__in=customer_ids).order_by("id"):
+        changes, extra = redact(entry.changes), redact(entry.extra)
+        if changes != entry.changes or extra != entry.extra:
+            plain.filter(pk=entry.pk).update(changes=changes, extra=extra,
+                                             redacted_at=timezone.now())
+            changed += 1
+    return changed

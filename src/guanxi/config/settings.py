@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.dataquality",
     "guanxi.analytics",
+    "guanxi.privacy",
     "guanxi.web",
 ]
 
@@ -191,6 +192,12 @@ SESSION_COOKIE_AGE = GUANXI_SESSION_MAX_HOURS * 3600
 GUANXI_API_TOKEN_DAYS = int(os.environ.get("GUANXI_API_TOKEN_DAYS", "90"))
 GUANXI_API_TOKEN_MAX_DAYS = int(os.environ.get("GUANXI_API_TOKEN_MAX_DAYS", "365"))
 OTP_TOTP_ISSUER = "Guanxi"
+# Retention (docs/privacy.md): how long each kind of data is kept; 0 keeps it. The nightly
+# job deletes or anonymises what is older; `guanxi retention` previews it.
+GUANXI_RETAIN_IMPORT_FILES_DAYS = int(os.environ.get("GUANXI_RETAIN_IMPORT_FILES_DAYS", "30"))
+GUANXI_RETAIN_SIGN_IN_DAYS = int(os.environ.get("GUANXI_RETAIN_SIGN_IN_DAYS", "365"))
+GUANXI_RETAIN_INACTIVE_CUSTOMERS_YEARS = int(
+    os.environ.get("GUANXI_RETAIN_INACTIVE_CUSTOMERS_YEARS", "0"))
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]

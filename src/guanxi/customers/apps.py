@@ -16,6 +16,9 @@ class CustomersConfig(AppConfig):
         register_customers_shell()
         register_customer_kinds()
         register_customer_rules()
+        from guanxi.customers.privacy import register_customers_personal_data
+
+        register_customers_personal_data()
         from guanxi.core.automation import ActionType, ConfigField, register_action_types
         from guanxi.core.lazy import lazy
         from guanxi.customers.permissions import CustomerAction

@@ -22,6 +22,16 @@ class DataQualityConfig(AppConfig):
         from guanxi.dataquality.permissions import register_dataquality_actions
 
         register_dataquality_actions()
+        from guanxi.dataquality.privacy import register_dataquality_personal_data
+
+        register_dataquality_personal_data()
+        from guanxi.core.privacy import register_related_ids
+        from guanxi.dataquality.privacy import merged_ids
+
+        register_related_ids(merged_ids)
+        from guanxi.dataquality.privacy import register_dataquality_retention
+
+        register_dataquality_retention()
         from guanxi.core.shell import (
             HomeCard,
             NavEntry,

@@ -393,10 +393,17 @@ def _update(actor: Actor, items: Sequence[ProfileChange], prefixes: Sequence[str
 
 
 def customer_delete(*, actor: Actor, customer: Customer) -> None:
+    """Delete the customer and every trace of their personal data elsewhere (audit values,
+    merge records, import files and reports: the apps' registered erasures); the audit
+    entry records the deletion without the data."""
+    from guanxi.core.privacy import erase_everywhere
+    from guanxi.customers.privacy import person_of
+
     _check(actor, CustomerAction.CUSTOMER_DELETE, customer)
     with transaction.atomic():
+        counts = erase_everywhere(person_of(customer))
         log_action(actor=actor, action="customer.delete", obj=customer,
-                   changes={"display_name": [customer.display_name, None]})
+                   extra={"erased": counts})
         customer.delete()
 
 

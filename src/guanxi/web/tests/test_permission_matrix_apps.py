@@ -27,7 +27,8 @@ VIEW = {"admin", "manager", "sales", "service", "marketing", "analyst"}
 MERGE = IMPORT = SCORING = AUDIT = {"admin", "manager"}
 SEGMENTS = {"admin", "manager", "marketing", "analyst"}
 EXPORT = {"admin", "manager", "marketing", "analyst"}
-USERS = {"admin"}
+USERS = PRIVACY = {"admin"}
+RECORDS = {"admin", "manager"}
 ANY = set(ROLES)
 
 # (method, url, body, roles allowed, status when allowed). Others get 403.
@@ -58,10 +59,15 @@ API_CASES = [
     ("post", "/api/v1/merges/{merge}/undo", None, MERGE, 200),
     ("post", "/api/v1/customers/{customer}/merge", {"other_id": "{other}"}, MERGE, 201),
     ("get", "/api/v1/duplicates/search/{run}", None, MERGE, 200),
+    # data-subject requests: the privacy officer's (administrators)
+    ("get", "/api/v1/customers/{customer}/personal-data", None, PRIVACY, 200),
+    ("post", "/api/v1/customers/{customer}/erasure", {"reason": "PIPL"}, PRIVACY, 200),
 ]
 PAGE_CASES = [
     ("get", "/", None, ANY, 200),
     ("get", "/accounts/security/", None, ANY, 200),
+    ("get", "/privacy/", None, RECORDS, 200),
+    ("get", "/privacy/people/{customer}/", None, PRIVACY, 200),
     ("get", "/search/", {"q": "王"}, VIEW, 200),
     ("get", "/analytics/", None, VIEW, 200),
     ("get", "/analytics/segments/", None, VIEW, 200),
@@ -97,7 +103,7 @@ ELSEWHERE = re.compile(
     r"(/status)?)?|/api/v1/imports.*|/api/v1/duplicates/search|"
     r"/customers/.*|/quality/imports/.+|/quality/duplicates/(find|runs)/.*|"
     r"/analytics/(segments/count|segments/new|segments/\{pk\}/delete|scores/export|"
-    r"scoring/.*)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
+    r"scoring/.*)|/privacy/people/\{pk\}/(export\.\{fmt\}|erase/)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
 
 
 @pytest.fixture
