@@ -29,6 +29,11 @@ class AuditEntry(models.Model):
     # Set when a person's data in `changes` and `extra` was erased (PIPL): the entry stays,
     # with field names and references, and says that values were removed.
     redacted_at = models.DateTimeField(null=True, blank=True)
+    # SHA-256 of the entry as written (audit.chain.entry_digest), and the chain over the
+    # digests in id order, filled in by sealing (audit.chain.audit_seal): editing an entry,
+    # or removing or inserting one, breaks `guanxi audit verify`.
+    digest = models.CharField(max_length=64, blank=True, default="")
+    chain = models.CharField(max_length=64, blank=True, default="", db_index=True)
 
     objects = AppendOnlyQuerySet.as_manager()
 

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import models
 from django.utils import timezone
 
+from guanxi.audit.chain import entry_digest
 from guanxi.audit.models import AuditEntry
 from guanxi.core.bulk import insert_objects
 from guanxi.core.permissions import Actor
@@ -42,16 +43,12 @@ def log_action(*, actor: Actor, action: str, obj: models.Model | None = None,
         object_id = object_id or str(obj.pk)
         if customer_id is None and obj._meta.label_lower == "customers.customer":
             customer_id = obj.pk
-    return AuditEntry.objects.create(
-        actor_id=getattr(actor, "pk", None),
-        actor_label=getattr(actor, "username", None) or "system",
-        action=action,
-        object_type=object_type,
-        object_id=object_id,
-        customer_id=customer_id,
-        changes=_plain(changes or {}),
-        extra=_plain(extra or {}),
-    )
+    values = {"at": timezone.now(), "actor_id": getattr(actor, "pk", None),
+              "actor_label": getattr(actor, "username", None) or "system",
+              "action": action, "object_type": object_type, "object_id": object_id,
+              "customer_id": customer_id, "changes": _plain(changes or {}),
+              "extra": _plain(extra or {})}
+    return AuditEntry.objects.create(**values, digest=entry_digest(values))
 
 
 def log_actions(*, actor: Actor, action: str, entries: list[tuple[models.Model, dict[str, Any]]]
@@ -59,13 +56,15 @@ def log_actions(*, actor: Actor, action: str, entries: list[tuple[models.Model, 
     """One audit entry per (customer object, changes), written in one statement: the bulk
     paths (imports) record exactly what log_action would, one row each."""
     label = getattr(actor, "username", None) or "system"
-    insert_objects(AuditEntry, [
-        {"actor_id": getattr(actor, "pk", None), "actor_label": label, "action": action,
-         "object_type": obj._meta.label_lower, "object_id": str(obj.pk),
+    now = timezone.now()
+    rows = [
+        {"at": now, "actor_id": getattr(actor, "pk", None), "actor_label": label,
+         "action": action, "object_type": obj._meta.label_lower, "object_id": str(obj.pk),
          "customer_id": obj.pk if obj._meta.label_lower == "customers.customer"
          else getattr(obj, "customer_id", None),
          "changes": _plain(changes), "extra": {}}
-        for obj, changes in entries])
+        for obj, changes in entries]
+    insert_objects(AuditEntry, [{**row, "digest": entry_digest(row)} for row in rows])
 
 
 def audit_redact(*, customer_ids: set[int], redact: Any) -> int:
