@@ -2,7 +2,6 @@
 
 from django.db import migrations, models
 
-
 KEPT = ("at", "actor_id", "actor_label", "action", "object_type", "object_id", "customer_id",
         "digest")
 _PG = " OR ".join(f"NEW.{c} IS DISTINCT FROM OLD.{c}" for c in KEPT)
