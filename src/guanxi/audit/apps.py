@@ -13,3 +13,7 @@ class AuditConfig(AppConfig):
         from guanxi.audit.privacy import register_audit_personal_data
 
         register_audit_personal_data()
+        from guanxi.audit.permissions import AuditAction
+        from guanxi.core.shell import NavEntry, register_nav
+
+        register_nav(NavEntry("audit", _("Audit log"), "audit:log", AuditAction.AUDIT_VIEW, 85))

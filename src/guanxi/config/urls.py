@@ -20,6 +20,7 @@ urlpatterns = [
     path("quality/", include("guanxi.dataquality.urls")),
     path("analytics/", include("guanxi.analytics.urls")),
     path("privacy/", include("guanxi.privacy.urls")),
+    path("audit/", include("guanxi.audit.urls")),
     path("api/v1/", api.urls),
     path("api/docs", RedirectView.as_view(url="/api/v1/docs", permanent=False)),
     path("admin/", admin.site.urls),

@@ -67,6 +67,7 @@ PAGE_CASES = [
     ("get", "/", None, ANY, 200),
     ("get", "/accounts/security/", None, ANY, 200),
     ("get", "/privacy/", None, RECORDS, 200),
+    ("get", "/audit/", None, AUDIT, 200),
     ("get", "/privacy/people/{customer}/", None, PRIVACY, 200),
     ("get", "/search/", {"q": "王"}, VIEW, 200),
     ("get", "/analytics/", None, VIEW, 200),
