@@ -188,7 +188,8 @@ def consents_set(request: HttpRequest, customer_id: Id, payload: ConsentIn) -> A
     customer = selectors.customer_for_change(actor=request.user, customer_id=customer_id)
     consent = services.consent_set(actor=request.user, customer=customer, **payload.model_dump())
     return {"channel": consent.channel, "purpose": consent.purpose, "granted": consent.granted,
-            "explicit": True, "changed_at": consent.changed_at, "source": consent.source}
+            "explicit": True, "changed_at": consent.changed_at, "source": consent.source,
+            "notice": consent.notice}
 
 
 @router.get("/customers/{customer_id}/tags", response=list[str])

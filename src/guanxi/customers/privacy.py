@@ -152,11 +152,11 @@ def register_customers_personal_data() -> None:
         PersonalData(
             "customers.consents", _("Consents"), "customers",
             {"channel": "preference", "purpose": "preference", "granted": "preference",
-             "source": "record", "proof": "record"},
+             "source": "record", "notice": "record", "proof": "record"},
             [_("Proving what the customer agreed to")],
             lambda p: _rows(Consent.objects.filter(customer_id=p.customer_id).order_by("id"),
                             ["channel", "purpose", "granted", "changed_at", "source",
-                             "proof", "recorded_by__username"]),
+                             "notice", "proof", "recorded_by__username"]),
             _delete(Consent)),
         PersonalData(
             "customers.tags", _("Tags"), "customers", {"tag": "derived"},

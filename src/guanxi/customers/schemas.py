@@ -135,8 +135,10 @@ class ConsentIn(Schema):
     channel: str
     purpose: str
     granted: bool
-    source: str = Field("", max_length=60)
-    proof: str = Field("", max_length=2000)
+    source: str = Field("", max_length=60, description="how the answer was given")
+    proof: str = Field("", max_length=2000, description="the evidence (form id, message...)")
+    notice: str = Field("", max_length=60,
+                        description="version of the privacy notice the answer was given to")
 
 
 class ConsentOut(Schema):
@@ -146,6 +148,7 @@ class ConsentOut(Schema):
     explicit: bool = Field(description="false when the default applies (no answer recorded)")
     changed_at: dt.datetime | None
     source: str
+    notice: str = ""
 
 
 class TagIn(Schema):

@@ -218,6 +218,7 @@ class ConsentState:
     explicit: bool
     changed_at: dt.datetime | None
     source: str
+    notice: str = ""
 
 
 @dataclass
@@ -258,7 +259,7 @@ def consent_states(customer: Customer) -> list[ConsentState]:
                 purpose_label=str(purpose_label),
                 granted=row.granted if row else consent_default(purpose),
                 explicit=row is not None, changed_at=row.changed_at if row else None,
-                source=row.source if row else ""))
+                source=row.source if row else "", notice=row.notice if row else ""))
     return states
 
 

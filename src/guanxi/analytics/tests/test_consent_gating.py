@@ -71,3 +71,22 @@ def test_segment_purpose_is_checked_and_shown_in_the_api(client, personas):
                                          "purpose": "marketing"},
                     content_type="application/json", headers=bearer(personas.marketing))
     assert r.status_code == 201 and r.json()["purpose"] == "marketing"
+
+
+def test_a_consent_keeps_the_notice_version_and_how_it_was_given(client, personas):
+    from guanxi.testing import bearer
+
+    customer = make_customer(personas.admin, full_name="王芳")
+    r = client.put(f"/api/v1/customers/{customer.pk}/consents",
+                   {"channel": "email", "purpose": "marketing", "granted": True,
+                    "source": "web form", "proof": "form 8841", "notice": "2026-03"},
+                   content_type="application/json", headers=bearer(personas.marketing))
+    assert r.status_code == 200 and r.json()["notice"] == "2026-03"
+    listed = client.get(f"/api/v1/customers/{customer.pk}/consents",
+                        headers=bearer(personas.marketing)).json()
+    email = next(c for c in listed if c["channel"] == "email" and c["purpose"] == "marketing")
+    assert email["notice"] == "2026-03" and email["source"] == "web form"
+    from guanxi.customers.models import Event
+
+    event = Event.objects.get(customer=customer, kind="consent_changed")
+    assert event.data["notice"] == "2026-03"

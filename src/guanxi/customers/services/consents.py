@@ -22,7 +22,10 @@ from guanxi.customers.services.timeline import event_record
 
 
 def consent_set(*, actor: Actor, customer: Customer, channel: str, purpose: str, granted: bool,
-                source: str = "", proof: str = "") -> Consent:
+                source: str = "", proof: str = "", notice: str = "") -> Consent:
+    """Record the customer's answer for one channel and purpose: how it was given
+    (`source`, e.g. "web form", "reply TD"), the evidence (`proof`) and the version of the
+    privacy notice it was given to (`notice`)."""
     _check(actor, CustomerAction.CONSENT_CHANGE, customer)
     errors = []
     if channel not in Channel.values:
@@ -41,14 +44,15 @@ def consent_set(*, actor: Actor, customer: Customer, channel: str, purpose: str,
         consent.changed_at = timezone.now()
         consent.source = source[:60]
         consent.proof = proof
+        consent.notice = notice[:60]
         consent.recorded_by = staff(actor)
         consent.save()
         event_record(customer=customer, kind="consent_changed", actor=actor,
                      data={"channel": channel, "purpose": purpose, "granted": granted,
-                           "source": source, "proof": proof})
+                           "source": source, "proof": proof, "notice": notice[:60]})
         log_action(actor=actor, action="consent.set", obj=consent, customer_id=customer.pk,
                    changes={f"{channel}/{purpose}": [old, granted]},
-                   extra={"source": source, "proof": proof})
+                   extra={"source": source, "proof": proof, "notice": notice[:60]})
         if old != granted:
             run_consent_changed(customer, channel, purpose, granted)
     return consent
