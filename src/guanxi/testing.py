@@ -12,6 +12,8 @@ from guanxi.accounts.services import token_create
 from guanxi.core.permissions import Actor, Role
 from guanxi.customers import services
 
+TEST_PASSWORD = "pw-for-tests-1"  # noqa: S105 - every test user's password
+
 
 class TeamFactory(factory.django.DjangoModelFactory):
     class Meta:
@@ -28,7 +30,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}")
     role = Role.SALES
-    password = factory.django.Password("pw-for-tests-1")
+    password = factory.django.Password(TEST_PASSWORD)
 
 
 def make_customer(actor: Actor, **kwargs: Any):
@@ -88,3 +90,17 @@ def grant_marketing(actor: Actor, *customers: Any, channel: str = "sms") -> None
     for customer in customers:
         services.consent_set(actor=actor, customer=customer, channel=channel, purpose="marketing",
                     granted=True, source="test", proof="signed up in the test")
+
+
+def browser_sign_in(page: Any, base_url: str, username: str, language: str = "",
+                    password: str = TEST_PASSWORD) -> None:
+    """Sign in through the login form in a Playwright page, then switch the interface
+    language if `language` is given and not already shown."""
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("load")
+    if language and page.locator("html").get_attribute("lang") != language:
+        page.select_option("[data-testid=language]", language)
+        page.wait_for_load_state("load")

@@ -142,6 +142,15 @@ def _file_text(path: Path) -> str:
     return data.decode("utf-8", "replace")
 
 
+def _assert_no_canary_in_database_or_files(var_dir: Path) -> None:
+    leftovers = {table: found for table, text in _database_text().items()
+                 if (found := _found(text))}
+    assert not leftovers, leftovers
+    files = {str(p): found for p in var_dir.rglob("*") if p.is_file()
+             and (found := _found(_file_text(p)))}
+    assert not files, files
+
+
 def _found(text: str) -> list[str]:
     # JSON columns escape non-ASCII characters on some databases
     escaped = json.dumps(text)
@@ -181,12 +190,7 @@ def test_export_holds_every_planted_value_and_erasure_leaves_none(
     assert r.json()["erased"]["customers.identities"] == 6  # 4 own, 2 from the duplicate
     # (a backup made from now on copies these tables: operations/tests check that a
     # backup holds exactly the database's rows)
-    leftovers = {table: found for table, text in _database_text().items()
-                 if (found := _found(text))}
-    assert not leftovers, leftovers
-    files = {str(p): found for p in Path(settings.VAR_DIR).rglob("*") if p.is_file()
-             and (found := _found(_file_text(p)))}
-    assert not files, files
+    _assert_no_canary_in_database_or_files(Path(settings.VAR_DIR))
     logged = [k for k, v in CANARIES.items() if v in caplog.text]
     assert not logged, logged
 
@@ -216,12 +220,7 @@ def test_deleting_a_customer_leaves_no_trace_in_audit_merges_or_files(
     person = _plant(personas, django_capture_on_commit_callbacks)
     r = client.delete(f"/api/v1/customers/{person.pk}", headers=bearer(personas.manager))
     assert r.status_code == 204
-    leftovers = {table: found for table, text in _database_text().items()
-                 if (found := _found(text))}
-    assert not leftovers, leftovers
-    files = {str(p): found for p in Path(settings.VAR_DIR).rglob("*") if p.is_file()
-             and (found := _found(_file_text(p)))}
-    assert not files, files
+    _assert_no_canary_in_database_or_files(Path(settings.VAR_DIR))
 
 
 def test_the_privacy_pages(client, personas):

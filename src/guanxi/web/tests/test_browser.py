@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from guanxi.testing import make_customer
+from guanxi.testing import browser_sign_in, make_customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -26,14 +26,8 @@ def test_login_search_open_360_log_note(browser, live_server, personas, language
     page.set_default_timeout(15000)
     try:
         # when the salesperson logs in
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("input[name=username]", "sales")
-        page.fill("input[name=password]", "pw-for-tests-1")
-        page.click("button[type=submit]")
-        page.wait_for_url("**/customers/")
-        if page.locator("html").get_attribute("lang") != language:
-            page.select_option("[data-testid=language]", language)
-            page.wait_for_load_state("load")
+        browser_sign_in(page, live_server.url, "sales", language)
+        assert page.url.endswith("/customers/")
         assert page.locator("html").get_attribute("lang") == language
         assert words["customers"] in page.locator("nav").inner_text()
         # and searches by the last digits of the phone (instant search via htmx)
