@@ -49,6 +49,7 @@ if PRODUCTION and not os.environ.get("GUANXI_SECRET_KEY"):
     raise ImproperlyConfigured("GUANXI_ENV=production needs GUANXI_SECRET_KEY (50+ random "
                                "characters, the same on every web and worker machine)")
 SECRET_KEY = _secret_key()
+GUANXI_PROXY_COUNT = int(os.environ.get("GUANXI_PROXY_COUNT", "1" if PRODUCTION else "0"))
 DEBUG = env_bool("GUANXI_DEBUG") and not PRODUCTION
 ALLOWED_HOSTS = env_list("GUANXI_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("GUANXI_CSRF_TRUSTED_ORIGINS", "http://127.0.0.1:8000")
@@ -183,6 +184,9 @@ AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_ENABLE_ADMIN = False  # Guanxi's own role-checked pages (accounts/admin.py)
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "guanxi.accounts.middleware.client_ip"
+# Proxies in front of Guanxi that append to X-Forwarded-For (1 behind one nginx; 0: none,
+# the address is the connection's). Production assumes one.
 # Sessions: signed out after GUANXI_SESSION_IDLE_MINUTES without a request, and
 # GUANXI_SESSION_MAX_HOURS after signing in whatever happens.
 GUANXI_SESSION_IDLE_MINUTES = int(os.environ.get("GUANXI_SESSION_IDLE_MINUTES", "30"))

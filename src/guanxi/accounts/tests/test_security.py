@@ -294,3 +294,18 @@ def test_a_user_makes_and_revokes_their_own_tokens_on_the_security_page(client, 
     assert client.post(f"/accounts/security/tokens/{other.pk}/revoke/").status_code == 404
     client.post(f"/accounts/security/tokens/{token.pk}/revoke/")
     assert api.get("/api/v1/customers", **_auth(secret)).status_code == 401
+
+
+def test_behind_a_proxy_the_lockout_is_per_forwarded_address(personas, settings):
+    settings.GUANXI_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    attacker = Client(HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9", **proxy)
+    for i in range(settings.AXES_FAILURE_LIMIT):
+        _login(attacker, f"guess{i}", "wrong")
+    assert _login(attacker, "manager").status_code == 429
+    # another client behind the same proxy is not locked out; a forged left-most entry
+    # does not help the attacker
+    colleague = Client(HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy)
+    assert _login(colleague, "manager").status_code == 302
+    forged = Client(HTTP_X_FORWARDED_FOR="9.9.9.9, 203.0.113.9", **proxy)
+    assert _login(forged, "manager").status_code == 429
