@@ -68,12 +68,18 @@ def log_actions(*, actor: Actor, action: str, entries: list[tuple[models.Model, 
 
 
 def audit_redact(*, customer_ids: set[int], redact: Any) -> int:
-    """Erasure only: replace the person's values in the entries about `customer_ids`
-    (`redact(value) -> value`), keeping who, when, what action and which fields. The one
-    place audit entries are changed after they are written."""
+    """Erasure: replace the person's values in the entries about `customer_ids`
+    (`redact(value) -> value`), keeping who, when, what action and which fields."""
+    return audit_redact_where(AuditEntry.objects.filter(customer_id__in=customer_ids),
+                              redact=redact)
+
+
+def audit_redact_where(entries: models.QuerySet[AuditEntry], *, redact: Any) -> int:
+    """Replace the values of `entries` (`redact(value) -> value`), marking them redacted:
+    erasure and retention, the only writers allowed to touch an entry's values."""
     changed = 0
     plain: models.QuerySet[AuditEntry] = models.QuerySet(AuditEntry)  # not append-only
-    for entry in AuditEntry.objects.filter(customer_id__in=customer_ids).order_by("id"):
+    for entry in entries.order_by("id").iterator(chunk_size=2000):
         changes, extra = redact(entry.changes), redact(entry.extra)
         if changes != entry.changes or extra != entry.extra:
             plain.filter(pk=entry.pk).update(changes=changes, extra=extra,

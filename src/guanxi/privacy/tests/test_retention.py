@@ -77,3 +77,21 @@ def test_the_records_page_shows_the_retention_preview(client, personas):
     client.force_login(personas.manager)
     page = client.get("/privacy/")
     assert b"GUANXI_RETAIN_IMPORT_FILES_DAYS" in page.content
+
+
+def test_old_audit_values_are_anonymised_and_the_chain_still_verifies(personas, settings):
+    from guanxi.audit.chain import audit_seal, audit_verify
+
+    customer = make_customer(personas.admin, full_name="张伟", phones=["13800003333"])
+    from guanxi.customers.services import customer_update
+
+    customer_update(actor=personas.admin, customer=customer, occupation="教师")
+    later = timezone.now() + dt.timedelta(days=2 * 365)
+    audit_seal(now=later)
+    assert _due()["audit.values"] == 0  # no period: kept
+    settings.GUANXI_RETAIN_AUDIT_VALUES_YEARS = 1
+    assert {r["name"]: r["due"] for r in retention_preview(now=later)}["audit.values"] > 0
+    retention_run(now=later)
+    entry = AuditEntry.objects.get(action="customer.update", customer_id=customer.pk)
+    assert entry.changes == {"occupation": ["[expired]", "[expired]"]}
+    assert entry.redacted_at is not None and audit_verify().ok
