@@ -218,7 +218,8 @@ class Consent(models.Model):
     changed_at = models.DateTimeField(_("changed"), default=timezone.now)
     source = models.CharField(_("source"), max_length=60, blank=True)
     # Which privacy notice (its version) the answer was given to, e.g. "2026-03".
-    notice = models.CharField(_("notice version"), max_length=60, blank=True, default="")
+    notice = models.CharField(_("notice version"), max_length=60, blank=True, default="",
+                              db_default="")
     proof = models.TextField(_("proof"), blank=True)
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")

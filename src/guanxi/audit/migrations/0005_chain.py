@@ -52,6 +52,20 @@ def forwards(apps, schema_editor):
         schema_editor.execute("ALTER TABLE audit_auditentry ENABLE TRIGGER audit_append_only")
 
 
+def backwards(apps, schema_editor):
+    """Back to 0004's guard (it names no column this migration adds), before the columns
+    go."""
+    import importlib
+
+    previous = importlib.import_module("guanxi.audit.migrations.0004_redaction_only_updates")
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        schema_editor.execute("DROP TRIGGER IF EXISTS audit_append_only")
+        schema_editor.execute(previous.SQLITE_UP.split(";\n", 1)[1].strip())
+    elif vendor == "postgresql":
+        schema_editor.execute(previous.PG_UP)
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -69,5 +83,5 @@ class Migration(migrations.Migration):
             name='digest',
             field=models.CharField(blank=True, default='', max_length=64),
         ),
-        migrations.RunPython(forwards, migrations.RunPython.noop),
+        migrations.RunPython(forwards, backwards),
     ]
