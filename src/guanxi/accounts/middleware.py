@@ -107,7 +107,7 @@ class TwoFactorMiddleware:
     @staticmethod
     def step(request: HttpRequest, user: object) -> str | None:
         """The page the user must go through first, or None."""
-        from guanxi.accounts.services import two_factor_required
+        from guanxi.accounts.selectors import two_factor_required
         from guanxi.accounts.twofactor import has_two_factor
 
         checked = request.session.get(TWO_FACTOR_CHECKED)

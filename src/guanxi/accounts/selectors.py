@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
-from guanxi.accounts.models import User
+from guanxi.accounts.models import ApiToken, RolePolicy, User
 from guanxi.core.errors import InvalidInput
-from guanxi.core.permissions import Actor, is_team_scoped
+from guanxi.core.permissions import Actor, effective_role, is_team_scoped
 
 
 def staff_list(*, actor: Actor) -> QuerySet[User]:
@@ -47,3 +47,15 @@ def sign_in_history(*, user: User, limit: int = 50) -> list[SignIn]:
               for a in AccessFailureLog.objects.filter(username=name)
               .order_by("-attempt_time")[:limit]]
     return sorted(ok + failed, key=lambda s: s.at, reverse=True)[:limit]
+
+
+def two_factor_required(user: User) -> bool:
+    """Whether the user's role requires two-factor sign-in (superusers count as admins)."""
+    role = effective_role(user)
+    return role is not None and RolePolicy.objects.filter(
+        role=role, require_two_factor=True).exists()
+
+
+def token_list(*, user: User) -> QuerySet[ApiToken]:
+    """The user's own API tokens, newest first."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at")

@@ -18,7 +18,7 @@ from guanxi.accounts.models import ApiToken, RolePolicy, Team, User
 from guanxi.accounts.permissions import AccountAction
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput
-from guanxi.core.permissions import Role, effective_role, require
+from guanxi.core.permissions import Role, require
 
 TOKEN_PREFIX = "gx"  # noqa: S105 - a public marker, not a secret
 
@@ -176,13 +176,6 @@ def role_policy_set(*, actor: User | None, role: str, require_two_factor: bool) 
             log_action(actor=actor, action="role_policy.set", obj=policy,
                        changes={"require_two_factor": [old, require_two_factor]})
     return policy
-
-
-def two_factor_required(user: User) -> bool:
-    """Whether the user's role requires two-factor sign-in (superusers count as admins)."""
-    role = effective_role(user)
-    return role is not None and RolePolicy.objects.filter(
-        role=role, require_two_factor=True).exists()
 
 
 def sign_in_unlock(*, actor: User | None, username: str = "", ip_address: str = "") -> int:

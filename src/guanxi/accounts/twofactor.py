@@ -3,6 +3,7 @@ codes. Every change is audited; the codes are shown once and stored only by the 
 
 from __future__ import annotations
 
+import base64
 import io
 from typing import cast
 
@@ -49,6 +50,12 @@ def qr_svg(device: TOTPDevice) -> str:
     out = io.BytesIO()
     image.save(out)
     return out.getvalue().decode()
+
+
+def totp_key_text(device: TOTPDevice) -> str:
+    """The device's key as the app asks for it when typed: base32, in groups of four."""
+    text = base64.b32encode(device.bin_key).decode().rstrip("=")
+    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
 
 
 def _new_recovery_codes(user: User) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import cast
 
+import django_otp
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -17,13 +18,8 @@ from django.views.decorators.http import require_POST
 from guanxi.accounts import twofactor
 from guanxi.accounts.forms import CodeForm, TokenForm
 from guanxi.accounts.models import ApiToken, User
-from guanxi.accounts.selectors import sign_in_history
-from guanxi.accounts.services import (
-    sessions_end_others,
-    token_create,
-    token_revoke,
-    two_factor_required,
-)
+from guanxi.accounts.selectors import sign_in_history, token_list, two_factor_required
+from guanxi.accounts.services import sessions_end_others, token_create, token_revoke
 from guanxi.core.errors import InvalidInput
 
 
@@ -52,7 +48,7 @@ def security(request: HttpRequest) -> HttpResponse:
         "two_factor": twofactor.has_two_factor(user),
         "two_factor_required": two_factor_required(user),
         "codes_left": twofactor.recovery_codes_left(user),
-        "tokens": ApiToken.objects.filter(user=user).order_by("-created_at"),
+        "tokens": token_list(user=user),
         "token_form": TokenForm(),
         "history": sign_in_history(user=user, limit=30),
     })
@@ -110,23 +106,14 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         except InvalidInput as exc:
             form.add_error("code", exc.errors[0].message)
         else:
-            import django_otp
-
             django_otp.login(request, device)
             return render(request, "accounts/recovery_codes.html",
                           {"codes": codes, "next": _next(request, "accounts:security")})
     if device is None or request.method == "GET":
         device = twofactor.totp_start(user=user)
     return render(request, "accounts/two_factor_setup.html", {
-        "form": form, "qr": twofactor.qr_svg(device), "secret": _base32(device.bin_key),
+        "form": form, "qr": twofactor.qr_svg(device), "secret": twofactor.totp_key_text(device),
         "required": two_factor_required(user), "next": request.GET.get("next", "")})
-
-
-def _base32(key: bytes) -> str:
-    import base64
-
-    text = base64.b32encode(key).decode().rstrip("=")
-    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
 
 
 @login_required

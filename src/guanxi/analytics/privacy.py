@@ -8,18 +8,15 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.analytics.models import CustomerScore, SegmentMembership
+from guanxi.core.jsonable import jsonable
 from guanxi.core.privacy import Person, PersonalData, register_personal_data
 
 
 def _scores_export(person: Person) -> list[dict[str, Any]]:
     fields = [f.name for f in CustomerScore._meta.concrete_fields
               if f.name not in ("id", "customer")]
-    out = []
-    for row in CustomerScore.objects.filter(customer_id=person.customer_id).values(*fields):
-        out.append({k: (v.isoformat() if hasattr(v, "isoformat") else
-                        float(v) if v.__class__.__name__ == "Decimal" else v)
-                    for k, v in row.items()})
-    return out
+    return [jsonable(row) for row in
+            CustomerScore.objects.filter(customer_id=person.customer_id).values(*fields)]
 
 
 def _memberships_export(person: Person) -> list[dict[str, Any]]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from typing import Any
 
 from django.db.models import QuerySet
 
@@ -38,21 +36,3 @@ def audit_entries(*, actor: Actor, who: str = "", customer_id: int | None = None
 def audit_actions() -> list[str]:
     return list(AuditEntry.objects.order_by("action").values_list("action", flat=True)
                 .distinct())
-
-
-EXPORT_COLUMNS = ("id", "at", "who", "action", "object_type", "object_id", "customer_id",
-                  "changes", "extra", "redacted_at", "chain")
-
-
-def audit_export_rows(qs: QuerySet[AuditEntry]) -> Iterator[list[Any]]:
-    import json
-
-    from guanxi.core.spreadsheet import safe_cell
-
-    yield list(EXPORT_COLUMNS)
-    for e in qs.iterator(chunk_size=2000):
-        yield [e.pk, e.at.isoformat(), safe_cell(e.actor_label), e.action, e.object_type,
-               safe_cell(e.object_id), e.customer_id or "",
-               safe_cell(json.dumps(e.changes, ensure_ascii=False)),
-               safe_cell(json.dumps(e.extra, ensure_ascii=False)),
-               e.redacted_at.isoformat() if e.redacted_at else "", e.chain]

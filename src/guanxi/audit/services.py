@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
+import json
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import models
@@ -11,27 +11,16 @@ from django.utils import timezone
 
 from guanxi.audit.chain import entry_digest
 from guanxi.audit.models import AuditEntry
+from guanxi.audit.selectors import audit_entries
 from guanxi.core.bulk import insert_objects
+from guanxi.core.jsonable import jsonable
 from guanxi.core.permissions import Actor
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dt.datetime | dt.date):
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return str(value)
-    if isinstance(value, models.Model):
-        return str(value)
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
+from guanxi.core.spreadsheet import safe_cell
 
 
 def diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list[Any]]:
     """Field -> [old, new] for the fields whose value changed."""
-    return {k: [_plain(old.get(k)), _plain(new[k])] for k in new if old.get(k) != new[k]}
+    return {k: [jsonable(old.get(k)), jsonable(new[k])] for k in new if old.get(k) != new[k]}
 
 
 def log_action(*, actor: Actor, action: str, obj: models.Model | None = None,
@@ -46,8 +35,8 @@ def log_action(*, actor: Actor, action: str, obj: models.Model | None = None,
     values = {"at": timezone.now(), "actor_id": getattr(actor, "pk", None),
               "actor_label": getattr(actor, "username", None) or "system",
               "action": action, "object_type": object_type, "object_id": object_id,
-              "customer_id": customer_id, "changes": _plain(changes or {}),
-              "extra": _plain(extra or {})}
+              "customer_id": customer_id, "changes": jsonable(changes or {}),
+              "extra": jsonable(extra or {})}
     return AuditEntry.objects.create(**values, digest=entry_digest(values))
 
 
@@ -62,7 +51,7 @@ def log_actions(*, actor: Actor, action: str, entries: list[tuple[models.Model, 
          "action": action, "object_type": obj._meta.label_lower, "object_id": str(obj.pk),
          "customer_id": obj.pk if obj._meta.label_lower == "customers.customer"
          else getattr(obj, "customer_id", None),
-         "changes": _plain(changes), "extra": {}}
+         "changes": jsonable(changes), "extra": {}}
         for obj, changes in entries]
     insert_objects(AuditEntry, [{**row, "digest": entry_digest(row)} for row in rows])
 
@@ -86,3 +75,22 @@ def audit_redact_where(entries: models.QuerySet[AuditEntry], *, redact: Any) -> 
                                              redacted_at=timezone.now())
             changed += 1
     return changed
+
+
+EXPORT_COLUMNS = ("id", "at", "who", "action", "object_type", "object_id", "customer_id",
+                  "changes", "extra", "redacted_at", "chain")
+
+
+def audit_log_export(*, actor: Actor, **filters: Any) -> Iterator[list[Any]]:
+    """The entries the filters select (audit_entries' filters) as rows, header first;
+    the export itself is audited before the first row leaves."""
+    entries = audit_entries(actor=actor, **filters)
+    log_action(actor=actor, action="audit.export", object_type="audit.auditentry",
+               extra={"filters": {k: str(v) for k, v in filters.items()}})
+    yield list(EXPORT_COLUMNS)
+    for e in entries.iterator(chunk_size=2000):
+        yield [e.pk, e.at.isoformat(), safe_cell(e.actor_label), e.action, e.object_type,
+               safe_cell(e.object_id), e.customer_id or "",
+               safe_cell(json.dumps(e.changes, ensure_ascii=False)),
+               safe_cell(json.dumps(e.extra, ensure_ascii=False)),
+               e.redacted_at.isoformat() if e.redacted_at else "", e.chain]

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit import selectors
 from guanxi.audit.models import AuditEntry
-from guanxi.audit.services import log_action
+from guanxi.audit.services import audit_log_export
 from guanxi.core.errors import FieldError, InvalidInput
 from guanxi.core.spreadsheet import csv_download
 
@@ -46,11 +46,9 @@ def audit_log(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     except InvalidInput as exc:
         qs, errors = None, exc.errors
     else:
+        if request.GET.get("format") == "csv":
+            return csv_download(audit_log_export(actor=request.user, **filters), "audit.csv")
         qs, errors = selectors.audit_entries(actor=request.user, **filters), []
-    if qs is not None and request.GET.get("format") == "csv":
-        log_action(actor=request.user, action="audit.export", object_type="audit.auditentry",
-                   extra={"filters": {k: str(v) for k, v in filters.items()}})
-        return csv_download(selectors.audit_export_rows(qs), "audit.csv")
     entries = qs if qs is not None else AuditEntry.objects.none()
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     return render(request, "audit/log.html", {

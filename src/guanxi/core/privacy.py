@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.utils.functional import Promise
@@ -24,19 +25,27 @@ class Person:
     # Customers merged into this one: their old records are the same person's.
     other_ids: frozenset[int] = frozenset()
 
+    @cached_property
+    def _folded(self) -> tuple[str, ...]:
+        return tuple(v.casefold() for v in self.values)
+
+    @cached_property
+    def _numbers(self) -> tuple[str, ...]:
+        return tuple(v for v in self.values if v.isdigit() and len(v) >= 7)
+
     def found_in(self, text: str) -> bool:
         """Whether `text` contains one of the person's values (digits of phone numbers
-        compared without spaces or dashes)."""
+        compared without spaces or dashes). Called for every cell of every stored import
+        file on an erasure, so the values are folded once."""
         if not text:
             return False
         plain = text.casefold()
+        if any(value in plain for value in self._folded):
+            return True
+        if not self._numbers:
+            return False
         digits = "".join(ch for ch in text if ch.isdigit())
-        for value in self.values:
-            if value.casefold() in plain:
-                return True
-            if value.isdigit() and len(value) >= 7 and value in digits:
-                return True
-        return False
+        return any(number in digits for number in self._numbers)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from django.db.models import F, Model
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.jsonable import jsonable
 from guanxi.core.privacy import (
     ERASED,
     Person,
@@ -33,16 +34,8 @@ from guanxi.customers.models import (
 )
 
 
-def _plain(value: Any) -> Any:
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if value.__class__.__name__ == "Decimal":
-        return str(value)
-    return value
-
-
 def _rows(qs: Any, fields: list[str]) -> list[dict[str, Any]]:
-    return [{f: _plain(v) for f, v in row.items()} for row in qs.values(*fields)]
+    return [jsonable(row) for row in qs.values(*fields)]
 
 
 def person_of(customer: Customer) -> Person:
@@ -110,16 +103,17 @@ def _orders_erase(person: Person) -> int:
 
 
 def _events_erase(person: Person) -> int:
-    changed = 0
-    for event in Event.objects.filter(customer_id=person.customer_id).only("id", "data"):
-        data = redact(event.data, person)
-        Event.objects.filter(pk=event.pk).update(summary="", data=data)
-        changed += 1
+    """Texts cleared in one statement; data rewritten only where it holds one of the
+    person's values (events carry references, so that is rare)."""
+    events = Event.objects.filter(customer_id=person.customer_id)
+    changed = events.update(summary="")
+    for pk, data in events.values_list("id", "data").iterator():
+        if (clean := redact(data, person)) != data:
+            Event.objects.filter(pk=pk).update(data=clean)
     return changed
 
 
 def register_customers_personal_data() -> None:
-    customer = f"{_('customer')}"
     sources = [
         PersonalData(
             "customers.profile", _("Profile"), "customers",
@@ -182,6 +176,5 @@ def register_customers_personal_data() -> None:
             [_("Finding the customer")],
             lambda p: [], _delete(SearchTerm), order=80),
     ]
-    del customer
     for source in sources:
         register_personal_data(source)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -49,23 +50,32 @@ def _candidates_erase(person: Person) -> int:
                .delete()[0])
 
 
+def _row_errors_of(person: Person) -> Iterator[ImportRowError]:
+    """The error-report rows that are the person's (their value or any cell of the row)."""
+    for error in ImportRowError.objects.order_by("id").iterator():
+        if person.found_in(error.value) or person.found_in(
+                json.dumps(error.raw, ensure_ascii=False)):
+            yield error
+
+
 def _row_errors_export(person: Person) -> list[dict[str, Any]]:
     return [{"import": e.job_id, "row": e.row, "field": e.field, "value": e.value,
-             "reason": e.reason}
-            for e in ImportRowError.objects.order_by("id").iterator()
-            if person.found_in(e.value) or person.found_in(json.dumps(e.raw, ensure_ascii=False))]
+             "reason": e.reason} for e in _row_errors_of(person)]
 
 
 def _row_errors_erase(person: Person) -> int:
     changed = 0
-    for error in ImportRowError.objects.order_by("id").iterator():
-        raw = json.dumps(error.raw, ensure_ascii=False)
-        if person.found_in(error.value) or person.found_in(raw):
-            # The whole row is the person's (the value that failed too).
-            ImportRowError.objects.filter(pk=error.pk).update(
-                value=ERASED, raw={k: ERASED for k in error.raw})
-            changed += 1
+    for error in list(_row_errors_of(person)):
+        # The whole row is the person's (the value that failed too).
+        ImportRowError.objects.filter(pk=error.pk).update(
+            value=ERASED, raw={k: ERASED for k in error.raw})
+        changed += 1
     return changed
+
+
+def _is_theirs(person: Person, row: dict[str, Any]) -> bool:
+    """A row of an import file (or its preview) with one of the person's values."""
+    return any(person.found_in(str(v)) for v in row.values())
 
 
 def _write_rows(path: Path, fmt: str, rows: list[dict[str, str]]) -> None:
@@ -102,7 +112,7 @@ def _job_files_erase(person: Person) -> int:
         path = Path(job.stored_path)
         if job.stored_path and path.exists():
             rows = [row for _n, row in read_rows(path, job.file_format)]
-            keep = [row for row in rows if not any(person.found_in(v) for v in row.values())]
+            keep = [row for row in rows if not _is_theirs(person, row)]
             if len(keep) != len(rows):
                 _write_rows(path, job.file_format, keep)
                 changed += 1
@@ -110,7 +120,7 @@ def _job_files_erase(person: Person) -> int:
         if isinstance(options.get("sample"), list):  # the preview's rows: whole rows go
             options["sample"] = [item for item in options["sample"] if not (
                 isinstance(item, list) and len(item) == 2 and isinstance(item[1], dict)
-                and any(person.found_in(str(v)) for v in item[1].values()))]
+                and _is_theirs(person, item[1]))]
         options = redact(options, person)
         if options != job.options:
             ImportJob.objects.filter(pk=job.pk).update(options=options)
@@ -124,7 +134,7 @@ def _job_files_export(person: Person) -> list[dict[str, Any]]:
         path = Path(job.stored_path)
         if job.stored_path and path.exists():
             for number, row in read_rows(path, job.file_format):
-                if any(person.found_in(v) for v in row.values()):
+                if _is_theirs(person, row):
                     found.append({"import": job.pk, "file": job.original_name, "row": number,
                                   "values": row})
     return found

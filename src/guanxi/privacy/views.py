@@ -6,13 +6,14 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.core.errors import DomainError
 from guanxi.core.permissions import can, require
-from guanxi.customers.models import Customer
-from guanxi.privacy import services
+from guanxi.customers.privacy import person_of
+from guanxi.privacy import selectors, services
 from guanxi.privacy.permissions import PrivacyAction
 
 
@@ -22,8 +23,8 @@ def records(request: HttpRequest) -> HttpResponse:
     officer starts a request."""
     require(request.user, PrivacyAction.RECORDS_VIEW)
     return render(request, "privacy/records.html", {
-        "records": services.processing_records(),
-        "retention": services.retention_preview(),
+        "records": selectors.processing_records(),
+        "retention": selectors.retention_preview(),
         "can_request": can(request.user, PrivacyAction.REQUESTS)})
 
 
@@ -36,9 +37,13 @@ def person(request: HttpRequest, pk: int) -> HttpResponse:
         except ValueError:
             messages.error(request, _("Enter a customer number"))
             return redirect("privacy:records")
-    data = services.personal_data_export(actor=request.user, customer_id=pk)
-    customer = Customer.objects.get(pk=pk)
-    return render(request, "privacy/person.html", {"data": data, "customer": customer})
+    # What is held, section by section: read to show, not exported (nothing leaves, so
+    # no export entry in the audit log).
+    customer = selectors.person_get(actor=request.user, customer_id=pk)
+    sections = selectors.personal_data_sections(person_of(customer),
+                                                get_language() or "en")
+    return render(request, "privacy/person.html", {"sections": sections,
+                                                   "customer": customer})
 
 
 @login_required

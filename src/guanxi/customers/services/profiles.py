@@ -23,6 +23,7 @@ from guanxi.core.permissions import (
     require,
     staff,
 )
+from guanxi.core.privacy import erase_everywhere
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.customers import search
 from guanxi.customers.hooks import run_after_change_many
@@ -45,6 +46,7 @@ from guanxi.customers.models import (
 from guanxi.customers.names import display_name as compose_display_name
 from guanxi.customers.names import person_name
 from guanxi.customers.permissions import CustomerAction
+from guanxi.customers.privacy import person_of
 from guanxi.customers.selectors import customer_search
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.addresses import AddressInput, _address_errors, _address_row
@@ -396,9 +398,6 @@ def customer_delete(*, actor: Actor, customer: Customer) -> None:
     """Delete the customer and every trace of their personal data elsewhere (audit values,
     merge records, import files and reports: the apps' registered erasures); the audit
     entry records the deletion without the data."""
-    from guanxi.core.privacy import erase_everywhere
-    from guanxi.customers.privacy import person_of
-
     _check(actor, CustomerAction.CUSTOMER_DELETE, customer)
     with transaction.atomic():
         counts = erase_everywhere(person_of(customer))

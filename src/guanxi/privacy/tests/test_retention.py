@@ -13,7 +13,8 @@ from guanxi.audit.models import AuditEntry
 from guanxi.customers.models import Customer
 from guanxi.dataquality import importing
 from guanxi.dataquality.models import ImportJob
-from guanxi.privacy.services import retention_preview, retention_run
+from guanxi.privacy.selectors import retention_preview
+from guanxi.privacy.services import retention_run
 from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
-from guanxi.privacy.services import retention_preview, retention_run
+from guanxi.privacy.selectors import retention_preview
+from guanxi.privacy.services import retention_run
 
 
 class Command(BaseCommand):
