@@ -68,14 +68,22 @@ messages: install-test
 # Re-fetch the vendored front-end files at their pinned versions.
 vendor:
 	rm -rf /tmp/guanxi-vendor && mkdir -p /tmp/guanxi-vendor
-	cd /tmp/guanxi-vendor && npm pack htmx.org@2.0.11 @picocss/pico@2.1.1 echarts@6.1.0 swagger-ui-dist@5.35.0 >/dev/null && \
+	cd /tmp/guanxi-vendor && npm pack htmx.org@2.0.11 echarts@6.1.0 swagger-ui-dist@5.35.0 \
+		@tabler/core@1.6.1 @tabler/icons@3.52.0 tom-select@2.6.2 axe-core@4.14.1 >/dev/null && \
 		for f in *.tgz; do mkdir -p "$${f%.tgz}" && tar xzf "$$f" -C "$${f%.tgz}"; done
 	cp /tmp/guanxi-vendor/htmx.org-2.0.11/package/dist/htmx.min.js src/guanxi/web/static/vendor/htmx-2.0.11/
-	cp /tmp/guanxi-vendor/picocss-pico-2.1.1/package/css/pico.min.css src/guanxi/web/static/vendor/pico-2.1.1/
 	mkdir -p src/guanxi/web/static/vendor/echarts-6.1.0
 	cp /tmp/guanxi-vendor/echarts-6.1.0/package/dist/echarts.min.js /tmp/guanxi-vendor/echarts-6.1.0/package/LICENSE src/guanxi/web/static/vendor/echarts-6.1.0/
 	mkdir -p src/guanxi/web/static/vendor/swagger-ui-dist-5.35.0
 	cd /tmp/guanxi-vendor/swagger-ui-dist-5.35.0/package && cp swagger-ui-bundle.js swagger-ui.css LICENSE NOTICE $(CURDIR)/src/guanxi/web/static/vendor/swagger-ui-dist-5.35.0/
+	# Tabler ships no LICENSE file in its package (MIT, kept in the vendor folder).
+	cp /tmp/guanxi-vendor/tabler-core-1.6.1/package/dist/css/tabler.min.css /tmp/guanxi-vendor/tabler-core-1.6.1/package/dist/js/tabler.min.js src/guanxi/web/static/vendor/tabler-core-1.6.1/
+	# Only the icons Guanxi uses (listed in ICONS), inlined by the {% icon %} template tag.
+	cd src/guanxi/web/static/vendor/tabler-icons-3.52.0 && cp /tmp/guanxi-vendor/tabler-icons-3.52.0/package/LICENSE . && \
+		for i in $$(cat ICONS); do cp /tmp/guanxi-vendor/tabler-icons-3.52.0/package/icons/outline/$$i.svg .; done
+	cd /tmp/guanxi-vendor/tom-select-2.6.2/package && cp dist/js/tom-select.complete.min.js dist/css/tom-select.bootstrap5.min.css LICENSE $(CURDIR)/src/guanxi/web/static/vendor/tom-select-2.6.2/
+	# axe-core (MPL-2.0) is for the accessibility test only, not served by the product.
+	cp /tmp/guanxi-vendor/axe-core-4.14.1/package/axe.min.js /tmp/guanxi-vendor/axe-core-4.14.1/package/LICENSE src/guanxi/web/tests/vendor/axe-core-4.14.1/
 
 clean:
 	rm -rf $(VENV) var/test-* .pytest_cache

@@ -41,6 +41,14 @@ class User(AbstractUser):
     def __str__(self) -> str:
         return self.get_full_name() or self.username
 
+    def get_full_name(self) -> str:
+        """The name staff know each other by: 王芳 (family name first, no space) for
+        Chinese names, "Lena Müller" otherwise."""
+        first, last = self.first_name.strip(), self.last_name.strip()
+        if any("\u2e80" <= ch <= "\u9fff" for ch in first + last):
+            return f"{last}{first}"
+        return f"{first} {last}".strip()
+
     def _get_session_auth_hash(self, secret: str | None = None) -> str:
         key_salt = "guanxi.accounts.User.session"
         return salted_hmac(key_salt, f"{self.password}:{self.session_epoch}", secret=secret,
@@ -101,3 +109,29 @@ class ApiToken(models.Model):
         if "write" in scopes or f"{app}:write" in scopes:
             return True
         return not write and bool({"read", f"{app}:read"} & scopes)
+
+
+class SavedView(models.Model):
+    """A list's filters, columns, sort and page size under a name: the person's own, or
+    shared with everyone who may see that list."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"),
+                              on_delete=models.CASCADE, related_name="saved_views")
+    list_name = models.CharField(_("list"), max_length=40)
+    name = models.CharField(_("name"), max_length=80)
+    shared = models.BooleanField(_("shared with everyone"), default=False)
+    # The list's query string (only the parameters the list declares; no page cursor).
+    query = models.CharField(_("query"), max_length=2000, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved view")
+        verbose_name_plural = _("saved views")
+        constraints = [models.UniqueConstraint(fields=["owner", "list_name", "name"],
+                                               name="savedview_unique_name")]
+        indexes = [models.Index(fields=["list_name", "shared"])]
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -3,16 +3,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
-from guanxi.accounts.models import ApiToken, RolePolicy, User
-from guanxi.core.errors import InvalidInput
-from guanxi.core.permissions import Actor, effective_role, is_team_scoped
+from guanxi.accounts.models import ApiToken, RolePolicy, SavedView, User
+from guanxi.core.errors import InvalidInput, NotFound
+from guanxi.core.permissions import Actor, effective_role, is_team_scoped, roles_granted
 
 
-def staff_list(*, actor: Actor) -> QuerySet[User]:
-    """Staff the actor can pick as an owner: their team for sales, everyone otherwise."""
-    qs = User.objects.filter(is_active=True).order_by("username")
+def staff_list(*, actor: Actor, able_to: str | None = None) -> QuerySet[User]:
+    """Active staff the actor may pick (their team for sales, everyone otherwise), by
+    name; with `able_to`, only those whose role is granted that action (e.g. the owners
+    of customers: "customer.own")."""
+    qs = User.objects.filter(is_active=True).order_by("last_name", "first_name", "username")
+    if able_to is not None:
+        qs = qs.filter(Q(role__in=roles_granted(able_to)) | Q(is_superuser=True))
     if is_team_scoped(actor):
         qs = qs.filter(team_id=actor.team_id) if actor.team_id else qs.filter(pk=actor.pk)
     return qs
@@ -59,3 +64,19 @@ def two_factor_required(user: User) -> bool:
 def token_list(*, user: User) -> QuerySet[ApiToken]:
     """The user's own API tokens, newest first."""
     return ApiToken.objects.filter(user=user).order_by("-created_at")
+
+
+def saved_views(*, actor: Actor, list_name: str) -> list[SavedView]:
+    """The actor's own views of a list and those others shared, by name."""
+    if not getattr(actor, "pk", None):
+        return []
+    return list(SavedView.objects.filter(Q(owner=actor) | Q(shared=True), list_name=list_name)
+                .select_related("owner").order_by("name", "pk"))
+
+
+def saved_view_get(*, actor: Actor, view_id: int) -> SavedView:
+    view = SavedView.objects.filter(Q(owner=actor) | Q(shared=True), pk=view_id).first() \
+        if getattr(actor, "pk", None) else None
+    if view is None:
+        raise NotFound(_("Saved view not found"))
+    return view

@@ -10,15 +10,17 @@ from datetime import timedelta
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
+from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.accounts.models import ApiToken, RolePolicy, Team, User
+from guanxi.accounts.models import ApiToken, RolePolicy, SavedView, Team, User
 from guanxi.accounts.permissions import AccountAction
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, InvalidInput
-from guanxi.core.permissions import Role, require
+from guanxi.core.permissions import Actor, Role, effective_role, require, staff
 
 TOKEN_PREFIX = "gx"  # noqa: S105 - a public marker, not a secret
 
@@ -28,7 +30,8 @@ def _hash(secret: str) -> str:
 
 
 def user_create(*, actor: User | None, username: str, password: str | None, role: str,
-                team: Team | None = None, email: str = "", is_superuser: bool = False) -> User:
+                team: Team | None = None, email: str = "", is_superuser: bool = False,
+                first_name: str = "", last_name: str = "") -> User:
     if actor is not None:
         require(actor, AccountAction.USER_MANAGE)
     if role and role not in Role.values:
@@ -37,6 +40,7 @@ def user_create(*, actor: User | None, username: str, password: str | None, role
         raise Conflict(f"A user named {username!r} already exists", field_name="username")
     with transaction.atomic():
         user = User(username=username, email=email, role=role, team=team,
+                    first_name=first_name[:150], last_name=last_name[:150],
                     is_staff=is_superuser or role == Role.ADMIN, is_superuser=is_superuser)
         if password:
             user.set_password(password)
@@ -195,3 +199,46 @@ def sign_in_unlock(*, actor: User | None, username: str = "", ip_address: str = 
     log_action(actor=actor, action="user.unlock", object_type="accounts.user",
                object_id=username[:64], extra={"ip_address": ip_address, "cleared": count})
     return count
+
+
+SAVED_VIEW_QUERY_MAX = 2000
+
+
+def saved_view_save(*, actor: Actor, list_name: str, name: str, query: str,
+                    allowed: Sequence[str], shared: bool = False) -> SavedView:
+    """Save the list's current view under `name` (replacing the actor's own view of that
+    name). Only the parameters in `allowed` are kept, so a view never carries a page
+    cursor or anything the list does not understand."""
+    owner = staff(actor)
+    if owner is None:
+        raise PermissionDenied("Sign in to save views")
+    clean_name = " ".join(name.split())[:80]
+    if not clean_name:
+        raise InvalidInput.single("name", _("A view needs a name"), name)
+    params = QueryDict(query, mutable=True)
+    for key in list(params):
+        if key not in allowed or not any(params.getlist(key)):
+            del params[key]
+    encoded = params.urlencode()
+    if len(encoded) > SAVED_VIEW_QUERY_MAX:
+        raise InvalidInput.single("query", _("Too many filters to save in one view"),
+                                  len(encoded))
+    with transaction.atomic():
+        view, created = SavedView.objects.update_or_create(
+            owner=owner, list_name=list_name, name=clean_name,
+            defaults={"query": encoded, "shared": shared, "updated_at": timezone.now()})
+        log_action(actor=actor, action="saved_view.create" if created else "saved_view.update",
+                   obj=view, changes={"name": [None, view.name], "query": [None, encoded],
+                                      "shared": [None, shared]})
+    return view
+
+
+def saved_view_delete(*, actor: Actor, view: SavedView) -> None:
+    """Delete a saved view: one's own, or (managers and administrators) a shared one."""
+    if view.owner_id != getattr(actor, "pk", None) and not (
+            view.shared and effective_role(actor) in (Role.ADMIN, Role.MANAGER)):
+        raise PermissionDenied(_("Only its owner can delete this view"))
+    with transaction.atomic():
+        log_action(actor=actor, action="saved_view.delete", obj=view,
+                   changes={"name": [view.name, None]})
+        view.delete()

@@ -58,21 +58,29 @@ class AnalyticsConfig(AppConfig):
         register_handler("analytics.rescore", lazy(f"{services}:rescore_work"), lease_s=120)
         from guanxi.core.shell import (
             HomeCard,
+            HomeTile,
             NavEntry,
             SearchProvider,
             register_home_card,
+            register_home_tile,
             register_nav,
             register_search_provider,
         )
         from guanxi.customers.permissions import CustomerAction
 
         view = CustomerAction.CUSTOMER_VIEW
-        register_nav(NavEntry("analytics", _("Analytics"), "analytics:overview", view, 20))
-        register_nav(NavEntry("segments", _("Segments"), "analytics:segments", view, 30))
+        register_nav(NavEntry("analytics", _("Analytics"), "analytics:overview", view, 20,
+                              icon="chart-pie"))
+        register_nav(NavEntry("segments", _("Segments"), "analytics:segments", view, 30,
+                              icon="filter"))
         register_home_card(HomeCard("analytics.stages", "analytics/_home_stages.html",
                                     r.stages_card, view, order=20))
+        register_home_tile(HomeTile("analytics.active_dormant", _("Active / dormant"),
+                                    r.active_dormant_tile, view, order=25))
         register_search_provider(SearchProvider("segments", _("Segments"), r.search_segments,
                                                 view, order=30))
+        register_panel(Panel("stage_badges", "analytics/_customer_badges.html", r.badges_panel,
+                             place="header"))
         register_panel(Panel("scores", "analytics/_customer_scores.html", r.scores_panel,
                              order=10))
         register_list_filter(ListFilter("segment", "segment_id", _("Segment"),

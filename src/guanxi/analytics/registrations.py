@@ -14,6 +14,21 @@ def scores_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     from guanxi.analytics.selectors import customer_score_get
 
     score = customer_score_get(actor=actor, customer_id=customer_id)
+    if score is None:
+        return None
+    from django.utils import timezone
+
+    from guanxi.analytics.scoring.extract import HORIZON_DAYS
+
+    too_new = (timezone.now() - score.customer.created_at).days < HORIZON_DAYS
+    return {"score": score, "too_new": too_new}
+
+
+def badges_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
+    """The stage and tier badges in the 360 page's header, once the customer is scored."""
+    from guanxi.analytics.selectors import customer_score_get
+
+    score = customer_score_get(actor=actor, customer_id=customer_id, with_reasons=False)
     return {"score": score} if score is not None else None
 
 
@@ -59,6 +74,32 @@ def stages_card(actor: Actor) -> dict[str, Any] | None:
     rows = [(Stage(v).label, stages.get(v, 0), round(100 * stages.get(v, 0) / total))
             for v in Stage.values if stages.get(v)]
     return {"stages": rows, "total": total}
+
+
+def active_dormant_tile(actor: Actor) -> Any:
+    """Active and dormant customers (once scored), as a KPI tile."""
+    from django.urls import reverse
+    from django.utils import formats
+    from django.utils.translation import gettext as _
+
+    from guanxi.analytics.models import Stage
+    from guanxi.analytics.selectors import score_distribution
+    from guanxi.core.shell import Tile
+
+    stages = score_distribution(actor=actor).get("stage", {})
+    if not stages:
+        return None
+    active = stages.get(Stage.ACTIVE, 0) + stages.get(Stage.HIGH_VALUE, 0)
+    dormant = stages.get(Stage.DORMANT, 0)
+    total = sum(stages.values())
+
+    def n(x: int) -> str:
+        return str(formats.number_format(x, force_grouping=True))
+
+    return Tile(f"{n(active)} / {n(dormant)}",
+                hint=_("%(a)s%% active (high value included), %(d)s%% dormant")
+                % {"a": round(100 * active / total), "d": round(100 * dormant / total)},
+                url=reverse("analytics:overview"))
 
 
 def search_segments(actor: Actor, query: str, limit: int) -> list[Any]:

@@ -34,12 +34,16 @@ MAX_PAGE = 500
 NOT_SCORED = "not_scored"
 
 
-def customer_score_get(*, actor: Actor, customer_id: int) -> CustomerScore | None:
+def customer_score_get(*, actor: Actor, customer_id: int,
+                       with_reasons: bool = True) -> CustomerScore | None:
     """The customer's latest scores, if scored yet and visible to the actor. Churn reasons
-    a large base's batch left out are computed now, with the models that gave the risk."""
+    a large base's batch left out are computed now (unless `with_reasons` is False), with
+    the models that gave the risk."""
     score = (CustomerScore.objects.filter(customer_id=customer_id,
-                                          customer__in=visible_customers(actor)).first())
-    if score is not None and score.churn_risk is not None and not score.churn_reasons:
+                                          customer__in=visible_customers(actor))
+             .select_related("customer").first())
+    if score is not None and with_reasons and score.churn_risk is not None \
+            and not score.churn_reasons:
         from guanxi.analytics.scoring import reasons_for
 
         run = (ScoringRun.objects.filter(status="done", incremental=False,

@@ -16,4 +16,5 @@ class AuditConfig(AppConfig):
         from guanxi.audit.permissions import AuditAction
         from guanxi.core.shell import NavEntry, register_nav
 
-        register_nav(NavEntry("audit", _("Audit log"), "audit:log", AuditAction.AUDIT_VIEW, 85))
+        register_nav(NavEntry("audit", _("Audit log"), "audit:log", AuditAction.AUDIT_VIEW, 85,
+                              icon="list-search"))

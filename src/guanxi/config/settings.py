@@ -81,7 +81,10 @@ INSTALLED_APPS = [
     "guanxi.analytics",
     "guanxi.privacy",
     "guanxi.web",
+    "django.forms",  # after guanxi.web, whose django/forms/ templates give widgets Tabler's classes
 ]
+
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -70,6 +70,12 @@ def registered_actions() -> list[ActionSpec]:
     return sorted(_ACTIONS.values(), key=lambda a: a.code)
 
 
+def roles_granted(action: str) -> frozenset[str]:
+    """The roles granted `action` (none if nobody registered it)."""
+    spec = _ACTIONS.get(action)
+    return spec.roles if spec is not None else frozenset()
+
+
 def role_actions(role: str | None) -> frozenset[str]:
     """The codes of the actions `role` is granted."""
     if role is None:

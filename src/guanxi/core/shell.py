@@ -1,6 +1,7 @@
 """What the staff workspace's shell shows, registered by the apps that provide it:
-navigation entries, home-page cards and global-search providers. Each app registers its
-own in AppConfig.ready(); the web shell iterates the registries and never lists apps."""
+navigation entries, home-page KPI tiles and cards, and global-search providers. Each app
+registers its own in AppConfig.ready(); the web shell iterates the registries and never
+lists apps."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ Label = str | Promise
 
 @dataclass(frozen=True)
 class NavEntry:
-    """A link in the top navigation, shown to users granted `action` (any signed-in
+    """A link in the sidebar navigation, shown to users granted `action` (any signed-in
     staff member with a role when None). `url` is a URL name or a path."""
 
     name: str
@@ -26,6 +27,7 @@ class NavEntry:
     url: str
     action: str | None = None
     order: int = 100
+    icon: str = "list-details"  # a Tabler outline icon vendored in tabler-icons-*/ICONS
 
     def href(self) -> str:
         if self.url.startswith("/"):
@@ -50,6 +52,29 @@ class HomeCard:
 
 
 @dataclass(frozen=True)
+class Tile:
+    """What a KPI tile shows: the figure, a series for its sparkline (oldest first), a
+    line under it, and where a click goes."""
+
+    value: str
+    series: tuple[float, ...] = ()
+    hint: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class HomeTile:
+    """A KPI tile at the top of the home page: `compute(actor)` gives its Tile, or None
+    to leave it out."""
+
+    name: str
+    label: Label
+    compute: Callable[[Any], Tile | None]
+    action: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class SearchHit:
     title: str
     detail: str
@@ -70,6 +95,19 @@ class SearchProvider:
 _NAV: dict[str, NavEntry] = {}
 _CARDS: dict[str, HomeCard] = {}
 _SEARCH: dict[str, SearchProvider] = {}
+_TILES: dict[str, HomeTile] = {}
+
+
+def register_home_tile(tile: HomeTile) -> None:
+    _TILES[tile.name] = tile
+
+
+def home_tiles_for(user: Any) -> list[tuple[HomeTile, Tile]]:
+    out = []
+    for tile in sorted(_TILES.values(), key=lambda t: (t.order, t.name)):
+        if _allowed(user, tile.action) and (shown := tile.compute(user)) is not None:
+            out.append((tile, shown))
+    return out
 
 
 def register_nav(entry: NavEntry) -> None:

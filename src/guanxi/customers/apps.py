@@ -31,3 +31,18 @@ class CustomersConfig(AppConfig):
             ActionType("customers.tag_remove", _("Remove a tag"), "customers",
                        lazy("guanxi.customers.automation:tag_remove"),
                        CustomerAction.TAG_ASSIGN, (tag,)))
+        from guanxi.core.work import register_handler
+        from guanxi.customers.extensions import BulkAction, register_bulk_action
+
+        bulk = "guanxi.customers.services.bulk"
+        register_handler("customers.bulk", lazy(f"{bulk}:bulk_work"), atomic=False,
+                         lease_s=120, max_attempts=3)
+        register_bulk_action(BulkAction("tag_add", _("Add tag"), CustomerAction.TAG_ASSIGN,
+                                        lazy(f"{bulk}:tag_add_run"), lazy(f"{bulk}:check_tag"),
+                                        value="tag", order=10))
+        register_bulk_action(BulkAction("tag_remove", _("Remove tag"),
+                                        CustomerAction.TAG_ASSIGN, lazy(f"{bulk}:tag_remove_run"),
+                                        lazy(f"{bulk}:check_tag"), value="tag", order=20))
+        register_bulk_action(BulkAction("owner", _("Assign owner"),
+                                        CustomerAction.CUSTOMER_CHANGE, lazy(f"{bulk}:owner_run"),
+                                        lazy(f"{bulk}:check_owner"), value="owner", order=30))

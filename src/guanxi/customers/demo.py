@@ -17,14 +17,15 @@ from guanxi.customers import seeding, services
 
 DEMO_FLAG = "demo_data_loaded"
 
+# (username, role, team, family name, given name): staff appear by name, as in a real shop.
 STAFF = [
-    ("manager", Role.MANAGER, None),
-    ("sales.east", Role.SALES, "华东销售 East"),
-    ("sales.east2", Role.SALES, "华东销售 East"),
-    ("sales.south", Role.SALES, "华南销售 South"),
-    ("service", Role.SERVICE, None),
-    ("marketing", Role.MARKETING, None),
-    ("analyst", Role.ANALYST, None),
+    ("manager", Role.MANAGER, None, "周", "敏"),
+    ("sales.east", Role.SALES, "华东销售 East", "王", "芳"),
+    ("sales.east2", Role.SALES, "华东销售 East", "李", "强"),
+    ("sales.south", Role.SALES, "华南销售 South", "陈", "静"),
+    ("service", Role.SERVICE, None, "刘", "洋"),
+    ("marketing", Role.MARKETING, None, "赵", "婷"),
+    ("analyst", Role.ANALYST, None, "孙", "磊"),
 ]
 
 # (existing-person lookup phone, messy second record as it arrives from another channel)
@@ -61,10 +62,11 @@ def demo_load(*, admin: Any, password: str | None, customers: int = 400,
         return None
     with transaction.atomic():
         owners = []
-        for username, role, team_name in STAFF:
+        for username, role, team_name, family, given in STAFF:
             team = team_get_or_create(actor=admin, name=team_name) if team_name else None
             user = User.objects.filter(username=username).first() or user_create(
-                actor=admin, username=username, password=password, role=role, team=team)
+                actor=admin, username=username, password=password, role=role, team=team,
+                first_name=given, last_name=family)
             if role == Role.SALES:
                 owners.append(user.pk)
         result = seeding.generate(customers=customers, seed=seed, owners=owners,

@@ -89,11 +89,24 @@ def _order_status(event: EventLike) -> str:
     return f"{event.data['ref']} · {_choice(OrderStatus, status)}"
 
 
+def _interaction(event: EventLike) -> str:
+    """What staff wrote, and the follow-up they set."""
+    text = event.summary or ""
+    due = event.data.get("follow_up_on")
+    if not due:
+        return text
+    return f"{text} · " + gettext("follow up on %(date)s") % {"date": due}
+
+
+def _follow_up_done(event: EventLike) -> str:
+    return gettext("Follow-up of %(date)s done") % {"date": event.data["due_on"]}
+
+
 def register_customer_kinds() -> None:
     own = frozenset({INTERNAL, SYSTEM})
     order = {"order_id": int, "ref": str, "total": str, "currency": str, "items": int,
              "skus": list}
-    register_kinds([EventKind(app="customers", **k) for k in (
+    specs: tuple[dict[str, Any], ...] = (
         dict(name="customer_created", label=_("Customer created"), flags=own,
              strict=True, render=_created),
         dict(name="profile_updated", label=_("Profile updated"), flags=own, strict=True,
@@ -102,6 +115,8 @@ def register_customer_kinds() -> None:
         dict(name="identity_added", label=_("Contact added"), flags=own, strict=True,
              fields={"kind": str, "system": str, "identity_id": int}, render=_identity),
         dict(name="identity_removed", label=_("Contact removed"), flags=own, strict=True,
+             fields={"kind": str, "system": str, "identity_id": int}, render=_identity),
+        dict(name="identity_changed", label=_("Contact changed"), flags=own, strict=True,
              fields={"kind": str, "system": str, "identity_id": int}, render=_identity),
         dict(name="consent_changed", label=_("Consent changed"), flags=own, strict=True,
              fields={"channel": str, "purpose": str, "granted": bool, "source": str,
@@ -122,9 +137,16 @@ def register_customer_kinds() -> None:
         # Logged by staff: the summary is what they wrote (the whole text in data when
         # longer than the summary column).
         dict(name="call", label=_("Call"), flags=frozenset({LOGGABLE, INTERACTION}),
-             fields={"text": str}, personal=frozenset({"text"})),
+             fields={"text": str, "follow_up_on": str}, personal=frozenset({"text"}),
+             render=_interaction),
         dict(name="visit", label=_("Visit"), flags=frozenset({LOGGABLE, INTERACTION}),
-             fields={"text": str}, personal=frozenset({"text"})),
+             fields={"text": str, "follow_up_on": str}, personal=frozenset({"text"}),
+             render=_interaction),
         dict(name="note", label=_("Note"), flags=frozenset({LOGGABLE, INTERACTION}),
-             fields={"text": str}, personal=frozenset({"text"})),
-    )])
+             fields={"text": str, "follow_up_on": str}, personal=frozenset({"text"}),
+             render=_interaction),
+        dict(name="follow_up_done", label=_("Follow-up done"), flags=own, strict=True,
+             fields={"due_on": str, "note": str}, render=_follow_up_done,
+             personal=frozenset({"note"})),
+    )
+    register_kinds([EventKind(app="customers", **k) for k in specs])

@@ -1,7 +1,7 @@
 """What upper apps add to the customer pages and API, registered in their
-AppConfig.ready(): panels on the 360 page, filters on the customer list, and finders of
-possible duplicates for the create form and API. Customers iterates the registries and
-never imports those apps."""
+AppConfig.ready(): panels on the 360 page, filters and bulk actions on the customer list,
+and finders of possible duplicates for the create form and API. Customers iterates the
+registries and never imports those apps."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from guanxi.core.permissions import Actor
+from guanxi.core.permissions import Actor, can
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,9 @@ class Panel:
     name: str
     template: str
     context: Callable[[Any, int], dict[str, Any] | None]
-    place: str = "main"  # "banner" above the profile, or "main" below it
+    # "header": badges in the page's highlights header; "banner": above the figures;
+    # "main": in the side column below the profile and contacts.
+    place: str = "main"
     order: int = 100
 
 
@@ -35,11 +37,41 @@ class ListFilter:
     choices: Callable[[Any], list[tuple[int, str]]]
 
 
+@dataclass(frozen=True)
+class BulkAction:
+    """An action on many customers of the list: `run(actor, customers, value)` changes a
+    chunk through the services and returns how many it changed; `check(actor, value)`
+    refuses a bad value before anything is queued; `value` says what the form asks for
+    ("tag", "owner" or "" for nothing). Needs the permission `action`."""
+
+    name: str
+    label: Any
+    action: str
+    run: Callable[[Any, list[Any], str], int]
+    check: Callable[[Any, str], None]
+    value: str = ""
+    order: int = 100
+
+
 DuplicateFinder = Callable[..., list[Any]]
 
 _PANELS: dict[str, Panel] = {}
 _FILTERS: dict[str, ListFilter] = {}
 _FINDERS: list[DuplicateFinder] = []
+_BULK: dict[str, BulkAction] = {}
+
+
+def register_bulk_action(action: BulkAction) -> None:
+    _BULK[action.name] = action
+
+
+def bulk_actions_for(actor: Actor) -> list[BulkAction]:
+    return [a for a in sorted(_BULK.values(), key=lambda a: (a.order, a.name))
+            if can(actor, a.action)]
+
+
+def bulk_action_get(name: str) -> BulkAction | None:
+    return _BULK.get(name)
 
 
 def register_panel(panel: Panel) -> None:

@@ -76,6 +76,8 @@ class InteractionForm(forms.Form):
         (k, kind_label(k)) for k in kinds_with(LOGGABLE)])
     summary = forms.CharField(label=_("What happened"), max_length=5000,
                               widget=forms.Textarea(attrs={"rows": 3}))
+    follow_up_on = forms.DateField(label=_("Follow up on"), required=False,
+                                   widget=forms.DateInput(attrs={"type": "date"}))
 
 
 class TagForm(forms.Form):

@@ -95,8 +95,10 @@ def register_customer_rules() -> None:
         Consent,
         CustomerTag,
         Event,
+        FollowUp,
         Identity,
         Order,
+        RecentView,
         SearchTerm,
     )
 
@@ -110,4 +112,6 @@ def register_customer_rules() -> None:
                   time_field="changed_at"),
         # Rebuilt for the kept customer from its merged fields and identities.
         MergeRule(SearchTerm, Strategy.REMOVE),
+        MergeRule(FollowUp, Strategy.MOVE),
+        MergeRule(RecentView, Strategy.KEEP_NEWER, key=("user_id",), time_field="viewed_at"),
     ])

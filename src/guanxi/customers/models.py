@@ -103,7 +103,10 @@ class Customer(MaskedWriteGuard, TimeStampedModel):
     class Meta:
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
-        indexes = [models.Index(fields=["owner", "-id"])]
+        # (column, id) pairs: the list's sort orders page through an index at any depth;
+        indexes = [models.Index(fields=["owner", "-id"]),
+                   models.Index(fields=["display_name", "id"], name="customer_name_id"),
+                   models.Index(fields=["region", "id"], name="customer_region_id")]
 
     def __str__(self) -> str:
         return self.display_name
@@ -354,3 +357,48 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} @ {self.occurred_at:%Y-%m-%d}"
+
+
+class FollowUp(models.Model):
+    """A promise to get back to a customer on a day ("call again on Friday"), set when an
+    interaction is logged; shown on the home page of the person it is assigned to and on
+    the customer's page until it is done."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="follow_ups")
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned to"),
+                                 null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="follow_ups")
+    due_on = models.DateField(_("due"))
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    done_at = models.DateTimeField(_("done"), null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = _("follow-up")
+        verbose_name_plural = _("follow-ups")
+        indexes = [models.Index(fields=["assignee", "done_at", "due_on"]),
+                   models.Index(fields=["customer", "done_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}@{self.due_on}"
+
+
+class RecentView(models.Model):
+    """When a staff member last opened a customer's page (their "recently viewed")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="+")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    viewed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "customer"],
+                                               name="recentview_unique")]
+        indexes = [models.Index(fields=["user", "-viewed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.customer_id}"

@@ -14,6 +14,7 @@ class CustomerAction(StrEnum):
     CUSTOMER_CREATE = "customer.create"
     CUSTOMER_CHANGE = "customer.change"
     CUSTOMER_DELETE = "customer.delete"
+    CUSTOMER_OWN = "customer.own"
     CUSTOMER_EXPORT = "customer.export"
     IDENTITY_CHANGE = "identity.change"
     CONSENT_CHANGE = "consent.change"
@@ -30,6 +31,7 @@ def register_customers_actions() -> None:
         a.CUSTOMER_CREATE: _("Create customers"),
         a.CUSTOMER_CHANGE: _("Change customers"),
         a.CUSTOMER_DELETE: _("Delete customers"),
+        a.CUSTOMER_OWN: _("Own customers (be a customer's owner)"),
         a.CUSTOMER_EXPORT: _("Export customers"),
         a.IDENTITY_CHANGE: _("Change contacts"),
         a.CONSENT_CHANGE: _("Change consent"),
@@ -42,6 +44,7 @@ def register_customers_actions() -> None:
         a.CUSTOMER_CREATE: (Role.MANAGER, Role.SALES),
         a.CUSTOMER_CHANGE: (Role.MANAGER, Role.SALES, Role.SERVICE),
         a.CUSTOMER_DELETE: (Role.MANAGER,),
+        a.CUSTOMER_OWN: (Role.MANAGER, Role.SALES),
         a.CUSTOMER_EXPORT: (Role.MANAGER, Role.MARKETING, Role.ANALYST),
         a.IDENTITY_CHANGE: (Role.MANAGER, Role.SALES, Role.SERVICE),
         a.CONSENT_CHANGE: (Role.MANAGER, Role.SALES, Role.SERVICE, Role.MARKETING),

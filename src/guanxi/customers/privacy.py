@@ -26,10 +26,12 @@ from guanxi.customers.models import (
     Customer,
     CustomerTag,
     Event,
+    FollowUp,
     Gender,
     Identity,
     Order,
     OrderLine,
+    RecentView,
     SearchTerm,
 )
 
@@ -158,6 +160,19 @@ def register_customers_personal_data() -> None:
             lambda p: _rows(CustomerTag.objects.filter(customer_id=p.customer_id)
                             .order_by("id"), ["tag__name", "added_at"]),
             _delete(CustomerTag)),
+        PersonalData(
+            "customers.follow_ups", _("Follow-ups"), "customers",
+            {"due_on": "record", "note": "behaviour"},
+            [_("Customer relationship management")],
+            lambda p: _rows(FollowUp.objects.filter(customer_id=p.customer_id).order_by("id"),
+                            ["due_on", "note", "created_at", "done_at"]),
+            _delete(FollowUp)),
+        PersonalData(
+            "customers.recent_views", _("Staff who opened the record"), "customers",
+            {"viewed_at": "record"}, [_("Staff convenience (recently viewed customers)")],
+            lambda p: _rows(RecentView.objects.filter(customer_id=p.customer_id)
+                            .order_by("id"), ["viewed_at"]),
+            _delete(RecentView)),
         PersonalData(
             "customers.orders", _("Orders"), "customers",
             {"external_id": "transaction", "total": "transaction", "lines": "transaction"},

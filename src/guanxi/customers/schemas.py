@@ -189,6 +189,9 @@ class InteractionIn(Schema):
     summary: str = Field(min_length=1, max_length=5000)
     channel: str = Field("", max_length=20)
     occurred_at: Moment | None = None
+    follow_up_on: dt.date | None = Field(
+        None, description="Get back to the customer on this day (today or later): a "
+        "follow-up for the person logging, shown on their home page")
 
 
 # Bulk-ingest inputs are plain pydantic models: ninja's Schema adds a per-object ORM

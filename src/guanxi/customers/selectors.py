@@ -12,11 +12,19 @@ from typing import TypeVar
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, Model, Prefetch, Q, QuerySet, Sum
+from django.utils import timezone
 
-from guanxi.core.cursors import Page, decode_cursor, encode_cursor, keyset_page
+from guanxi.core.cursors import (
+    Page,
+    SortKey,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+    sorted_page,
+)
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask_email, mask_free_text, mask_phone, mask_text, mask_value
-from guanxi.core.permissions import Actor, is_team_scoped, require, sees_masked
+from guanxi.core.permissions import Actor, is_team_scoped, require, sees_masked, staff
 from guanxi.customers import search
 from guanxi.customers.models import (
     Address,
@@ -26,11 +34,13 @@ from guanxi.customers.models import (
     Customer,
     CustomerTag,
     Event,
+    FollowUp,
     Identity,
     IdentityKind,
     Order,
     OrderStatus,
     Product,
+    RecentView,
     SearchTerm,
     Tag,
 )
@@ -39,6 +49,19 @@ from guanxi.timeline.kinds import masked_data
 
 MAX_PAGE = 200
 M = TypeVar("M", bound=Model)
+
+# The orders the customer list offers (without a search query; with one, best match
+# first). Each is a keyset on an indexed (column, id) pair.
+CUSTOMER_SORTS: dict[str, SortKey] = {
+    "-created": SortKey("pk", "id", descending=True),
+    "created": SortKey("pk", "id"),
+    "name": SortKey("display_name"),
+    "-name": SortKey("display_name", descending=True),
+    "region": SortKey("region"),
+    "-region": SortKey("region", descending=True),
+}
+DEFAULT_SORT = "-created"
+COUNT_CAP = 1000  # a search query's matches are counted up to this many
 
 
 def visible_customers(actor: Actor) -> QuerySet[Customer]:
@@ -119,12 +142,20 @@ def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
     return q
 
 
+def _search_ranges(query: search.Query) -> list[Q]:
+    ranges = [Q(term__in=query.exact)] if query.exact else []
+    return ranges + [Q(term__gte=lo, term__lt=hi)
+                     for lo, hi in map(search.prefix_range, query.prefixes)]
+
+
 def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
                     region: str = "", segment_id: int | None = None,
-                    cursor: str | None = None, limit: int = 25,
-                    marketing_consent: bool = False) -> Page[Customer]:
+                    cursor: str | None = None, before: str | None = None, limit: int = 25,
+                    marketing_consent: bool = False, sort: str = DEFAULT_SORT
+                    ) -> Page[Customer]:
     """Instant search and filters. With a query, results come from the search-term index
-    in term order; without one, newest first with a keyset cursor."""
+    in term order (best match first, next pages only); without one, in `sort` order (a
+    key of CUSTOMER_SORTS) with keyset cursors both ways."""
     require(actor, CustomerAction.CUSTOMER_VIEW)
     limit = max(1, min(limit, MAX_PAGE))
     query = search.query_terms(q, whole_contacts_only=sees_masked(actor))
@@ -139,12 +170,9 @@ def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int |
         # One query per range, merged here: ranges joined by OR under ORDER BY term LIMIT
         # made PostgreSQL walk the whole term index (16 s at 10M terms).
         wanted = offset + limit * 8
-        ranges = [Q(term__in=query.exact)] if query.exact else []
-        ranges += [Q(term__gte=lo, term__lt=hi)
-                   for lo, hi in map(search.prefix_range, query.prefixes)]
         merged = heapq.merge(*(
             list(SearchTerm.objects.filter(r).filter(filters).order_by("term")
-                 .values_list("term", "customer_id")[:wanted]) for r in ranges))
+                 .values_list("term", "customer_id")[:wanted]) for r in _search_ranges(query)))
         rows = [cid for _term, cid in merged][offset:wanted]
         # Walk the index in term order, de-duplicating customers, until the page is full.
         ids: list[int] = []
@@ -158,14 +186,62 @@ def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int |
             ids.append(cid)
         by_id = {c.pk: c for c in _list_prefetch(Customer.objects.filter(pk__in=ids))}
         items = [by_id[i] for i in ids if i in by_id]
+        page: Page[Customer] = Page(items=items, next_cursor=next_cursor)
     else:
         qs = Customer.objects.filter(
             _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
                        segment_id=segment_id, marketing_consent=marketing_consent))
-        page = keyset_page(qs, cursor=cursor, limit=limit, prepare=_list_prefetch)
-        items, next_cursor = page.items, page.next_cursor
-    mask_for(actor, items)
-    return Page(items=items, next_cursor=next_cursor)
+        page = sorted_page(qs, sort=CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS[DEFAULT_SORT]),
+                           cursor=cursor, before=before, limit=limit, prepare=_list_prefetch)
+    mask_for(actor, page.items)
+    return page
+
+
+def customer_search_count(*, actor: Actor, q: str = "", tag: str = "",
+                          owner_id: int | None = None, region: str = "",
+                          segment_id: int | None = None, marketing_consent: bool = False
+                          ) -> tuple[int, bool]:
+    """How many customers customer_search finds with these filters, and whether that is
+    exact: a search query's matches are counted up to COUNT_CAP (then "1,000+")."""
+    require(actor, CustomerAction.CUSTOMER_VIEW)
+    query = search.query_terms(q, whole_contacts_only=sees_masked(actor))
+    if q.strip() and not query:
+        return 0, True
+    if not query:
+        return Customer.objects.filter(
+            _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
+                       segment_id=segment_id, marketing_consent=marketing_consent)).count(), True
+    filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
+                         prefix="customer__", segment_id=segment_id,
+                         marketing_consent=marketing_consent)
+    found: set[int] = set()
+    for r in _search_ranges(query):
+        found.update(SearchTerm.objects.filter(r).filter(filters)
+                     .values_list("customer_id", flat=True)[:COUNT_CAP + 1])
+    return min(len(found), COUNT_CAP), len(found) <= COUNT_CAP
+
+
+def customer_ids_matching(*, actor: Actor, q: str = "", tag: str = "",
+                          owner_id: int | None = None, region: str = "",
+                          segment_id: int | None = None, after_id: int = 0,
+                          limit: int = 500) -> list[int]:
+    """The ids of the customers customer_search finds, ascending from `after_id`, for
+    bulk actions on "all N matching" (a search query gives its first COUNT_CAP matches)."""
+    require(actor, CustomerAction.CUSTOMER_VIEW)
+    query = search.query_terms(q, whole_contacts_only=sees_masked(actor))
+    if q.strip() and not query:
+        return []
+    qs = Customer.objects.filter(_filters_q(actor, tag=tag, owner_id=owner_id, region=region,
+                                            segment_id=segment_id), pk__gt=after_id)
+    if query:
+        filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
+                             prefix="customer__", segment_id=segment_id)
+        ids: set[int] = set()
+        for r in _search_ranges(query):
+            ids.update(SearchTerm.objects.filter(r).filter(filters)
+                       .values_list("customer_id", flat=True)[:COUNT_CAP + 1])
+        qs = qs.filter(pk__in=sorted(ids)[:COUNT_CAP])
+    return list(qs.order_by("pk").values_list("pk", flat=True)[:limit])
 
 
 def customer_get(*, actor: Actor, customer_id: int) -> Customer:
@@ -231,6 +307,7 @@ class Customer360:
     spend: SpendSummary
     recent_orders: list[Order]
     timeline: Page[Event]
+    follow_ups: list[FollowUp] = field(default_factory=list)
 
 
 def consent_default(purpose: str) -> bool:
@@ -324,6 +401,8 @@ def customer_360(*, actor: Actor, customer_id: int, timeline_limit: int = 20) ->
         recent_orders=list(Order.objects.filter(customer_id=customer.pk)
                            .order_by("-placed_at")[:10]),
         timeline=_timeline(actor, customer.pk, None, timeline_limit),
+        follow_ups=list(FollowUp.objects.filter(customer_id=customer.pk, done_at__isnull=True)
+                        .select_related("assignee").order_by("due_on", "pk")),
     )
 
 
@@ -381,3 +460,33 @@ def region_list(*, actor: Actor) -> list[str]:
 
     regions: list[str] = cache.get_or_set(key, load, 300) or []
     return regions
+
+
+def follow_ups_due(*, actor: Actor, days: int = 7, limit: int = 10) -> list[FollowUp]:
+    """The actor's open follow-ups due within `days` (overdue first), on customers they
+    can still see."""
+    require(actor, CustomerAction.CUSTOMER_VIEW)
+    until = timezone.localdate() + dt.timedelta(days=days)
+    return list(FollowUp.objects.filter(assignee_id=getattr(actor, "pk", None),
+                                        done_at__isnull=True, due_on__lte=until,
+                                        customer__in=visible_customers(actor))
+                .select_related("customer").order_by("due_on", "pk")[:limit])
+
+
+def follow_up_get(*, actor: Actor, follow_up_id: int) -> FollowUp:
+    found = FollowUp.objects.filter(pk=follow_up_id, customer__in=visible_customers(actor)
+                                    ).select_related("customer").first()
+    if found is None:
+        raise NotFound("Follow-up not found")
+    return found
+
+
+def recently_viewed(*, actor: Actor, limit: int = 8) -> list[Customer]:
+    """The customers the actor opened last, newest first (those still visible)."""
+    user = staff(actor)
+    if user is None:
+        return []
+    ids = list(RecentView.objects.filter(user=user)
+               .order_by("-viewed_at").values_list("customer_id", flat=True)[:limit * 2])
+    by_id = {c.pk: c for c in visible_customers(actor).filter(pk__in=ids)}
+    return [by_id[i] for i in ids if i in by_id][:limit]

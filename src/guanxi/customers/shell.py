@@ -7,13 +7,16 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.lazy import lazy
 from guanxi.core.permissions import Actor
 from guanxi.core.shell import (
     HomeCard,
+    HomeTile,
     NavEntry,
     SearchHit,
     SearchProvider,
     register_home_card,
+    register_home_tile,
     register_nav,
     register_search_provider,
 )
@@ -25,6 +28,21 @@ def newest_customers(actor: Actor) -> dict[str, Any] | None:
 
     page = customer_search(actor=actor, limit=6)
     return {"customers": page.items}
+
+
+def my_follow_ups(actor: Actor) -> dict[str, Any] | None:
+    from django.utils import timezone
+
+    from guanxi.customers.selectors import follow_ups_due
+
+    return {"follow_ups": follow_ups_due(actor=actor), "today": timezone.localdate()}
+
+
+def recent_customers(actor: Actor) -> dict[str, Any] | None:
+    from guanxi.customers.selectors import recently_viewed
+
+    customers = recently_viewed(actor=actor)
+    return {"customers": customers} if customers else None
 
 
 def search_customers(actor: Actor, query: str, limit: int) -> list[SearchHit]:
@@ -40,8 +58,19 @@ def search_customers(actor: Actor, query: str, limit: int) -> list[SearchHit]:
 
 def register_customers_shell() -> None:
     register_nav(NavEntry("customers", _("Customers"), "customers:list",
-                          CustomerAction.CUSTOMER_VIEW, order=10))
+                          CustomerAction.CUSTOMER_VIEW, order=10, icon="users"))
+    view = CustomerAction.CUSTOMER_VIEW
+    kpis = "guanxi.customers.kpis"
+    for order, (name, label) in enumerate((
+            ("customers", _("Customers")), ("new_month", _("New this month")),
+            ("revenue", _("Revenue, 30 days")), ("repurchase", _("Repurchase rate")))):
+        register_home_tile(HomeTile(f"customers.{name}", label, lazy(f"{kpis}:tile_{name}"),
+                                    view, order=10 + 10 * order))
+    register_home_card(HomeCard("customers.follow_ups", "customers/_home_follow_ups.html",
+                                my_follow_ups, CustomerAction.INTERACTION_LOG, order=5))
+    register_home_card(HomeCard("customers.recent", "customers/_home_recent.html",
+                                recent_customers, view, order=8))
     register_home_card(HomeCard("customers.newest", "customers/_home_newest.html",
-                                newest_customers, CustomerAction.CUSTOMER_VIEW, order=10))
+                                newest_customers, view, order=10))
     register_search_provider(SearchProvider("customers", _("Customers"), search_customers,
                                             CustomerAction.CUSTOMER_VIEW, order=10))

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
+from pydantic import ValidationError
 
-from guanxi.accounts.selectors import staff_list
+from guanxi.accounts.selectors import saved_view_get, saved_views, staff_list
+from guanxi.accounts.services import saved_view_delete, saved_view_save
 from guanxi.core.errors import DomainError, PreconditionFailed
 from guanxi.core.htmx import is_htmx
+from guanxi.core.models import WorkState
 from guanxi.core.permissions import can, is_team_scoped, require
 from guanxi.core.spreadsheet import csv_download, xlsx_download
 from guanxi.customers import extensions, selectors, services
@@ -23,35 +32,110 @@ from guanxi.customers.forms import (
     TagForm,
     apply_errors,
 )
+from guanxi.customers.listing import COLUMNS, LIST_NAME, PAGE_SIZES, filter_keys, list_params
+from guanxi.customers.models import IdentityKind
 from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import tag_list
+from guanxi.customers.services import bulk
+
+# The contact kinds staff add by hand on the 360 page (external ids come from systems).
+IDENTITY_FORM_KINDS = [(k, IdentityKind(k).label) for k in ("phone", "email", "wechat_openid")
+                       if k in IdentityKind.values]
 
 
 def _filters(request: HttpRequest) -> dict:
-    owner = request.GET.get("owner", "")
-    filters = {"q": request.GET.get("q", "").strip(), "tag": request.GET.get("tag", ""),
-               "owner_id": int(owner) if owner.isdigit() else None,
-               "region": request.GET.get("region", "")}
-    for extra in extensions.list_filters():  # e.g. the segment, from analytics
-        value = request.GET.get(extra.param, "")
-        filters[extra.argument] = int(value) if value.isdigit() else None
-    return filters
+    return list_params(request.GET).filters
 
 
 @login_required
 @require_GET
 def customer_list(request: HttpRequest) -> HttpResponse:
-    filters = _filters(request)
-    page = selectors.customer_search(actor=request.user, cursor=request.GET.get("cursor"),
-                                     **filters)
-    context = {"page": page, "filters": filters}
+    params = list_params(request.GET)
+    page = selectors.customer_search(actor=request.user, **params.search_args())
+    total, exact = selectors.customer_search_count(actor=request.user, **params.filters)
+    context = {"page": page, "filters": params.filters, "params": params, "total": total,
+               "total_exact": exact, "columns": [c for c in COLUMNS if c.key in params.columns],
+               "all_columns": COLUMNS, "page_sizes": PAGE_SIZES,
+               "sortable": not params.filters["q"],
+               "bulk_actions": extensions.bulk_actions_for(request.user)}
     if is_htmx(request) and request.headers.get("HX-Target") == "results":
         return render(request, "customers/_results.html", context)
-    context.update(tags=tag_list(), owners=staff_list(actor=request.user),
+    context.update(tags=tag_list(),
+                   owners=staff_list(actor=request.user, able_to=CustomerAction.CUSTOMER_OWN),
                    regions=selectors.region_list(actor=request.user),
-                   extra_filters=[(f, f.choices(request.user), filters.get(f.argument))
-                                  for f in extensions.list_filters()])
+                   extra_filters=[(f, f.choices(request.user), params.filters.get(f.argument))
+                                  for f in extensions.list_filters()],
+                   saved_views=saved_views(actor=request.user, list_name=LIST_NAME),
+                   view_id=request.GET.get("view", ""),
+                   bulk_id=int(request.GET["bulk"]) if request.GET.get("bulk", "").isdigit()
+                   else None)
     return render(request, "customers/list.html", context)
+
+
+@login_required
+@require_POST
+def customer_view_save(request: HttpRequest) -> HttpResponse:
+    """Save the list's current filters, columns, sort and page size under a name."""
+    require(request.user, CustomerAction.CUSTOMER_VIEW)
+    query = request.POST.get("query", "")
+    try:
+        view = saved_view_save(actor=request.user, list_name=LIST_NAME,
+                               name=request.POST.get("name", ""), query=query,
+                               allowed=filter_keys(), shared=request.POST.get("shared") == "1")
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(reverse("customers:list") + "?" + query)
+    messages.success(request, _("View “%(name)s” saved.") % {"name": view.name})
+    return redirect(reverse("customers:list") + f"?{view.query}&view={view.pk}")
+
+
+@login_required
+@require_GET
+def customer_view_open(request: HttpRequest, view_id: int) -> HttpResponse:
+    view = saved_view_get(actor=request.user, view_id=view_id)
+    return redirect(reverse("customers:list") + f"?{view.query}&view={view.pk}")
+
+
+@login_required
+@require_POST
+def customer_view_delete(request: HttpRequest, view_id: int) -> HttpResponse:
+    view = saved_view_get(actor=request.user, view_id=view_id)
+    saved_view_delete(actor=request.user, view=view)
+    messages.success(request, _("View “%(name)s” deleted.") % {"name": view.name})
+    return redirect("customers:list")
+
+
+@login_required
+@require_POST
+def customer_bulk(request: HttpRequest) -> HttpResponse:
+    """A bulk action on the ticked customers (done at once) or on all matching the
+    filters (queued; the list then shows its progress)."""
+    action, value = request.POST.get("action", ""), request.POST.get("value", "").strip()
+    back = reverse("customers:list") + "?" + request.POST.get("query", "")
+    try:
+        if request.POST.get("scope") == "all":
+            filters = list_params(QueryDict(request.POST.get("query", ""))).filters
+            item = bulk.bulk_start(actor=request.user, action=action, value=value,
+                                   filters=filters)
+            return redirect(back + f"&bulk={item.pk}")
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        changed = bulk.bulk_apply(actor=request.user, action=action, value=value, ids=ids)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+        return redirect(back)
+    messages.success(request, ngettext("%(n)s customer changed.", "%(n)s customers changed.",
+                                       changed) % {"n": changed})
+    return redirect(back)
+
+
+@login_required
+@require_GET
+def customer_bulk_status(request: HttpRequest, item_id: int) -> HttpResponse:
+    item = bulk.bulk_job_get(actor=request.user, item_id=item_id)
+    response = render(request, "customers/_bulk_status.html", {"item": item})
+    if item.state in (WorkState.DONE, WorkState.DEAD):
+        response["HX-Trigger"] = "gx-bulk-done"
+    return response
 
 
 @login_required
@@ -70,13 +154,15 @@ def _abilities(user) -> dict[str, bool]:
         "can_log": can(user, CustomerAction.INTERACTION_LOG),
         "can_tag": can(user, CustomerAction.TAG_ASSIGN),
         "can_consent": can(user, CustomerAction.CONSENT_CHANGE),
+        "can_contacts": can(user, CustomerAction.IDENTITY_CHANGE),
     }
 
 
 def _detail_context(request: HttpRequest, pk: int) -> dict:
     view = selectors.customer_360(actor=request.user, customer_id=pk)
     return {"view": view, "customer": view.customer, "interaction_form": InteractionForm(),
-            "tag_form": TagForm(),
+            "tag_form": TagForm(), "identity_kinds": IDENTITY_FORM_KINDS,
+            "header_panels": extensions.panels_for(request.user, pk, "header"),
             "banner_panels": extensions.panels_for(request.user, pk, "banner"),
             "main_panels": extensions.panels_for(request.user, pk, "main"),
             **_abilities(request.user)}
@@ -95,7 +181,103 @@ def _panel_context(request: HttpRequest, pk: int, *, tags: bool = False,
 @login_required
 @require_GET
 def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    return render(request, "customers/detail.html", _detail_context(request, pk))
+    context = _detail_context(request, pk)
+    services.customer_viewed(actor=request.user, customer=context["customer"])
+    return render(request, "customers/detail.html", context)
+
+
+def _contacts(request: HttpRequest, pk: int, error: str = "",
+              status: int = 200) -> HttpResponse:
+    """The contacts panel again after a change (the page, without htmx)."""
+    if not is_htmx(request):
+        if error:
+            messages.error(request, error)
+        return redirect("customers:detail", pk=pk)
+    view = selectors.customer_360(actor=request.user, customer_id=pk, timeline_limit=1)
+    return render(request, "customers/_contacts.html",
+                  {"view": view, "customer": view.customer, "contact_error": error,
+                   "identity_kinds": IDENTITY_FORM_KINDS, **_abilities(request.user)},
+                  status=status)
+
+
+def _change(request: HttpRequest, pk: int, write: Any, done: str) -> HttpResponse:
+    try:
+        write()
+    except DomainError as exc:
+        detail = "; ".join(e.message for e in exc.errors) if exc.errors else ""
+        return _contacts(request, pk, detail or str(exc.message))
+    if not is_htmx(request):
+        messages.success(request, done)
+    response = _contacts(request, pk)
+    response["HX-Trigger"] = json.dumps({"gx-toast": done})
+    return response
+
+
+@login_required
+@require_POST
+def customer_contact_add(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
+    kind = request.POST.get("kind", "")
+    if kind not in dict(IDENTITY_FORM_KINDS):
+        return _contacts(request, pk, _("Choose phone, email or WeChat"))
+    return _change(request, pk, lambda: services.identity_add(
+        actor=request.user, customer=customer, kind=kind, value=request.POST.get("value", "")),
+        _("Contact added."))
+
+
+@login_required
+@require_POST
+def customer_contact_change(request: HttpRequest, pk: int, identity_id: int) -> HttpResponse:
+    identity = selectors.identity_get(actor=request.user, customer_id=pk, identity_id=identity_id)
+    value = request.POST.get("value")
+    return _change(request, pk, lambda: services.identity_update(
+        actor=request.user, identity=identity, value=value,
+        is_primary=request.POST.get("primary") == "1"), _("Contact saved."))
+
+
+@login_required
+@require_POST
+def customer_contact_remove(request: HttpRequest, pk: int, identity_id: int) -> HttpResponse:
+    identity = selectors.identity_get(actor=request.user, customer_id=pk, identity_id=identity_id)
+    return _change(request, pk, lambda: services.identity_remove(
+        actor=request.user, identity=identity), _("Contact removed."))
+
+
+@login_required
+@require_POST
+def customer_address_add(request: HttpRequest, pk: int) -> HttpResponse:
+    customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
+    try:
+        post = request.POST
+        address = services.AddressInput(
+            kind=post.get("kind", "home") or "home", country="CN",
+            province=post.get("province", "").strip(),
+            city=post.get("city", "").strip(), district=post.get("district", "").strip(),
+            street=post.get("street", "").strip(), postcode=post.get("postcode", "").strip())
+    except ValidationError as exc:
+        return _contacts(request, pk, "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    return _change(request, pk, lambda: services.address_add(
+        actor=request.user, customer=customer, address=address), _("Address added."))
+
+
+@login_required
+@require_POST
+def customer_address_remove(request: HttpRequest, pk: int, address_id: int) -> HttpResponse:
+    address = selectors.address_get(actor=request.user, customer_id=pk, address_id=address_id)
+    return _change(request, pk, lambda: services.address_remove(
+        actor=request.user, address=address), _("Address removed."))
+
+
+@login_required
+@require_POST
+def customer_follow_up_done(request: HttpRequest, pk: int, follow_up_id: int) -> HttpResponse:
+    follow_up = selectors.follow_up_get(actor=request.user, follow_up_id=follow_up_id)
+    services.follow_up_done(actor=request.user, follow_up=follow_up)
+    messages.success(request, _("Follow-up done."))
+    if request.POST.get("next") == "home":
+        return redirect("home")
+    return redirect("customers:detail", pk=follow_up.customer_id)
 
 
 @login_required
@@ -178,7 +360,7 @@ def customer_consent(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def customer_create(request: HttpRequest) -> HttpResponse:
     require(request.user, CustomerAction.CUSTOMER_CREATE)
-    owners = staff_list(actor=request.user)
+    owners = staff_list(actor=request.user, able_to=CustomerAction.CUSTOMER_OWN)
     form = CustomerCreateForm(request.POST or None, owners=owners,
                               initial={"owner": request.user.pk})
     duplicates: list = []
@@ -214,7 +396,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
     customer = selectors.customer_for_change(actor=request.user, customer_id=pk)
     if not can(request.user, CustomerAction.CUSTOMER_CHANGE):
         raise PermissionDenied
-    owners = staff_list(actor=request.user)
+    owners = staff_list(actor=request.user, able_to=CustomerAction.CUSTOMER_OWN)
     initial = {f: getattr(customer, f) for f in CustomerForm.base_fields if f != "owner"}
     initial["owner"] = customer.owner_id
     initial["version"] = customer.version

@@ -43,9 +43,9 @@ class DataQualityConfig(AppConfig):
         from guanxi.dataquality.permissions import DataAction
 
         register_nav(NavEntry("imports", _("Import"), "dataquality:imports",
-                              DataAction.DATA_IMPORT, 40))
+                              DataAction.DATA_IMPORT, 40, icon="file-import"))
         register_nav(NavEntry("duplicates", _("Duplicates"), "dataquality:duplicates",
-                              DataAction.CUSTOMER_MERGE, 50))
+                              DataAction.CUSTOMER_MERGE, 50, icon="copy"))
         register_home_card(HomeCard("dataquality.review", "dataquality/_home_review.html",
                                     r.review_card, DataAction.CUSTOMER_MERGE, order=30))
         register_search_provider(SearchProvider("imports", _("Imports"), r.search_imports,

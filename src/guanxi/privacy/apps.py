@@ -16,4 +16,4 @@ class PrivacyConfig(AppConfig):
 
         register_privacy_retention()
         register_nav(NavEntry("privacy", _("Privacy"), "privacy:records",
-                              PrivacyAction.RECORDS_VIEW, 80))
+                              PrivacyAction.RECORDS_VIEW, 80, icon="shield-lock"))

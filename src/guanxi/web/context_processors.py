@@ -7,10 +7,18 @@ from guanxi.core.shell import nav_for
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
-    """The user's role and the navigation entries the apps registered that it may see.
+    """The user's role, the navigation entries the apps registered that it may see, and
+    which of them the current page belongs to (the longest link the path starts with).
     (Templates ask about single actions with `user|may:"<action>"`.)"""
     user = getattr(request, "user", None)
+    if not getattr(user, "is_authenticated", False):
+        return {"role": None, "nav": [], "nav_active": None}
+    entries = nav_for(user)
+    links = [(e.name, e.href()) for e in entries]
+    matching = [(len(href), name) for name, href in links
+                if href != "#" and request.path.startswith(href)]
     return {
         "role": effective_role(user),
-        "nav": nav_for(user) if getattr(user, "is_authenticated", False) else [],
+        "nav": entries,
+        "nav_active": max(matching)[1] if matching else ("home" if request.path == "/" else None),
     }

@@ -11,17 +11,18 @@ from django.views import defaults
 from guanxi.core.errors import problem_response
 from guanxi.core.htmx import is_htmx
 from guanxi.core.permissions import effective_role
-from guanxi.core.shell import home_cards_for, search_everything
+from guanxi.core.shell import home_cards_for, home_tiles_for, search_everything
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    """The home page: the cards the apps registered that this user may see (an account
-    without a role is told to ask for one)."""
+    """The home page (工作台): the KPI tiles and cards the apps registered that this user
+    may see (an account without a role is told to ask for one)."""
     cards = [(card, render_to_string(card.template, context, request=request))
              for card, context in home_cards_for(request.user)]
     return render(request, "web/home.html", {
-        "cards": cards, "no_role": effective_role(request.user) is None})
+        "cards": cards, "tiles": home_tiles_for(request.user),
+        "no_role": effective_role(request.user) is None})
 
 
 @login_required

@@ -198,6 +198,12 @@ def apply_models(facts: pd.DataFrame, fitted: Fitted, now: float) -> pd.DataFram
         if len(current) <= REASONS_MAX:
             out.loc[current.index, "churn_reasons"] = pd.Series(
                 churn_reasons(fitted, features), index=current.index, dtype=object)
+    # Known for less than one churn horizon: too new to tell (the model learnt from
+    # customers with a whole horizon behind them), so no risk rather than a guess.
+    young = ((now - first_seen) / DAY) < HORIZON_DAYS
+    if young.any():
+        out.loc[young, "churn_risk"] = np.nan
+        out.loc[young, "churn_reasons"] = None
     return out
 
 

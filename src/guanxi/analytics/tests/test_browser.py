@@ -54,7 +54,7 @@ def _shot(page, name):
 
 def test_analytics_page_draws_the_charts(logged_in):
     page = logged_in
-    page.click("nav >> text=Analytics")
+    page.click("[data-testid=nav] >> text=Analytics")
     for chart in ("stages", "tiers", "rfm", "flows", "cohorts"):
         # ECharts drew a canvas into each chart
         page.wait_for_selector(f"[data-testid=chart-{chart}][data-ready='1'] canvas")
@@ -64,7 +64,7 @@ def test_analytics_page_draws_the_charts(logged_in):
 
 def test_build_a_segment_with_a_live_count(logged_in):
     page = logged_in
-    page.click("nav >> text=Segments")
+    page.click("[data-testid=nav] >> text=Segments")
     page.click("[data-testid=segment-new]")
     page.fill("[data-testid=segment-name-input]", "Slipping away")
     # the default rule (dormant) already has a count

@@ -203,3 +203,17 @@ def test_a_failing_worker_process_fails_the_run_with_its_error(personas, shared_
             RangeWorkers([(1, 10), (10, 20)], "not a moment", 365, 365, 2) as pool:  # type: ignore[arg-type]
         list(pool.read())
     assert "not a moment" in str(failure.value)  # the worker's own traceback
+
+
+def test_a_customer_younger_than_the_churn_horizon_is_too_new_to_tell(simulated_shop, personas,
+                                                                    client):
+    as_of = simulated_shop(400)
+    newcomer = make_customer(personas.manager, full_name="新客人")
+    _buy(personas.manager, newcomer, as_of - dt.timedelta(hours=1))
+    scores_refresh(as_of=as_of)
+    assert CustomerScore.objects.exclude(churn_risk=None).count() > 300  # the others
+    score = CustomerScore.objects.get(customer=newcomer)
+    assert score.churn_risk is None and not score.churn_reasons
+    client.force_login(personas.manager)
+    page = client.get(reverse("customers:detail", args=[newcomer.pk])).content.decode()
+    assert "Too new to tell" in page

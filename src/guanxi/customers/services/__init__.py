@@ -10,13 +10,20 @@ from guanxi.customers.services.addresses import (
     address_remove,
 )
 from guanxi.customers.services.consents import consent_set
-from guanxi.customers.services.events import EventInput, events_ingest, interaction_log
+from guanxi.customers.services.events import (
+    EventInput,
+    customer_viewed,
+    events_ingest,
+    follow_up_done,
+    interaction_log,
+)
 from guanxi.customers.services.identities import (
     IDENTITY_VALUE_MAX,
     IdentityInput,
     identity_add,
     identity_keys_q,
     identity_remove,
+    identity_update,
     normalize_identity,
     refresh_search_terms,
 )
@@ -40,7 +47,13 @@ from guanxi.customers.services.profiles import (
     customers_export,
     customers_update_many,
 )
-from guanxi.customers.services.tags import tag_add, tag_remove, tags_apply_automatic
+from guanxi.customers.services.tags import (
+    tag_add,
+    tag_remove,
+    tags_add,
+    tags_apply_automatic,
+    tags_remove,
+)
 from guanxi.customers.services.timeline import event_record
 
 __all__ = [
@@ -61,14 +74,17 @@ __all__ = [
     "customer_create",
     "customer_delete",
     "customer_update",
+    "customer_viewed",
     "customers_bulk_create",
     "customers_export",
     "customers_update_many",
     "event_record",
     "events_ingest",
+    "follow_up_done",
     "identity_add",
     "identity_keys_q",
     "identity_remove",
+    "identity_update",
     "interaction_log",
     "normalize_identity",
     "order_create",
@@ -77,5 +93,7 @@ __all__ = [
     "refresh_search_terms",
     "tag_add",
     "tag_remove",
+    "tags_add",
     "tags_apply_automatic",
+    "tags_remove",
 ]

@@ -15,11 +15,13 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput
-from guanxi.core.permissions import Actor, require
+from guanxi.core.permissions import Actor, require, staff
 from guanxi.customers.models import (
     Customer,
     Event,
+    FollowUp,
     Identity,
+    RecentView,
 )
 from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import visible_customers
@@ -46,7 +48,10 @@ class EventInput:
 
 
 def interaction_log(*, actor: Actor, customer: Customer, kind: str, summary: str,
-                    channel: str = "", occurred_at: dt.datetime | None = None) -> Event:
+                    channel: str = "", occurred_at: dt.datetime | None = None,
+                    follow_up_on: dt.date | None = None) -> Event:
+    """Log a call, visit or note; with `follow_up_on`, also a follow-up on that day for
+    the person logging it (shown on their home page and the customer's page)."""
     _check(actor, CustomerAction.INTERACTION_LOG, customer)
     errors = []
     loggable = kinds_with(LOGGABLE)
@@ -58,15 +63,42 @@ def interaction_log(*, actor: Actor, customer: Customer, kind: str, summary: str
         errors.append(FieldError("summary", _("Write what happened")))
     if occurred_at is not None and occurred_at > timezone.now() + dt.timedelta(minutes=5):
         errors.append(FieldError("occurred_at", _("Cannot be in the future"), str(occurred_at)))
+    if follow_up_on is not None and follow_up_on < timezone.localdate():
+        errors.append(FieldError("follow_up_on", _("Choose today or a later day"),
+                                 str(follow_up_on)))
     if errors:
         raise InvalidInput(errors)
+    data: dict[str, Any] = {"text": text} if len(text) > 500 else {}
+    if follow_up_on is not None:
+        data["follow_up_on"] = follow_up_on.isoformat()
     with transaction.atomic():
         event = event_record(customer=customer, kind=kind, actor=actor, occurred_at=occurred_at,
-                             summary=text[:500], channel=channel,
-                             data={"text": text} if len(text) > 500 else {})
+                             summary=text[:500], channel=channel, data=data)
         log_action(actor=actor, action=f"interaction.{kind}", obj=event,
-                   customer_id=customer.pk)
+                   customer_id=customer.pk,
+                   changes={"follow_up_on": [None, data["follow_up_on"]]}
+                   if follow_up_on else None)
+        if follow_up_on is not None:
+            FollowUp.objects.create(customer=customer, assignee=staff(actor) or customer.owner,
+                                    due_on=follow_up_on, note=text[:200],
+                                    created_by=staff(actor))
     return event
+
+
+def follow_up_done(*, actor: Actor, follow_up: FollowUp) -> FollowUp:
+    """Mark a follow-up done (on the timeline and in the audit log); doing it twice
+    changes nothing."""
+    _check(actor, CustomerAction.INTERACTION_LOG, follow_up.customer)
+    with transaction.atomic():
+        updated = FollowUp.objects.filter(pk=follow_up.pk, done_at__isnull=True).update(
+            done_at=timezone.now(), done_by=staff(actor))
+        follow_up.refresh_from_db()
+        if updated:
+            event_record(customer=follow_up.customer, kind="follow_up_done", actor=actor,
+                         data={"due_on": follow_up.due_on.isoformat(), "note": follow_up.note})
+            log_action(actor=actor, action="follow_up.done", obj=follow_up,
+                       customer_id=follow_up.customer_id)
+    return follow_up
 
 
 def _resolve_event_customers(actor: Actor, events: Sequence[EventInput]) -> tuple[
@@ -151,3 +183,15 @@ def events_ingest(*, actor: Actor, events: Sequence[EventInput]) -> dict[str, in
                    extra={"received": len(events), "created": created,
                           "customers": len(set(resolved.values()))})
     return {"received": len(events), "created": created, "duplicates": len(events) - created}
+
+
+def customer_viewed(*, actor: Actor, customer: Customer) -> None:
+    """Remember that the actor opened the customer's page (their "recently viewed"); not
+    audited: reading is not a change, and the list is the actor's own convenience."""
+    user = staff(actor)
+    if user is None:
+        return
+    # One statement (an upsert), not a read then a write, on every page view.
+    RecentView.objects.bulk_create(
+        [RecentView(user=user, customer=customer, viewed_at=timezone.now())],
+        update_conflicts=True, unique_fields=["user", "customer"], update_fields=["viewed_at"])

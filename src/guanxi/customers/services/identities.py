@@ -4,6 +4,7 @@ terms derived from them and the name."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -133,3 +134,44 @@ def identity_remove(*, actor: Actor, identity: Identity) -> None:
         event_record(customer=customer, kind="identity_removed", actor=actor,
                      data={"kind": identity.kind, "system": identity.system,
                            "identity_id": identity_id})
+
+
+def identity_update(*, actor: Actor, identity: Identity, value: str | None = None,
+                    is_primary: bool | None = None) -> Identity:
+    """Correct a contact's value (normalised and checked like a new one) and/or make it the
+    customer's primary one of its kind; the value stays out of the timeline (a reference
+    instead) and goes to the audit log."""
+    customer = identity.customer
+    _check(actor, CustomerAction.IDENTITY_CHANGE, customer)
+    changes: dict[str, list[Any]] = {}
+    if value is not None:
+        normalized = normalize_identity(identity.kind, value)
+        if normalized != identity.value:
+            if conflict := _identity_conflict(actor, identity.kind, identity.system, normalized,
+                                              "value"):
+                raise conflict
+            changes["value"] = [identity.value, normalized]
+    if is_primary and not identity.is_primary:
+        changes["is_primary"] = [False, True]
+    if not changes:
+        return identity
+    try:
+        with transaction.atomic():
+            if "is_primary" in changes:
+                Identity.objects.filter(customer=customer, kind=identity.kind).exclude(
+                    pk=identity.pk).update(is_primary=False)
+                identity.is_primary = True
+            if "value" in changes:
+                identity.value = changes["value"][1]
+            identity.save(update_fields=["value", "is_primary"])
+            refresh_search_terms(customer)
+            run_after_change(customer)
+            event_record(customer=customer, kind="identity_changed", actor=actor,
+                         data={"kind": identity.kind, "system": identity.system,
+                               "identity_id": identity.pk})
+            log_action(actor=actor, action="identity.change", obj=identity,
+                       customer_id=customer.pk, changes=changes)
+    except IntegrityError as exc:
+        raise Conflict(_("This contact was just added to another customer"),
+                       field_name="value") from exc
+    return identity

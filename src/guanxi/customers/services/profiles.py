@@ -18,6 +18,7 @@ from guanxi.core.errors import Conflict, FieldError, InvalidInput, PreconditionF
 from guanxi.core.permissions import (
     Actor,
     Role,
+    can,
     effective_role,
     is_team_scoped,
     require,
@@ -171,6 +172,9 @@ def _prepare(actor: Actor, new: NewCustomer, prefix: str = "") -> tuple[_Ready |
           and not (actor.team_id and owner.team_id == actor.team_id)):
         raise PermissionDenied(_("You can give a new customer only to yourself or to "
                                  "someone in your team"))
+    elif owner is not None and not can(owner, CustomerAction.CUSTOMER_OWN):
+        return None, [FieldError(prefix + "owner", _("%(name)s's role cannot own customers")
+                                 % {"name": owner}, owner.pk)]
     customer = Customer(
         family_name=family_name, given_name=given_name,
         display_name=new.display_name.strip() or compose_display_name(family_name, given_name),
@@ -336,6 +340,11 @@ def _update(actor: Actor, items: Sequence[ProfileChange], prefixes: Sequence[str
                 and is_team_scoped(actor):
             raise PermissionDenied(_("Only managers can reassign customers"))
         problems = _validate_profile(changes)
+        new_owner = changes.get("owner")
+        if new_owner is not None and getattr(new_owner, "pk", None) != customer.owner_id \
+                and not can(new_owner, CustomerAction.CUSTOMER_OWN):
+            problems.append(FieldError("owner", _("%(name)s's role cannot own customers")
+                                       % {"name": new_owner}, getattr(new_owner, "pk", None)))
         names = {f: changes.get(f, getattr(customer, f))
                  for f in ("family_name", "given_name", "display_name")}
         if not any(str(v).strip() for v in names.values()):

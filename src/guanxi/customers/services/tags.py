@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.audit.services import log_action
+from guanxi.audit.services import log_action, log_actions
+from guanxi.core.bulk import insert_objects
 from guanxi.core.errors import InvalidInput
 from guanxi.core.permissions import Actor, staff
 from guanxi.customers.models import (
@@ -18,6 +20,7 @@ from guanxi.customers.models import (
 from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.timeline import event_record
+from guanxi.timeline.services import NewEvent, events_append_many
 
 
 def tag_name_clean(name: str) -> str:
@@ -37,26 +40,57 @@ def _tag_link(actor: Actor, customer: Customer, name: str) -> tuple[Tag, bool]:
 
 
 def tag_add(*, actor: Actor, customer: Customer, name: str) -> Tag:
-    _check(actor, CustomerAction.TAG_ASSIGN, customer)
+    """Tag one customer (tags_add with one)."""
+    return tags_add(actor=actor, customers=[customer], name=name)[0]
+
+
+def tags_add(*, actor: Actor, customers: Sequence[Customer], name: str) -> tuple[Tag, int]:
+    """Tag customers (one, or a bulk action's chunk): each one not yet tagged gets the
+    link, a timeline event and an audit entry, in one transaction. Returns the tag and how
+    many customers gained it."""
+    for customer in customers:
+        _check(actor, CustomerAction.TAG_ASSIGN, customer)
+    clean = tag_name_clean(name)
+    if not clean:
+        raise InvalidInput.single("name", _("A tag needs a name"), name)
     with transaction.atomic():
-        tag, created = _tag_link(actor, customer, name)
-        if created:
-            event_record(customer=customer, kind="tag_added", actor=actor,
-                         data={"tag": tag.name})
-            log_action(actor=actor, action="tag.add", obj=customer,
-                       changes={"tags": [None, tag.name]})
-    return tag
+        tag, _created = Tag.objects.get_or_create(name=clean)
+        have = set(CustomerTag.objects.filter(tag=tag, customer__in=customers)
+                   .values_list("customer_id", flat=True))
+        new = [c for c in dict.fromkeys(customers) if c.pk not in have]
+        insert_objects(CustomerTag, [{"customer": c.pk, "tag": tag.pk,
+                                      "added_by": getattr(staff(actor), "pk", None),
+                                      "added_at": timezone.now()} for c in new],
+                       ignore_conflicts=True)
+        now, by = timezone.now(), getattr(staff(actor), "pk", None)
+        events_append_many([NewEvent(customer_id=c.pk, kind="tag_added", occurred_at=now,
+                                     data={"tag": tag.name}, actor_id=by) for c in new])
+        log_actions(actor=actor, action="tag.add",
+                    entries=[(c, {"tags": [None, tag.name]}) for c in new])
+    return tag, len(new)
 
 
 def tag_remove(*, actor: Actor, customer: Customer, name: str) -> None:
-    _check(actor, CustomerAction.TAG_ASSIGN, customer)
+    """Untag one customer (tags_remove with one)."""
+    tags_remove(actor=actor, customers=[customer], name=name)
+
+
+def tags_remove(*, actor: Actor, customers: Sequence[Customer], name: str) -> int:
+    """Remove a tag from customers; those who had it get a timeline event and an audit
+    entry. Returns how many lost it."""
+    for customer in customers:
+        _check(actor, CustomerAction.TAG_ASSIGN, customer)
     with transaction.atomic():
-        deleted, _detail = CustomerTag.objects.filter(customer=customer, tag__name=name).delete()
-        if deleted:
-            event_record(customer=customer, kind="tag_removed", actor=actor,
-                         data={"tag": name})
-            log_action(actor=actor, action="tag.remove", obj=customer,
-                       changes={"tags": [name, None]})
+        links = CustomerTag.objects.filter(customer__in=customers, tag__name=name)
+        had = set(links.values_list("customer_id", flat=True))
+        links.delete()
+        gone = [c for c in dict.fromkeys(customers) if c.pk in had]
+        now, by = timezone.now(), getattr(staff(actor), "pk", None)
+        events_append_many([NewEvent(customer_id=c.pk, kind="tag_removed", occurred_at=now,
+                                     data={"tag": name}, actor_id=by) for c in gone])
+        log_actions(actor=actor, action="tag.remove",
+                    entries=[(c, {"tags": [name, None]}) for c in gone])
+    return len(gone)
 
 
 def tags_apply_automatic(*, customer: Customer, add: Sequence[str],

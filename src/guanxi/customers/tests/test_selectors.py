@@ -66,8 +66,9 @@ def test_list_query_count_is_constant(client, personas, django_assert_max_num_qu
     client.force_login(personas.admin)
     with CaptureQueriesContext(connection) as ctx:
         assert client.get("/customers/").status_code == 200
-    # session + user + customers + identities + tags + filter choices: not one per row
-    assert len(ctx) <= 10, [q["sql"] for q in ctx]
+    # session + user + customers + identities + tags + total count + saved views + filter
+    # choices: not one per row
+    assert len(ctx) <= 12, [q["sql"] for q in ctx]
     headers = bearer(personas.admin)
     with django_assert_max_num_queries(8):
         assert client.get("/api/v1/customers?limit=30", headers=headers).status_code == 200
@@ -83,4 +84,6 @@ def test_360_page_query_count_is_bounded(client, personas):
     client.force_login(personas.admin)
     with CaptureQueriesContext(connection) as ctx:
         assert client.get(f"/customers/{c.pk}/").status_code == 200
-    assert len(ctx) <= 14, [q["sql"] for q in ctx]
+    # the 360 view, the panels (scores, stage badges, duplicates), follow-ups and the
+    # "recently viewed" upsert: a fixed number, not one per event
+    assert len(ctx) <= 16, "\n".join(q["sql"][:110] for q in ctx)

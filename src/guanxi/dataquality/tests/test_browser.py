@@ -47,7 +47,7 @@ def test_import_messy_file_with_progress_and_error_report(logged_in, live_server
     source = tmp_path / "messy.csv"
     source.write_text(MESSY, encoding="utf-8")
     # given the manager uploads a messy export
-    page.click("nav >> text=Import")
+    page.click("[data-testid=nav] >> text=Import")
     page.set_input_files("[data-testid=file]", str(source))
     page.click("[data-testid=upload]")
     page.wait_for_selector("[data-testid=preview]")
@@ -81,7 +81,7 @@ def test_find_review_merge_and_undo(logged_in, personas):
                       emails=["zw@example.org"], birthday=dt.date(1990, 1, 2))
     make_customer(personas.manager, full_name="王芳", phones=["13900000000"])
     # when the manager looks for duplicates
-    page.click("nav >> text=Duplicates")
+    page.click("[data-testid=nav] >> text=Duplicates")
     page.click("[data-testid=find-duplicates]")
     page.wait_for_selector("[data-testid=resolution-summary]")
     merged = not Customer.objects.filter(pk=b.pk).exists()
@@ -136,7 +136,7 @@ def test_on_the_demo_data_find_duplicates_merge_and_undo(logged_in, personas):
     assert Segment.objects.exists()
     before = Customer.objects.count()
     # when the manager looks for duplicates
-    page.click("nav >> text=Duplicates")
+    page.click("[data-testid=nav] >> text=Duplicates")
     page.click("[data-testid=find-duplicates]")
     summary = page.wait_for_selector("[data-testid=resolution-summary]", timeout=120_000)
     assert "merged automatically" in summary.inner_text()

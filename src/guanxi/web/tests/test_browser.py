@@ -29,7 +29,7 @@ def test_login_search_open_360_log_note(browser, live_server, personas, language
         browser_sign_in(page, live_server.url, "sales", language)
         assert page.url.endswith("/customers/")
         assert page.locator("html").get_attribute("lang") == language
-        assert words["customers"] in page.locator("nav").inner_text()
+        assert words["customers"] in page.locator("[data-testid=nav]").inner_text()
         # and searches by the last digits of the phone (instant search via htmx)
         page.fill("[data-testid=search]", "1111")
         page.wait_for_function(
@@ -41,7 +41,7 @@ def test_login_search_open_360_log_note(browser, live_server, personas, language
         assert words["timeline"] in page.content()
         # and logs a note
         note = f"Called about 龙井 ({language})"
-        page.select_option("select[name=kind]", "note")
+        page.select_option("#id_kind", "note")
         page.fill("[data-testid=interaction-summary]", note)
         page.click(f"[data-testid=interaction-save]:has-text('{words['save']}')")
         # then the note is on the timeline without a page reload
