@@ -8,7 +8,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
+from guanxi.core.work import work_drain
+from guanxi.customers import services
 from guanxi.customers.models import CustomerTag, Identity
 from guanxi.testing import browser_sign_in, make_customer
 
@@ -20,11 +23,10 @@ WORDS = {"en": {"customers": "customers", "views": "Views", "save": "Save view"}
 
 
 def _shop(personas, n=30):
-    made = [make_customer(personas.admin, full_name=f"Kunde {i:02d}",
+    return [make_customer(personas.admin, full_name=f"Kunde {i:02d}",
                           region="Berlin" if i % 2 else "浙江省杭州市",
                           phones=[f"1390000{i:04d}"], owner=personas.sales)
             for i in range(n)]
-    return made
 
 
 def _page(browser, live_server, username, language="en", width=1280, height=900):
@@ -88,9 +90,9 @@ def test_list_sort_columns_saved_view_and_bulk_tag_on_all_matching(browser, live
         page.fill("[data-testid=bulk-tag]", "柏林")
         page.click("[data-testid=bulk-apply]")
         page.wait_for_load_state("load")
-        from guanxi.core.work import work_drain
         work_drain(["customers.bulk"])
-        page.wait_for_function("() => !document.querySelector('[data-testid=bulk-status] progress')")
+        page.wait_for_function(
+            "() => !document.querySelector('[data-testid=bulk-status] progress')")
         assert CustomerTag.objects.filter(tag__name="柏林").count() == 30
         assert not errors, errors
     finally:
@@ -100,9 +102,6 @@ def test_list_sort_columns_saved_view_and_bulk_tag_on_all_matching(browser, live
 @pytest.mark.parametrize("username", ["sales", "manager"])
 def test_home_page_for_sales_and_manager(browser, live_server, personas, username):
     customers = _shop(personas, 3)
-    from guanxi.customers import services
-    import datetime as dt
-    from django.utils import timezone
     services.interaction_log(actor=personas.sales, customer=customers[0], kind="call",
                              summary="回访", follow_up_on=timezone.localdate())
     context, page, errors = _page(browser, live_server, username)
@@ -118,7 +117,6 @@ def test_home_page_for_sales_and_manager(browser, live_server, personas, usernam
         page.wait_for_load_state("load")
         assert page.url.endswith("/customers/")
         assert not errors, errors
-        del dt
     finally:
         context.close()
 
@@ -175,6 +173,8 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
     c = _shop(personas, 5)[0]
     context, page, errors = _page(browser, live_server, "admin")
     source = AXE.read_text()
+    summary = ("v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + "
+               "n.html + ' ' + n.failureSummary).join(' | ')")
     try:
         paths = _main_pages(page, live_server.url, c.pk)
         found = {}
@@ -185,9 +185,10 @@ def test_main_pages_have_no_serious_accessibility_violations(browser, live_serve
             result = page.evaluate(
                 "async () => (await axe.run(document, {resultTypes: ['violations']}))"
                 ".violations.filter(v => v.impact === 'serious' || v.impact === 'critical')"
-                ".map(v => v.id + ': ' + v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' ' + n.html + ' ' + n.failureSummary).join(' | '))")
+                f".map({summary})")
             if result:
                 found[path] = result
         assert not found, found
+        assert not errors, errors
     finally:
         context.close()
