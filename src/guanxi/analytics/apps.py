@@ -85,6 +85,10 @@ class AnalyticsConfig(AppConfig):
                              order=10))
         register_list_filter(ListFilter("segment", "segment_id", _("Segment"),
                                         r.segment_choices))
+        register_list_filter(ListFilter("stage", "stage", _("Lifecycle stage"),
+                                        r.stage_choices, lookups=r.stage_lookups))
+        register_list_filter(ListFilter("tier", "tier", _("Value tier"),
+                                        r.tier_choices, lookups=r.tier_lookups))
         register_merge_rules([
             # Derived from orders and events: scored again for the merged customers.
             MergeRule(CustomerScore, Strategy.REMOVE, after=r.rescore_after_merge),

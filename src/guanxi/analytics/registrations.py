@@ -39,6 +39,26 @@ def segment_choices(actor: Actor) -> list[tuple[int, str]]:
     return [(s.pk, f"{s.name} ({s.member_count})") for s in segment_list(actor=actor)]
 
 
+def stage_choices(actor: Actor) -> list[tuple[str, str]]:
+    from guanxi.analytics.models import Stage
+
+    return [(str(v), str(label)) for v, label in Stage.choices]
+
+
+def stage_lookups(value: str) -> dict[str, Any]:
+    return {"score__stage": value}
+
+
+def tier_choices(actor: Actor) -> list[tuple[str, str]]:
+    from guanxi.analytics.models import Tier
+
+    return [(str(v), str(label)) for v, label in Tier.choices]
+
+
+def tier_lookups(value: str) -> dict[str, Any]:
+    return {"score__tier": value}
+
+
 def rescore_after_merge(customers: list[Any]) -> None:
     from guanxi.analytics.services import rescore_after_merge as rescore
 

@@ -24,8 +24,9 @@ from guanxi.core.permissions import can, require
 from guanxi.core.spreadsheet import csv_download, xlsx_download
 from guanxi.customers.permissions import CustomerAction
 
+# A new segment starts with one empty rule that asks for a field.
 DEFAULT_RULES: dict[str, Any] = {"op": "and", "rules": [
-    {"field": "stage", "operator": "in", "value": ["dormant"]}]}
+    {"field": "", "operator": "", "value": None}]}
 
 
 def _date(raw: str | None, default: dt.date) -> dt.date:

@@ -28,13 +28,17 @@ class Panel:
 
 @dataclass(frozen=True)
 class ListFilter:
-    """A select on the customer list: `choices(actor)` gives (value, label) pairs; the
-    query parameter `param` reaches customer_search as `argument` (an int)."""
+    """A select on the customer list: `choices(actor)` gives (value, label) pairs. Either
+    the query parameter `param` reaches customer_search as `argument` (an int), or, with
+    `lookups`, it is a facet: `lookups(value)` gives the field lookups (relative to
+    Customer, e.g. {"score__stage": "dormant"}) that select the customers with that
+    value, so an upper app adds a filter without customers knowing its models."""
 
     param: str
     argument: str
     label: Any
-    choices: Callable[[Any], list[tuple[int, str]]]
+    choices: Callable[[Any], list[tuple[Any, str]]]
+    lookups: Callable[[str], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,16 @@ def panels_for(actor: Actor, customer_id: int, place: str) -> list[tuple[Panel, 
 
 def list_filters() -> list[ListFilter]:
     return list(_FILTERS.values())
+
+
+def facet_lookups(facets: Any, prefix: str = "") -> dict[str, Any]:
+    """The field lookups of the facets {param: value} given (unknown ones ignored)."""
+    out: dict[str, Any] = {}
+    for param, value in (facets or {}).items():
+        spec = _FILTERS.get(param)
+        if spec is not None and spec.lookups is not None and value:
+            out.update({prefix + k: v for k, v in spec.lookups(str(value)).items()})
+    return out
 
 
 def possible_duplicates(*, actor: Actor, **person: Any) -> list[Any]:

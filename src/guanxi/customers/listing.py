@@ -63,9 +63,15 @@ def list_params(query: QueryDict) -> ListParams:
         "q": query.get("q", "").strip()[:200], "tag": query.get("tag", "")[:50],
         "owner_id": int(owner) if owner.isdigit() else None,
         "region": query.get("region", "")[:100]}
-    for extra in extensions.list_filters():  # e.g. the segment, from analytics
+    facets: dict[str, str] = {}
+    for extra in extensions.list_filters():  # e.g. the segment or stage, from analytics
         value = query.get(extra.param, "")
-        filters[extra.argument] = int(value) if value.isdigit() else None
+        if extra.lookups is not None:
+            if value:
+                facets[extra.param] = value[:60]
+        else:
+            filters[extra.argument] = int(value) if value.isdigit() else None
+    filters["facets"] = facets
     sort = query.get("sort", DEFAULT_SORT)
     size = query.get("size", "")
     # "cols=phone,email" (links, saved views) or one "cols" per ticked box (the chooser).

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TypeVar
@@ -25,7 +25,7 @@ from guanxi.core.cursors import (
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask_email, mask_free_text, mask_phone, mask_text, mask_value
 from guanxi.core.permissions import Actor, is_team_scoped, require, sees_masked, staff
-from guanxi.customers import search
+from guanxi.customers import extensions, search
 from guanxi.customers.models import (
     Address,
     Channel,
@@ -115,7 +115,7 @@ def _list_prefetch(qs: QuerySet[Customer]) -> QuerySet[Customer]:
 
 def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
                prefix: str = "", segment_id: int | None = None,
-               marketing_consent: bool = False) -> Q:
+               marketing_consent: bool = False, facets: Mapping[str, str] | None = None) -> Q:
     """The scope and filters as a Q, relative to Customer or through a relation prefix."""
     def p(name: str) -> str:
         return prefix + name
@@ -136,6 +136,8 @@ def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
         # Current members (analytics keeps the memberships; at most one open per segment).
         q &= Q(**{p("segment_memberships__segment_id"): segment_id,
                   p("segment_memberships__left_at__isnull"): True})
+    if facets:
+        q &= Q(**extensions.facet_lookups(facets, prefix))
     if marketing_consent:
         q &= Q(**{p("id__in"): Consent.objects.filter(
             purpose=ConsentPurpose.MARKETING, granted=True).values("customer_id")})
@@ -151,8 +153,8 @@ def _search_ranges(query: search.Query) -> list[Q]:
 def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
                     region: str = "", segment_id: int | None = None,
                     cursor: str | None = None, before: str | None = None, limit: int = 25,
-                    marketing_consent: bool = False, sort: str = DEFAULT_SORT
-                    ) -> Page[Customer]:
+                    marketing_consent: bool = False, sort: str = DEFAULT_SORT,
+                    facets: Mapping[str, str] | None = None) -> Page[Customer]:
     """Instant search and filters. With a query, results come from the search-term index
     in term order (best match first, next pages only); without one, in `sort` order (a
     key of CUSTOMER_SORTS) with keyset cursors both ways."""
@@ -164,7 +166,7 @@ def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int |
     if query:
         filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
                              prefix="customer__", segment_id=segment_id,
-                             marketing_consent=marketing_consent)
+                             marketing_consent=marketing_consent, facets=facets)
         after = decode_cursor(cursor)
         offset = int(after[0]) if after else 0
         # One query per range, merged here: ranges joined by OR under ORDER BY term LIMIT
@@ -189,8 +191,8 @@ def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int |
         page: Page[Customer] = Page(items=items, next_cursor=next_cursor)
     else:
         qs = Customer.objects.filter(
-            _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                       segment_id=segment_id, marketing_consent=marketing_consent))
+            _filters_q(actor, tag=tag, owner_id=owner_id, region=region, segment_id=segment_id,
+                       marketing_consent=marketing_consent, facets=facets))
         page = sorted_page(qs, sort=CUSTOMER_SORTS.get(sort, CUSTOMER_SORTS[DEFAULT_SORT]),
                            cursor=cursor, before=before, limit=limit, prepare=_list_prefetch)
     mask_for(actor, page.items)
@@ -199,8 +201,8 @@ def customer_search(*, actor: Actor, q: str = "", tag: str = "", owner_id: int |
 
 def customer_search_count(*, actor: Actor, q: str = "", tag: str = "",
                           owner_id: int | None = None, region: str = "",
-                          segment_id: int | None = None, marketing_consent: bool = False
-                          ) -> tuple[int, bool]:
+                          segment_id: int | None = None, marketing_consent: bool = False,
+                          facets: Mapping[str, str] | None = None) -> tuple[int, bool]:
     """How many customers customer_search finds with these filters, and whether that is
     exact: a search query's matches are counted up to COUNT_CAP (then "1,000+")."""
     require(actor, CustomerAction.CUSTOMER_VIEW)
@@ -209,11 +211,11 @@ def customer_search_count(*, actor: Actor, q: str = "", tag: str = "",
         return 0, True
     if not query:
         return Customer.objects.filter(
-            _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                       segment_id=segment_id, marketing_consent=marketing_consent)).count(), True
+            _filters_q(actor, tag=tag, owner_id=owner_id, region=region, segment_id=segment_id,
+                       marketing_consent=marketing_consent, facets=facets)).count(), True
     filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
                          prefix="customer__", segment_id=segment_id,
-                         marketing_consent=marketing_consent)
+                         marketing_consent=marketing_consent, facets=facets)
     found: set[int] = set()
     for r in _search_ranges(query):
         found.update(SearchTerm.objects.filter(r).filter(filters)
@@ -224,7 +226,8 @@ def customer_search_count(*, actor: Actor, q: str = "", tag: str = "",
 def customer_ids_matching(*, actor: Actor, q: str = "", tag: str = "",
                           owner_id: int | None = None, region: str = "",
                           segment_id: int | None = None, after_id: int = 0,
-                          limit: int = 500) -> list[int]:
+                          limit: int = 500, facets: Mapping[str, str] | None = None
+                          ) -> list[int]:
     """The ids of the customers customer_search finds, ascending from `after_id`, for
     bulk actions on "all N matching" (a search query gives its first COUNT_CAP matches)."""
     require(actor, CustomerAction.CUSTOMER_VIEW)
@@ -232,10 +235,10 @@ def customer_ids_matching(*, actor: Actor, q: str = "", tag: str = "",
     if q.strip() and not query:
         return []
     qs = Customer.objects.filter(_filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                                            segment_id=segment_id), pk__gt=after_id)
+                                            segment_id=segment_id, facets=facets), pk__gt=after_id)
     if query:
         filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                             prefix="customer__", segment_id=segment_id)
+                             prefix="customer__", segment_id=segment_id, facets=facets)
         ids: set[int] = set()
         for r in _search_ranges(query):
             ids.update(SearchTerm.objects.filter(r).filter(filters)

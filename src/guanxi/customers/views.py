@@ -63,7 +63,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
     context.update(tags=tag_list(),
                    owners=staff_list(actor=request.user, able_to=CustomerAction.CUSTOMER_OWN),
                    regions=selectors.region_list(actor=request.user),
-                   extra_filters=[(f, f.choices(request.user), params.filters.get(f.argument))
+                   extra_filters=[(f, f.choices(request.user),
+                                   params.filters["facets"].get(f.param) if f.lookups
+                                   else params.filters.get(f.argument))
                                   for f in extensions.list_filters()],
                    saved_views=saved_views(actor=request.user, list_name=LIST_NAME),
                    view_id=request.GET.get("view", ""),

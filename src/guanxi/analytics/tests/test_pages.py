@@ -59,7 +59,10 @@ def test_overview_draws_the_charts_from_visible_customers(client, personas, shop
     page = client.get(reverse("analytics:overview")).content.decode()
     assert "echarts-6.1.0/echarts.min.js" in page
     stages = _chart(page, "chart-stages")
-    assert sum(stages["series"][0]["data"]) == 3
+    assert sum(d["value"] for d in stages["series"][0]["data"]) == 3
+    # each bar opens the customer list filtered to its stage, in that stage's colour
+    first = stages["series"][0]["data"][0]
+    assert first["url"].startswith("/customers/?stage=") and first["itemStyle"]["color"]
     rfm = _chart(page, "chart-rfm")
     assert sum(cell[2] for cell in rfm["series"][0]["data"]) == 2  # two buyers scored
     flows = _chart(page, "chart-flows")
@@ -68,7 +71,7 @@ def test_overview_draws_the_charts_from_visible_customers(client, personas, shop
     # sales staff see their own team's customers only
     client.force_login(personas.sales)
     page = client.get(reverse("analytics:overview")).content.decode()
-    assert sum(_chart(page, "chart-stages")["series"][0]["data"]) == 1
+    assert sum(d["value"] for d in _chart(page, "chart-stages")["series"][0]["data"]) == 1
     client.force_login(personas.norole)
     assert client.get(reverse("analytics:overview")).status_code == 403
 

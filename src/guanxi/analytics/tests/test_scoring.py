@@ -217,3 +217,22 @@ def test_a_customer_younger_than_the_churn_horizon_is_too_new_to_tell(simulated_
     client.force_login(personas.manager)
     page = client.get(reverse("customers:detail", args=[newcomer.pk])).content.decode()
     assert "Too new to tell" in page
+
+
+def test_the_customer_list_filters_by_stage_and_tier(client, personas):
+    now = timezone.now()
+    loyal = make_customer(personas.manager, full_name="王芳")
+    for days in (5, 40, 80, 120):
+        _buy(personas.manager, loyal, now - dt.timedelta(days=days), "300.00")
+    make_customer(personas.manager, full_name="张伟")
+    scores_refresh(as_of=now)
+    stage = CustomerScore.objects.get(customer=loyal).stage
+    client.force_login(personas.manager)
+    page = client.get(f"/customers/?stage={stage}").content.decode()
+    assert "王芳" in page and "张伟" not in page and "1 customer" in page
+    page = client.get("/customers/?tier=no_purchases").content.decode()
+    assert "张伟" in page and "王芳" not in page
+    # the export and bulk actions take the same filter
+    rows = b"".join(client.get(f"/customers/export.csv?stage={stage}&everyone=1")
+                    .streaming_content).decode("utf-8-sig")
+    assert "王芳" in rows and "张伟" not in rows

@@ -32,7 +32,7 @@ from guanxi.customers.services.tags import tag_name_clean, tags_add, tags_remove
 BULK_QUEUE = "customers.bulk"
 INLINE_MAX = 200  # ticked customers are changed at once; more go through the worker
 CHUNK = 500
-FILTER_KEYS = ("q", "tag", "owner_id", "region", "segment_id")
+FILTER_KEYS = ("q", "tag", "owner_id", "region", "segment_id", "facets")
 
 
 def _spec(actor: Actor, name: str) -> BulkAction:
@@ -100,7 +100,7 @@ def bulk_start(*, actor: Actor, action: str, value: str,
     worker applies it in chunks of CHUNK with progress. Audited with the count."""
     spec = _spec(actor, action)
     spec.check(actor, value)
-    wanted = {k: filters[k] for k in FILTER_KEYS if filters.get(k) not in (None, "")}
+    wanted = {k: filters[k] for k in FILTER_KEYS if filters.get(k) not in (None, "", {})}
     total, _exact = customer_search_count(actor=actor, **wanted)
     with transaction.atomic():
         item = work_enqueue(BULK_QUEUE, {"actor_id": getattr(actor, "pk", None),

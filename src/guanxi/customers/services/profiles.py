@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -435,7 +435,8 @@ EXPORT_COLUMNS = ("id", "display_name", "family_name", "given_name", "gender", "
 
 def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
                      region: str = "", segment_id: int | None = None,
-                     consented_only: bool = True) -> Iterator[list[str]]:
+                     consented_only: bool = True, facets: Mapping[str, str] | None = None
+                     ) -> Iterator[list[str]]:
     """Rows of the filtered customers (masked for analysts), header first, fetched a page at
     a time so memory stays flat. The export is audited before the first row leaves.
 
@@ -446,7 +447,7 @@ def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int 
     if effective_role(actor) == Role.MARKETING:
         consented_only = True
     filters: dict[str, Any] = {"q": q, "tag": tag, "owner_id": owner_id, "region": region,
-                               "segment_id": segment_id}
+                               "segment_id": segment_id, "facets": dict(facets or {})}
     log_action(actor=actor, action="customer.export", object_type="customers.customer",
                extra={"filters": filters, "consented_only": consented_only})
     yield list(EXPORT_COLUMNS)

@@ -62,6 +62,8 @@ function initPickers(root) {
   });
 }
 
+window.guanxiPickers = initPickers;
+
 function init(root) {
   initToasts(root);
   initPickers(root);

@@ -1,5 +1,6 @@
 // Draw every [data-chart] element with the ECharts option the server put in the
-// <script type="application/json" id=...> it names. No chart logic lives here.
+// <script type="application/json" id=...> it names. No chart logic lives here; a slice
+// whose data carries a `url` opens it when clicked (the customer list, filtered).
 (function () {
   "use strict";
   function draw() {
@@ -9,6 +10,9 @@
       if (!source || !window.echarts) { return; }
       var chart = window.echarts.init(el, null, { renderer: "canvas" });
       chart.setOption(JSON.parse(source.textContent));
+      chart.on("click", function (params) {
+        if (params.data && params.data.url) { window.location.assign(params.data.url); }
+      });
       el.dataset.ready = "1";
       charts.push(chart);
     });

@@ -42,8 +42,14 @@
     return s;
   }
 
+  // A new rule starts empty and asks for a field first.
   function newRule() {
-    return { field: "stage", operator: "in", value: ["dormant"] };
+    return { field: "", operator: "", value: null };
+  }
+
+  function incomplete(node) {
+    if (node.op) { return node.rules.some(incomplete); }
+    return !node.field;
   }
 
   function defaultValue(field, operator) {
@@ -103,13 +109,22 @@
   }
 
   function renderRule(rule, parent, index, path) {
-    var field = byKey[rule.field] || fields[0];
-    var fieldSelect = select(fields.map(function (f) { return [f.key, f.label]; }), field.key, function (e) {
+    var field = byKey[rule.field];
+    var choices = fields.map(function (f) { return [f.key, f.label]; });
+    if (!field) { choices.unshift(["", texts.chooseField]); }
+    var fieldSelect = select(choices, field ? field.key : "", function (e) {
       var f = byKey[e.target.value];
+      if (!f) { return; }
       rule.field = f.key; rule.operator = f.operators[0];
       rule.value = defaultValue(f, rule.operator); changed(true);
     });
     fieldSelect.setAttribute("data-testid", "rule-field");
+    fieldSelect.setAttribute("aria-label", texts.chooseField);
+    var remove = el("button", { type: "button", class: "btn btn-outline-secondary btn-sm", text: "×", title: texts.remove,
+      "aria-label": texts.remove, onclick: function () { parent.rules.splice(index, 1); changed(true); } });
+    if (!field) {
+      return el("div", { class: "gx-rule", "data-path": path, "data-testid": "rule" }, [fieldSelect, el("span"), el("span"), remove]);
+    }
     var opSelect = select(field.operators.map(function (o) { return [o, operators[o] || o]; }), rule.operator, function (e) {
       var before = rule.operator; rule.operator = e.target.value;
       if ((before === "in") !== (rule.operator === "in")) { rule.value = defaultValue(field, rule.operator); }
@@ -118,19 +133,17 @@
     opSelect.setAttribute("data-testid", "rule-operator");
     var editor = valueEditor(rule, field);
     editor.setAttribute("data-testid", "rule-value");
-    var remove = el("button", { type: "button", class: "outline secondary", text: "×", title: texts.remove,
-      onclick: function () { parent.rules.splice(index, 1); changed(true); } });
     return el("div", { class: "gx-rule", "data-path": path, "data-testid": "rule" }, [fieldSelect, opSelect, editor, remove]);
   }
 
   function renderGroup(group, parent, index, path) {
     var head = el("div", { class: "gx-group-head" }, [
       select([["and", texts.and], ["or", texts.or]], group.op, function (e) { group.op = e.target.value; changed(false); }),
-      el("button", { type: "button", class: "outline", text: texts.addRule, "data-testid": "add-rule",
+      el("button", { type: "button", class: "btn btn-outline-primary btn-sm", text: texts.addRule, "data-testid": "add-rule",
         onclick: function () { group.rules.push(newRule()); changed(true); } }),
-      el("button", { type: "button", class: "outline", text: texts.addGroup, "data-testid": "add-group",
+      el("button", { type: "button", class: "btn btn-outline-primary btn-sm", text: texts.addGroup, "data-testid": "add-group",
         onclick: function () { group.rules.push({ op: "or", rules: [newRule()] }); changed(true); } }),
-      parent ? el("button", { type: "button", class: "outline secondary", text: texts.remove,
+      parent ? el("button", { type: "button", class: "btn btn-outline-secondary btn-sm", text: texts.remove,
         onclick: function () { parent.rules.splice(index, 1); changed(true); } }) : null,
     ]);
     var box = el("div", { class: "gx-rules", "data-path": path, "data-testid": "group" }, [head]);
@@ -143,6 +156,12 @@
 
   function render() {
     root.replaceChildren(renderGroup(state, null, 0, "rules"));
+    root.querySelectorAll("select").forEach(function (s) {
+      s.classList.add(s.multiple ? "gx-multi" : "form-select");
+    });
+    root.querySelectorAll("input").forEach(function (i) { i.classList.add("form-control"); });
+    // Multi-selects become tom-select boxes (type to filter, click to add).
+    if (window.guanxiPickers) { window.guanxiPickers(root); }
   }
 
   function changed(structure) {
@@ -162,6 +181,11 @@
     var box = document.getElementById("live-count");
     var error = document.getElementById("count-error");
     var busy = document.getElementById("count-busy");
+    if (incomplete(state)) {
+      box.textContent = "—";
+      error.textContent = texts.incomplete;
+      return;
+    }
     root.querySelectorAll(".gx-rule-error").forEach(function (n) { n.classList.remove("gx-rule-error"); });
     busy.style.display = "inline-block";
     var mine = current = {};
