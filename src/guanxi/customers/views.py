@@ -144,6 +144,7 @@ def customer_bulk_status(request: HttpRequest, item_id: int) -> HttpResponse:
 @require_GET
 def customer_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     rows = services.customers_export(actor=request.user, **_filters(request),
+                                     readable=request.GET.get("codes") != "1",
                                      consented_only=request.GET.get("everyone") != "1")
     if request.GET.get("format") == "xlsx":
         return xlsx_download(rows, "customers.xlsx", sheet=_("Customers"))

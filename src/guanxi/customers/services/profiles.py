@@ -433,16 +433,43 @@ EXPORT_COLUMNS = ("id", "display_name", "family_name", "given_name", "gender", "
                   *(f"consent_{purpose}" for purpose in ConsentPurpose.values))
 
 
+def export_header(readable: bool) -> list[str]:
+    """The export's first row: column labels in the active language, or the codes."""
+    if not readable:
+        return list(EXPORT_COLUMNS)
+    labels = {"id": _("ID"), "display_name": _("Name"), "family_name": _("Family name"),
+              "given_name": _("Given name"), "gender": _("Gender"), "birthday": _("Birthday"),
+              "region": _("Region"), "occupation": _("Occupation"),
+              "preferred_language": _("Preferred language"),
+              "preferred_channel": _("Preferred channel"), "source": _("Source"),
+              "owner": _("Owner"), "tags": _("Tags"), "emails": _("Email"),
+              "phones": _("Phone"), "created_at": _("Customer since")}
+    for purpose, label in ConsentPurpose.choices:
+        labels[f"consent_{purpose}"] = _("Agrees to %(purpose)s on") % {"purpose": label}
+    return [str(labels[c]) for c in EXPORT_COLUMNS]
+
+
+def _label_of(choices: Any, value: str) -> str:
+    try:
+        return str(choices(value).label) if value else ""
+    except ValueError:
+        return value
+
+
 def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
                      region: str = "", segment_id: int | None = None,
-                     consented_only: bool = True, facets: Mapping[str, str] | None = None
-                     ) -> Iterator[list[str]]:
+                     consented_only: bool = True, facets: Mapping[str, str] | None = None,
+                     readable: bool = True) -> Iterator[list[str]]:
     """Rows of the filtered customers (masked for analysts), header first, fetched a page at
     a time so memory stays flat. The export is audited before the first row leaves.
 
     By default only customers who agree to marketing on some channel are exported (the
     export feeds campaigns); `consented_only=False` exports everyone for other purposes,
-    except for the marketing role, whose exports are always consented only."""
+    except for the marketing role, whose exports are always consented only.
+
+    `readable` (the default): headers and codes (gender, channel, source, language) in the
+    active language, owners by name, times in the business time zone to the minute;
+    otherwise the machine-readable form: codes, usernames and ISO 8601 times in UTC."""
     require(actor, CustomerAction.CUSTOMER_EXPORT)
     if effective_role(actor) == Role.MARKETING:
         consented_only = True
@@ -450,7 +477,7 @@ def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int 
                                "segment_id": segment_id, "facets": dict(facets or {})}
     log_action(actor=actor, action="customer.export", object_type="customers.customer",
                extra={"filters": filters, "consented_only": consented_only})
-    yield list(EXPORT_COLUMNS)
+    yield export_header(readable)
     cursor: str | None = None
     while True:
         page = customer_search(actor=actor, cursor=cursor, limit=200,
@@ -462,15 +489,26 @@ def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int 
             granted.setdefault((cid, purpose), []).append(channel)
         for c in page.items:
             identities = list(c.identities.all())
-            agreed = ["|".join(granted.get((c.pk, p), ())) for p in ConsentPurpose.values]
+            if readable:
+                agreed = ["、".join(_label_of(Channel, ch) for ch in granted.get((c.pk, p), ()))
+                          for p in ConsentPurpose.values]
+                codes = (_label_of(Gender, c.gender), _label_of(Language, c.preferred_language),
+                         _label_of(Channel, c.preferred_channel), _label_of(Source, c.source),
+                         str(c.owner) if c.owner else "",
+                         timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"))
+            else:
+                agreed = ["|".join(granted.get((c.pk, p), ())) for p in ConsentPurpose.values]
+                codes = (c.gender, c.preferred_language, c.preferred_channel, c.source,
+                         c.owner.username if c.owner else "",
+                         c.created_at.astimezone(dt.UTC).replace(microsecond=0).isoformat())
+            gender, language, channel, source, owner, created = codes
             yield [safe_cell(v) for v in (
-                c.pk, c.display_name, c.family_name, c.given_name, c.gender, c.birthday or "",
-                c.region, c.occupation, c.preferred_language, c.preferred_channel, c.source,
-                c.owner.username if c.owner else "",
+                c.pk, c.display_name, c.family_name, c.given_name, gender, c.birthday or "",
+                c.region, c.occupation, language, channel, source, owner,
                 "|".join(link.tag.name for link in c.tag_links.all()),
                 "|".join(i.value for i in identities if i.kind == IdentityKind.EMAIL),
                 "|".join(i.value for i in identities if i.kind == IdentityKind.PHONE),
-                c.created_at.isoformat(), *agreed)]
+                created, *agreed)]
         if not page.next_cursor:
             return
         cursor = page.next_cursor

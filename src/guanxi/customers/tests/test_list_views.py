@@ -211,3 +211,28 @@ def test_bulk_ticked_via_the_page(client, personas):
     client.force_login(personas.analyst)
     assert client.post("/customers/bulk/", {"action": "tag_add", "value": "x",
                                             "ids": [a.pk]}).status_code == 403
+
+
+def test_export_in_the_users_language_or_machine_readable(client, personas):
+    c = make_customer(personas.admin, full_name="张伟", gender="male", source="wechat",
+                      owner=personas.sales)
+    services.consent_set(actor=personas.admin, customer=c, channel="sms", purpose="marketing",
+                         granted=True, source="test")
+    client.force_login(personas.manager)
+
+    def rows(query, language="zh-hans"):
+        body = b"".join(client.get("/customers/export.csv" + query,
+                                   HTTP_ACCEPT_LANGUAGE=language).streaming_content)
+        return [line.split(",") for line in body.decode("utf-8-sig").strip().splitlines()]
+
+    header, row = rows("?everyone=1")
+    assert header[:4] == ["编号", "姓名", "姓", "名"]
+    assert "男" in row and "微信" in row and str(personas.sales) in row
+    created = row[header.index("成为客户")]
+    assert row[header.index("同意营销的渠道")] == "短信"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", created), created
+    header, row = rows("?everyone=1&codes=1")
+    assert header[:2] == ["id", "display_name"]
+    assert "male" in row and "wechat" in row and personas.sales.username in row
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", row[15]), row[15]
+    assert row[header.index("consent_marketing")] == "sms"
