@@ -68,7 +68,20 @@ def _keys(tree: dict[str, Any], allowed: set[str], where: str) -> None:
         raise InvalidInput.single(f"{where}.{extra[0]}", _("Unknown key"), extra[0])
 
 
+def _region(value: str) -> Q:
+    """A region rule means every spelling: 杭州, 浙江省杭州市 and Hangzhou are one code."""
+    from guanxi.customers.regions import prefix, region_code
+
+    code = region_code(value)
+    return Q(region_code__startswith=prefix(code)) if code else Q(region=value)
+
+
 def _text(path: str, operator: str, value: Any) -> Q:
+    if path == "region" and operator in ("equals", "not_equals", "in"):
+        q = Q()
+        for one in (list(value) if operator == "in" else [value]):
+            q |= _region(one)
+        return ~q if operator == "not_equals" else q
     if operator == "equals":
         return Q(**{path: value})
     if operator == "not_equals":

@@ -79,6 +79,9 @@ class Customer(MaskedWriteGuard, TimeStampedModel):
         _("celebrates the lunar birthday"), default=False,
         help_text=_("The birthday is celebrated on its date in the Chinese lunar calendar."))
     region = models.CharField(_("region"), max_length=100, blank=True, db_index=True)
+    # The division code of `region` (customers.regions), kept by every write of it.
+    region_code = models.CharField(_("region code"), max_length=6, blank=True, default="",
+                                   db_default="", db_index=True, editable=False)
     occupation = models.CharField(_("occupation"), max_length=100, blank=True)
     preferred_language = models.CharField(_("preferred language"), max_length=10,
                                           choices=Language.choices, default=Language.ZH_HANS)

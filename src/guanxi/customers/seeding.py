@@ -7,6 +7,7 @@ database cursor, so 100k customers with their orders and events load in minutes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 from collections.abc import Callable, Iterator, Sequence
@@ -108,6 +109,18 @@ def ensure_products() -> dict[str, tuple[int, str, Decimal]]:
     return {p.sku: (p.pk, p.name, p.price) for p in Product.objects.all()}
 
 
+@functools.cache
+def _region_codes() -> dict[str, str]:
+    from guanxi.customers.regions import region_codes
+
+    names = [*CN_REGIONS, *WEST_REGIONS]
+    return dict(zip(names, region_codes(names), strict=True))
+
+
+def _region_code(region: str) -> str:
+    return _region_codes().get(region, "")
+
+
 def _person(rng: random.Random, index: int) -> dict:
     chinese = rng.random() < 0.78
     if chinese:
@@ -147,7 +160,7 @@ TABLES = {"customer": "customers_customer", "identity": "customers_identity",
           "consent": "customers_consent"}
 COLUMNS = {
     "customer": ("id", "family_name", "given_name", "display_name", "gender", "birthday",
-                 "lunar_birthday", "region", "occupation", "preferred_language",
+                 "lunar_birthday", "region", "region_code", "occupation", "preferred_language",
                  "preferred_channel", "owner_id", "company_id", "source", "attributes",
                  "created_at", "updated_at"),
     "identity": ("id", "customer_id", "kind", "system", "value", "verified", "is_primary",
@@ -246,7 +259,7 @@ class _Batches:
             buffers["customer"].append((
                 cid, p["family"], p["given"], name, gender,
                 connection.ops.adapt_datefield_value(p["birthday"]), lunar, p["region"],
-                rng.choice(OCCUPATIONS), p["language"],
+                _region_code(p["region"]), rng.choice(OCCUPATIONS), p["language"],
                 rng.choice(("wechat", "sms", "email", "")) if p["chinese"] else "email",
                 rng.choice(owners) if owners and rng.random() < 0.8 else None, None, source,
                 json.dumps({"vip_card": f"V{cid:07d}"} if rng.random() < 0.1 else {}),

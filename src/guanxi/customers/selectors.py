@@ -45,6 +45,7 @@ from guanxi.customers.models import (
     Tag,
 )
 from guanxi.customers.permissions import CustomerAction
+from guanxi.customers.regions import RegionChoice, region_tree
 from guanxi.timeline.kinds import masked_data
 
 MAX_PAGE = 200
@@ -131,7 +132,10 @@ def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
     if owner_id:
         q &= Q(**{p("owner_id"): owner_id})
     if region:
-        q &= Q(**{p("region__startswith"): region})
+        # A division code prefix from the region picker (33: 浙江省, 3301: 杭州市) finds
+        # every spelling; a text (the API's, older links) matches how regions start.
+        q &= (Q(**{p("region_code__startswith"): region}) if region.isdigit()
+              else Q(**{p("region__startswith"): region}))
     if segment_id:
         # Current members (analytics keeps the memberships; at most one open per segment).
         q &= Q(**{p("segment_memberships__segment_id"): segment_id,
@@ -453,15 +457,17 @@ def tag_list() -> QuerySet[Tag]:
     return Tag.objects.order_by("name")
 
 
-def region_list(*, actor: Actor) -> list[str]:
-    """Regions for the filter menu; cached a few minutes, as it reads every customer."""
+def region_list(*, actor: Actor) -> list[RegionChoice]:
+    """The region picker's tree (省 → 市 → 区) of the regions the actor's customers are
+    in; cached a few minutes, as it reads every customer's code."""
     key = f"regions:{actor.pk if is_team_scoped(actor) else 'all'}"
 
-    def load() -> list[str]:
-        return list(visible_customers(actor).exclude(region="").order_by("region")
-                    .values_list("region", flat=True).distinct()[:200])
+    def load() -> list[RegionChoice]:
+        codes = (visible_customers(actor).exclude(region_code="").order_by("region_code")
+                 .values_list("region_code", flat=True).distinct())
+        return region_tree(codes)
 
-    regions: list[str] = cache.get_or_set(key, load, 300) or []
+    regions: list[RegionChoice] = cache.get_or_set(key, load, 300) or []
     return regions
 
 

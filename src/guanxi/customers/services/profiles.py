@@ -48,6 +48,7 @@ from guanxi.customers.names import display_name as compose_display_name
 from guanxi.customers.names import person_name
 from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.privacy import person_of
+from guanxi.customers.regions import region_codes
 from guanxi.customers.selectors import customer_search
 from guanxi.customers.services.access import _check
 from guanxi.customers.services.addresses import AddressInput, _address_errors, _address_row
@@ -204,6 +205,8 @@ def _insert(actor: Actor, ready: Sequence[_Ready], prefixes: Sequence[str]) -> l
                     raise conflict
     now = timezone.now()
     objs = [r.customer for r in ready]
+    for obj, code in zip(objs, region_codes([o.region for o in objs]), strict=True):
+        obj.region_code = code
     try:
         with transaction.atomic():
             companies = {name: company_get_or_create(actor=actor, name=name)
@@ -357,6 +360,8 @@ def _update(actor: Actor, items: Sequence[ProfileChange], prefixes: Sequence[str
     if errors:
         raise InvalidInput(errors)
     now = timezone.now()
+    regions = [str(i.changes["region"] or "") for i in items if "region" in i.changes]
+    code_of = dict(zip(regions, region_codes(regions), strict=True))
     with transaction.atomic():
         current = Customer.objects.select_for_update().in_bulk(
             [i.customer.pk for i in items])
@@ -380,10 +385,14 @@ def _update(actor: Actor, items: Sequence[ProfileChange], prefixes: Sequence[str
                 continue
             for name, value in item.changes.items():
                 setattr(row, name, value)
+            saved = set(item.changes)
+            if "region" in saved:
+                row.region_code = code_of[str(row.region or "")]
+                saved.add("region_code")
             row.version += 1
             row.updated_at = now
-            written.setdefault(frozenset(item.changes), []).append(row)
-            for name in (*item.changes, "version", "updated_at"):
+            written.setdefault(frozenset(saved), []).append(row)
+            for name in (*saved, "version", "updated_at"):
                 setattr(item.customer, name, getattr(row, name))
             if {"family_name", "given_name", "display_name"} & set(changed):
                 renamed.append(row)
