@@ -10,6 +10,14 @@ class AccountsConfig(AppConfig):
         from guanxi.accounts.permissions import register_accounts_actions
 
         register_accounts_actions()
+        from django.utils.translation import gettext_lazy
+
+        from guanxi.accounts.permissions import AccountAction
+        from guanxi.core.shell import NavEntry, register_settings_link
+
+        register_settings_link(NavEntry("staff", gettext_lazy("Staff and teams"),
+                                        "accounts:staff", AccountAction.USER_MANAGE, 10,
+                                        icon="users-group"))
         from django.contrib.auth.signals import user_logged_in
 
         from guanxi.accounts.privacy import register_accounts_retention

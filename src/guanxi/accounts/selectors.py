@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
-from guanxi.accounts.models import ApiToken, RolePolicy, SavedView, User
+from guanxi.accounts.models import ApiToken, RolePolicy, SavedView, Team, User
 from guanxi.core.errors import InvalidInput, NotFound
 from guanxi.core.permissions import Actor, effective_role, is_team_scoped, roles_granted
 
@@ -80,3 +80,24 @@ def saved_view_get(*, actor: Actor, view_id: int) -> SavedView:
     if view is None:
         raise NotFound(_("Saved view not found"))
     return view
+
+
+def staff_directory(*, actor: Actor) -> QuerySet[User]:
+    """Every staff account (active first, by name), for the people who manage them."""
+    from guanxi.accounts.permissions import AccountAction
+    from guanxi.core.permissions import require
+
+    require(actor, AccountAction.USER_MANAGE)
+    return (User.objects.select_related("team")
+            .order_by("-is_active", "last_name", "first_name", "username"))
+
+
+def team_list() -> QuerySet[Team]:
+    return Team.objects.order_by("name")
+
+
+def staff_member_get(*, actor: Actor, user_id: int) -> User:
+    user = staff_directory(actor=actor).filter(pk=user_id).first()
+    if user is None:
+        raise NotFound(_("Staff member not found"))
+    return user

@@ -35,9 +35,10 @@ def user_create(*, actor: User | None, username: str, password: str | None, role
     if actor is not None:
         require(actor, AccountAction.USER_MANAGE)
     if role and role not in Role.values:
-        raise InvalidInput.single("role", f"Unknown role {role!r}", role)
+        raise InvalidInput.single("role", _("Unknown role %(role)s") % {"role": role}, role)
     if User.objects.filter(username=username).exists():
-        raise Conflict(f"A user named {username!r} already exists", field_name="username")
+        raise Conflict(_("A user named %(name)s already exists") % {"name": username},
+                       field_name="username")
     with transaction.atomic():
         user = User(username=username, email=email, role=role, team=team,
                     first_name=first_name[:150], last_name=last_name[:150],
@@ -242,3 +243,43 @@ def saved_view_delete(*, actor: Actor, view: SavedView) -> None:
         log_action(actor=actor, action="saved_view.delete", obj=view,
                    changes={"name": [view.name, None]})
         view.delete()
+
+
+def user_set_active(*, actor: User | None, user: User, active: bool) -> User:
+    """Deactivate (or reactivate) a staff account: a deactivated person cannot sign in,
+    their sessions end at once and their API tokens stop working; what they did stays."""
+    if actor is not None:
+        require(actor, AccountAction.USER_MANAGE)
+        if user.pk == actor.pk and not active:
+            raise InvalidInput.single("user", _("You cannot deactivate yourself"), user.pk)
+    if user.is_active == active:
+        return user
+    with transaction.atomic():
+        user.is_active = active
+        user.session_epoch += 1  # ends every session now
+        user.save(update_fields=["is_active", "session_epoch"])
+        log_action(actor=actor, action="user.activate" if active else "user.deactivate",
+                   obj=user, changes={"is_active": [not active, active]})
+    return user
+
+
+def user_invite(*, actor: User | None, username: str, role: str, first_name: str = "",
+                last_name: str = "", email: str = "", team_name: str = "") -> tuple[User, str]:
+    """Add a staff member with a one-time password to hand over (shown once); they
+    change it on the security page. Returns the user and the password."""
+    if actor is not None:
+        require(actor, AccountAction.USER_MANAGE)
+    clean = username.strip()
+    if not clean or len(clean) > 150 or any(c.isspace() for c in clean):
+        raise InvalidInput.single("username", _("A username without spaces, at most 150 "
+                                               "characters"), username)
+    if not role:
+        raise InvalidInput.single("role", _("Choose a role"), role)
+    password = secrets.token_urlsafe(12)
+    with transaction.atomic():
+        team = team_get_or_create(actor=actor, name=team_name.strip()[:100]) \
+            if team_name.strip() else None
+        user = user_create(actor=actor, username=clean, password=password, role=role,
+                           team=team, email=email.strip(), first_name=first_name.strip(),
+                           last_name=last_name.strip())
+    return user, password

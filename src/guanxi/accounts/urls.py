@@ -7,6 +7,10 @@ app_name = "accounts"
 
 urlpatterns = [
     path("security/", views.security, name="security"),
+    path("staff/", views.staff_page, name="staff"),
+    path("staff/invite/", views.staff_invite, name="staff_invite"),
+    path("staff/<int:user_id>/role/", views.staff_role, name="staff_role"),
+    path("staff/<int:user_id>/active/", views.staff_active, name="staff_active"),
     path("security/sessions/end/", views.sessions_end, name="sessions_end"),
     path("security/tokens/new/", views.token_new, name="token_new"),
     path("security/tokens/<int:pk>/revoke/", views.token_revoke_view, name="token_revoke"),

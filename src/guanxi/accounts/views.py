@@ -18,9 +18,25 @@ from django.views.decorators.http import require_POST
 from guanxi.accounts import twofactor
 from guanxi.accounts.forms import CodeForm, TokenForm
 from guanxi.accounts.models import ApiToken, User
-from guanxi.accounts.selectors import sign_in_history, token_list, two_factor_required
-from guanxi.accounts.services import sessions_end_others, token_create, token_revoke
-from guanxi.core.errors import InvalidInput
+from guanxi.accounts.selectors import (
+    sign_in_history,
+    staff_directory,
+    staff_member_get,
+    team_list,
+    token_list,
+    two_factor_required,
+)
+from guanxi.accounts.services import (
+    sessions_end_others,
+    team_get_or_create,
+    token_create,
+    token_revoke,
+    user_invite,
+    user_set_active,
+    user_set_role,
+)
+from guanxi.core.errors import DomainError, InvalidInput
+from guanxi.core.permissions import Role
 
 
 def _me(request: HttpRequest) -> User:
@@ -153,3 +169,64 @@ def recovery_codes(request: HttpRequest) -> HttpResponse:
         return redirect("accounts:security")
     return render(request, "accounts/recovery_codes.html",
                   {"codes": codes, "next": redirect("accounts:security").url})
+
+
+# --- Settings: staff and teams --------------------------------------------------------
+
+@login_required
+def staff_page(request: HttpRequest) -> HttpResponse:
+    """Staff and teams: invite, change role or team, deactivate (administrators)."""
+    return render(request, "accounts/staff.html", {
+        "staff": staff_directory(actor=request.user), "teams": team_list(),
+        "roles": Role.choices})
+
+
+@login_required
+@require_POST
+def staff_invite(request: HttpRequest) -> HttpResponse:
+    post = request.POST
+    try:
+        user, password = user_invite(
+            actor=_me(request), username=post.get("username", ""), role=post.get("role", ""),
+            first_name=post.get("first_name", ""), last_name=post.get("last_name", ""),
+            email=post.get("email", ""), team_name=post.get("team", ""))
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+        return redirect("accounts:staff")
+    return render(request, "accounts/staff_invited.html", {"member": user,
+                                                           "password": password})
+
+
+@login_required
+@require_POST
+def staff_role(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = staff_member_get(actor=request.user, user_id=user_id)
+    team_name = request.POST.get("team", "").strip()
+    try:
+        team = team_get_or_create(actor=_me(request), name=team_name) if team_name else None
+        user_set_role(actor=_me(request), user=member, role=request.POST.get("role", ""),
+                      team=team)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, _("%(name)s saved.") % {"name": member})
+    return redirect("accounts:staff")
+
+
+@login_required
+@require_POST
+def staff_active(request: HttpRequest, user_id: int) -> HttpResponse:
+    member = staff_member_get(actor=request.user, user_id=user_id)
+    active = request.POST.get("active") == "1"
+    try:
+        user_set_active(actor=_me(request), user=member, active=active)
+    except DomainError as exc:
+        messages.error(request, _error_text(exc))
+    else:
+        messages.success(request, (_("%(name)s can sign in again.") if active else
+                                   _("%(name)s can no longer sign in.")) % {"name": member})
+    return redirect("accounts:staff")
+
+
+def _error_text(exc: DomainError) -> str:
+    return "; ".join(e.message for e in exc.errors) if exc.errors else str(exc.message)

@@ -12,6 +12,7 @@ urlpatterns = [
     path("", web_views.home, name="home"),
     path("healthz", web_views.healthz, name="healthz"),
     path("search/", web_views.search, name="search"),
+    path("settings/", web_views.settings_page, name="settings"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("guanxi.accounts.urls")),

@@ -96,6 +96,18 @@ _NAV: dict[str, NavEntry] = {}
 _CARDS: dict[str, HomeCard] = {}
 _SEARCH: dict[str, SearchProvider] = {}
 _TILES: dict[str, HomeTile] = {}
+_SETTINGS: dict[str, NavEntry] = {}
+
+
+def register_settings_link(entry: NavEntry) -> None:
+    """A section of the Settings page (staff and teams, products, companies, tag rules…),
+    shown to users granted its action."""
+    _SETTINGS[entry.name] = entry
+
+
+def settings_for(user: Any) -> list[NavEntry]:
+    return [e for e in sorted(_SETTINGS.values(), key=lambda e: (e.order, e.name))
+            if _allowed(user, e.action)]
 
 
 def register_home_tile(tile: HomeTile) -> None:

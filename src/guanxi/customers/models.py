@@ -57,6 +57,8 @@ class Company(TimeStampedModel):
     name = models.CharField(_("name"), max_length=200, unique=True)
     industry = models.CharField(_("industry"), max_length=100, blank=True)
     website = models.URLField(_("website"), blank=True)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True,
+                              blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         verbose_name = _("company")

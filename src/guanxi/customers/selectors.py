@@ -8,7 +8,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, Model, Prefetch, Q, QuerySet, Sum
@@ -499,3 +499,40 @@ def recently_viewed(*, actor: Actor, limit: int = 8) -> list[Customer]:
                .order_by("-viewed_at").values_list("customer_id", flat=True)[:limit * 2])
     by_id = {c.pk: c for c in visible_customers(actor).filter(pk__in=ids)}
     return [by_id[i] for i in ids if i in by_id][:limit]
+
+
+@dataclass
+class CompanyView:
+    company: Any
+    contacts: list[Customer]
+    orders: list[Order]
+    spend: dict[str, Decimal]
+
+
+def company_list(*, actor: Actor) -> list[Any]:
+    """Companies with how many of the actor's visible customers belong to each."""
+    from guanxi.customers.models import Company
+
+    require(actor, CustomerAction.CUSTOMER_VIEW)
+    return list(Company.objects.select_related("owner").annotate(
+        contacts=Count("customers", filter=Q(customers__in=visible_customers(actor))))
+        .order_by("name"))
+
+
+def company_get(*, actor: Actor, company_id: int) -> CompanyView:
+    """A company's page: its contacts the actor can see, their latest orders and spend."""
+    from guanxi.customers.models import Company
+
+    require(actor, CustomerAction.CUSTOMER_VIEW)
+    company = Company.objects.select_related("owner").filter(pk=company_id).first()
+    if company is None:
+        raise NotFound("Company not found")
+    contacts = list(_list_prefetch(visible_customers(actor).filter(company=company))
+                    .order_by("display_name")[:200])
+    mask_for(actor, contacts)
+    paid = Order.objects.filter(customer__in=[c.pk for c in contacts], status=OrderStatus.PAID)
+    spend = {row["currency"]: row["s"] for row in
+             paid.values("currency").annotate(s=Sum("total")).order_by()}
+    orders = list(Order.objects.filter(customer__in=[c.pk for c in contacts])
+                  .select_related("customer").order_by("-placed_at")[:20])
+    return CompanyView(company, contacts, orders, spend)

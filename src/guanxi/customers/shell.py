@@ -19,6 +19,7 @@ from guanxi.core.shell import (
     register_home_tile,
     register_nav,
     register_search_provider,
+    register_settings_link,
 )
 from guanxi.customers.permissions import CustomerAction
 
@@ -60,6 +61,11 @@ def register_customers_shell() -> None:
     register_nav(NavEntry("customers", _("Customers"), "customers:list",
                           CustomerAction.CUSTOMER_VIEW, order=10, icon="users"))
     view = CustomerAction.CUSTOMER_VIEW
+    register_settings_link(NavEntry("products", _("Products and categories"),
+                                    "customers:products", CustomerAction.ORDER_CREATE, 20,
+                                    icon="package"))
+    register_settings_link(NavEntry("companies", _("Companies"), "customers:companies",
+                                    CustomerAction.CUSTOMER_CHANGE, 30, icon="building"))
     kpis = "guanxi.customers.kpis"
     for order, (name, label) in enumerate((
             ("customers", _("Customers")), ("new_month", _("New this month")),

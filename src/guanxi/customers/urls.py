@@ -1,6 +1,6 @@
 from django.urls import path
 
-from guanxi.customers import views
+from guanxi.customers import views, views_settings
 
 app_name = "customers"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("views/<int:view_id>/", views.customer_view_open, name="view_open"),
     path("views/<int:view_id>/delete/", views.customer_view_delete, name="view_delete"),
     path("bulk/", views.customer_bulk, name="bulk"),
+    path("products/", views_settings.product_page, name="products"),
+    path("products/save/", views_settings.product_save, name="product_save"),
+    path("companies/", views_settings.company_list_page, name="companies"),
+    path("companies/<int:company_id>/", views_settings.company_page, name="company"),
+    path("companies/<int:company_id>/save/", views_settings.company_save,
+         name="company_save"),
     path("bulk/<int:item_id>/", views.customer_bulk_status, name="bulk_status"),
     path("<int:pk>/", views.customer_detail, name="detail"),
     path("<int:pk>/edit/", views.customer_edit, name="edit"),

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from guanxi.core.permissions import effective_role
-from guanxi.core.shell import nav_for
+from guanxi.core.shell import nav_for, settings_for
 
 
 def navigation(request: HttpRequest) -> dict[str, object]:
@@ -12,7 +12,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     (Templates ask about single actions with `user|may:"<action>"`.)"""
     user = getattr(request, "user", None)
     if not getattr(user, "is_authenticated", False):
-        return {"role": None, "nav": [], "nav_active": None}
+        return {"role": None, "nav": [], "nav_active": None, "has_settings": False}
     entries = nav_for(user)
     links = [(e.name, e.href()) for e in entries]
     matching = [(len(href), name) for name, href in links
@@ -20,5 +20,8 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     return {
         "role": effective_role(user),
         "nav": entries,
-        "nav_active": max(matching)[1] if matching else ("home" if request.path == "/" else None),
+        "has_settings": bool(settings_for(user)),
+        "nav_active": max(matching)[1] if matching else (
+            "home" if request.path == "/" else
+            "settings" if request.path.startswith("/settings/") else None),
     }

@@ -11,7 +11,7 @@ from django.views import defaults
 from guanxi.core.errors import problem_response
 from guanxi.core.htmx import is_htmx
 from guanxi.core.permissions import effective_role
-from guanxi.core.shell import home_cards_for, home_tiles_for, search_everything
+from guanxi.core.shell import home_cards_for, home_tiles_for, search_everything, settings_for
 
 
 @login_required
@@ -23,6 +23,15 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "web/home.html", {
         "cards": cards, "tiles": home_tiles_for(request.user),
         "no_role": effective_role(request.user) is None})
+
+
+@login_required
+def settings_page(request: HttpRequest) -> HttpResponse:
+    """The Settings page: the sections the apps registered that this user may manage."""
+    sections = settings_for(request.user)
+    if not sections and not request.user.is_staff:
+        raise PermissionDenied
+    return render(request, "web/settings.html", {"sections": sections})
 
 
 @login_required

@@ -435,6 +435,42 @@ def company_get_or_create(*, actor: Actor, name: str) -> Company:
     return company
 
 
+def company_update(*, actor: Actor, company: Company, name: str, industry: str = "",
+                   website: str = "", owner: Any = None) -> Company:
+    """Change a company's name, industry, website or owner (someone whose role may own
+    customers); audited with what changed."""
+    require(actor, CustomerAction.CUSTOMER_CHANGE)
+    errors: list[FieldError] = []
+    clean = " ".join(name.split())[:200]
+    if not clean:
+        errors.append(FieldError("name", _("A company needs a name"), name))
+    elif Company.objects.filter(name=clean).exclude(pk=company.pk).exists():
+        errors.append(FieldError("name", _("Another company has this name"), clean))
+    website = website.strip()
+    if website and not website.startswith(("http://", "https://")):
+        website = "https://" + website
+    if len(website) > 200:
+        errors.append(FieldError("website", _("At most 200 characters"), website))
+    if owner is not None and not can(owner, CustomerAction.CUSTOMER_OWN):
+        errors.append(FieldError("owner", _("%(name)s's role cannot own customers")
+                                 % {"name": owner}, owner.pk))
+    if errors:
+        raise InvalidInput(errors)
+    new = {"name": clean, "industry": industry.strip()[:100], "website": website,
+           "owner": owner}
+    old = {k: getattr(company, k) for k in new}
+    changed = diff({k: str(v or "") for k, v in old.items()},
+                   {k: str(v or "") for k, v in new.items()})
+    if not changed:
+        return company
+    with transaction.atomic():
+        for k, v in new.items():
+            setattr(company, k, v)
+        company.save()
+        log_action(actor=actor, action="company.update", obj=company, changes=changed)
+    return company
+
+
 EXPORT_COLUMNS = ("id", "display_name", "family_name", "given_name", "gender", "birthday",
                   "region", "occupation", "preferred_language", "preferred_channel", "source",
                   "owner", "tags", "emails", "phones", "created_at",

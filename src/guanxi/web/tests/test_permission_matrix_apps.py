@@ -66,6 +66,8 @@ API_CASES = [
 PAGE_CASES = [
     ("get", "/", None, ANY, 200),
     ("get", "/accounts/security/", None, ANY, 200),
+    ("get", "/settings/", None, USERS, 200),
+    ("get", "/accounts/staff/", None, USERS, 200),
     ("get", "/privacy/", None, RECORDS, 200),
     ("get", "/audit/", None, AUDIT, 200),
     ("get", "/privacy/people/{customer}/", None, PRIVACY, 200),
