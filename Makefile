@@ -10,7 +10,7 @@ SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 RUN_DEPS  := $(VENV)/.deps-run-$(SUM)
 TEST_DEPS := $(VENV)/.deps-test-$(SUM)
 
-.PHONY: run install install-test test test-sqlite test-pg lint bench messages vendor clean audit-deps
+.PHONY: run install install-test test test-sqlite test-pg lint bench messages vendor clean audit-deps screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,11 @@ vendor:
 	cd /tmp/guanxi-vendor/tom-select-2.6.2/package && cp dist/js/tom-select.complete.min.js dist/css/tom-select.bootstrap5.min.css LICENSE $(CURDIR)/src/guanxi/web/static/vendor/tom-select-2.6.2/
 	# axe-core (MPL-2.0) is for the accessibility test only, not served by the product.
 	cp /tmp/guanxi-vendor/axe-core-4.14.1/package/axe.min.js /tmp/guanxi-vendor/axe-core-4.14.1/package/LICENSE src/guanxi/web/tests/vendor/axe-core-4.14.1/
+
+# Screenshots of the main pages in both languages (desktop and phone) for the README;
+# needs Debian's chromium and fonts-noto-cjk.
+screenshots: install-test
+	$(BIN)/python docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) var/test-* .pytest_cache

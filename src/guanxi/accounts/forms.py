@@ -4,7 +4,7 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
-from guanxi.accounts.services import token_scope_choices
+from guanxi.accounts.services import scope_label, token_scope_choices
 
 
 class CodeForm(forms.Form):
@@ -24,4 +24,4 @@ class TokenForm(forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["scopes"].choices = [(s, s) for s in token_scope_choices()]
+        self.fields["scopes"].choices = [(s, scope_label(s)) for s in token_scope_choices()]

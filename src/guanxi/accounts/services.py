@@ -87,6 +87,17 @@ def token_scope_choices() -> list[str]:
                                for mode in ("read", "write"))]
 
 
+def scope_label(scope: str) -> str:
+    """"customers:read" as people read it: "Customers: read only"."""
+    app, _sep, mode = scope.rpartition(":")
+    what = _("read only") if mode == "read" else _("read and write")
+    if not app:
+        return _("Everything: %(what)s") % {"what": what}
+    config = next((c for c in apps.get_app_configs()
+                   if c.label == app and c.name.startswith("guanxi.")), None)
+    return f"{config.verbose_name if config else app}: {what}"
+
+
 def _clean_scopes(scopes: Sequence[str]) -> list[str]:
     known = set(token_scope_choices())
     unknown = [s for s in scopes if s not in known]

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,14 @@ class PersonalData:
     # can still read what they need.
     order: int = 50
 
+
+# The categories of personal data, as the records of processing show them.
+CATEGORY_LABELS: dict[str, str | Promise] = {
+    "identity": gettext_lazy("identity"), "contact": gettext_lazy("contact"),
+    "demographic": gettext_lazy("demographic"), "behaviour": gettext_lazy("behaviour"),
+    "transaction": gettext_lazy("transaction"), "preference": gettext_lazy("preference"),
+    "derived": gettext_lazy("derived"), "record": gettext_lazy("record"),
+}
 
 _SOURCES: dict[str, PersonalData] = {}
 

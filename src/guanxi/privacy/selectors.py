@@ -13,7 +13,13 @@ from django.utils.translation import gettext as _
 
 from guanxi.core.errors import NotFound
 from guanxi.core.permissions import Actor, require
-from guanxi.core.privacy import Person, RetentionRule, personal_data_sources, retention_rules
+from guanxi.core.privacy import (
+    CATEGORY_LABELS,
+    Person,
+    RetentionRule,
+    personal_data_sources,
+    retention_rules,
+)
 from guanxi.customers.models import Customer, Event, Order
 from guanxi.privacy.permissions import PrivacyAction
 
@@ -43,7 +49,8 @@ def processing_records() -> list[dict[str, Any]]:
     """The records of processing: each kind of personal data, its fields by category, why
     it is kept and where it goes — generated from the apps' registrations."""
     return [{"name": s.name, "label": s.label, "app": s.app,
-             "fields": sorted(s.fields.items()), "purposes": list(s.purposes),
+             "fields": [(f, CATEGORY_LABELS.get(c, c)) for f, c in sorted(s.fields.items())],
+             "purposes": list(s.purposes),
              "recipients": list(s.recipients)} for s in personal_data_sources()]
 
 

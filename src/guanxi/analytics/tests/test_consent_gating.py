@@ -19,6 +19,8 @@ SHANGHAI = {"field": "region", "operator": "equals", "value": "上海"}
 
 
 def _export(client, query: str = "") -> list[dict[str, str]]:
+    """The machine-readable export (codes as column names)."""
+    query = (query + "&" if query else "?") + "codes=1"
     body = b"".join(client.get("/customers/export.csv" + query).streaming_content)
     return list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
 

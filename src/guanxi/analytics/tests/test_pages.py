@@ -159,7 +159,7 @@ def test_segment_history_refresh_and_exports(client, personas, shop):
     r = client.get(reverse("customers:export") + f"?segment={segment.pk}&format=xlsx&everyone=1")
     book = load_workbook(io.BytesIO(r.content))
     rows = list(book.active.iter_rows(values_only=True))
-    assert len(rows) == 4 and rows[0][0] == "id"
+    assert len(rows) == 4 and rows[0][0] == "ID"  # headers in the user's language
     r = client.get(reverse("analytics:scores_export") + f"?segment={segment.pk}&format=xlsx")
     assert len(list(load_workbook(io.BytesIO(r.content)).active.iter_rows())) == 4
     # the API selects customers by segment too

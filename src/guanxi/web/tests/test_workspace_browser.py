@@ -24,7 +24,7 @@ WORDS = {"en": {"customers": "customers", "views": "Views", "save": "Save view"}
 
 def _shop(personas, n=30):
     return [make_customer(personas.admin, full_name=f"Kunde {i:02d}",
-                          region="Berlin" if i % 2 else "浙江省杭州市",
+                          region="上海市" if i % 2 else "浙江省杭州市",
                           phones=[f"1390000{i:04d}"], owner=personas.sales)
             for i in range(n)]
 
@@ -66,34 +66,37 @@ def test_list_sort_columns_saved_view_and_bulk_tag_on_all_matching(browser, live
         header = page.locator("[data-testid=results] thead").inner_text()
         assert "1390000" not in page.locator("[data-testid=results]").inner_text()
         assert len(page.locator("[data-testid=results] thead th").all()) == 7
-        # Filter to Berlin and save the view.
-        page.select_option("#f-region", "Berlin")
-        page.wait_for_function("() => location.search.includes('region=Berlin')")
+        # Filter to Shanghai (the region picker is a searchable 省 → 市 → 区 tree) and
+        # save the view.
+        page.click("div.ts-wrapper:has(#f-region-ts-control)")
+        page.wait_for_selector("#f-region-ts-dropdown [data-value='31']")
+        page.click("#f-region-ts-dropdown [data-value='31']")
+        page.wait_for_function("() => location.search.includes('region=31')")
         page.wait_for_function(
             "() => document.querySelector('[data-testid=total]').innerText.includes('30')")
         page.reload()
         page.click("[data-testid=views-menu]")
-        page.fill("#view-name", "Berlin")
+        page.fill("#view-name", "上海")
         page.click(f"text={WORDS[language]['save']}")
         page.wait_for_load_state("load")
-        assert "view=" in page.url and "region=Berlin" in page.url
+        assert "view=" in page.url and "region=31" in page.url
         page.goto(f"{live_server.url}/customers/")
         page.click("[data-testid=views-menu]")
-        page.click("[data-testid=saved-view] >> text=Berlin")
+        page.click("[data-testid=saved-view] >> text=上海")
         page.wait_for_load_state("load")
-        assert "region=Berlin" in page.url and "sort=-name" in page.url
+        assert "region=31" in page.url and "sort=-name" in page.url
         assert header == page.locator("[data-testid=results] thead").inner_text()
         # Bulk: tick one, then "all 30 matching" (more than a page), tag them.
         page.locator("[data-bulk-row]").first.check()
         page.click("[data-testid=bulk-all]")
         page.select_option("[data-testid=bulk-action]", "tag_add")
-        page.fill("[data-testid=bulk-tag]", "柏林")
+        page.fill("[data-testid=bulk-tag]", "上海客户")
         page.click("[data-testid=bulk-apply]")
         page.wait_for_load_state("load")
         work_drain(["customers.bulk"])
         page.wait_for_function(
             "() => !document.querySelector('[data-testid=bulk-status] progress')")
-        assert CustomerTag.objects.filter(tag__name="柏林").count() == 30
+        assert CustomerTag.objects.filter(tag__name="上海客户").count() == 30
         assert not errors, errors
     finally:
         context.close()

@@ -1,0 +1,121 @@
+"""Every page every role reaches by following links, in Simplified Chinese: no English UI
+text. Text the user typed (names, usernames, emails, SKUs, codes) and a short list of
+technical terms that Chinese software shows as they are (API, CSV, RFM…) are allowed."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlparse
+
+import pytest
+
+from guanxi.analytics.services import scores_refresh, segment_save
+from guanxi.customers import services as customer_services
+from guanxi.testing import make_customer
+
+pytestmark = pytest.mark.django_db
+
+ROLES = ["admin", "manager", "sales", "service", "marketing", "analyst"]
+SKIP = ("/accounts/logout/", ".csv", ".xlsx", "/export", "format=", "/admin/", "/api/",
+        "/i18n/", "cursor=", "before=", "sort=", "cols=", "size=", "/static/")
+MAX_PAGES = 60
+# What Chinese business software shows untranslated.
+TERMS = {"API", "CSV", "Excel", "RFM", "SKU", "ID", "CNY", "EUR", "USD", "Guanxi", "OpenID",
+         "UnionID", "WeChat", "Ctrl", "K", "PIPL", "TOTP", "IP", "OpenAPI", "R", "F", "M",
+         "CLV", "XLSX", "VIP", "JSON", "UTC", "Email", "App", "POS", "SMS", "NPS", "CSAT",
+         "Swagger", "UI", "Microsoft", "Authenticator", "Google", "FreeOTP", "Splink", "ISO",
+         "URL", "HTTP", "ok", "CRM", "MB",
+         "English"}  # the language switch names each language in itself
+WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
+
+
+VOID = {"input", "br", "img", "meta", "link", "hr", "source", "col", "wbr", "area"}
+CODE = {"script", "style", "code", "pre", "svg", "datalist"}
+
+
+class _Text(HTMLParser):
+    """The text a person reads: text nodes and the titles, labels and placeholders of
+    elements, without scripts, styles, code and what is marked translate="no" (codes,
+    configuration names and other identifiers shown as they are)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self._skipping: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag not in VOID and (tag in CODE or attributes.get("translate") == "no"):
+            self._skipping.append(tag)
+        if self._skipping or attributes.get("translate") == "no":
+            return
+        for name in ("title", "aria-label", "placeholder", "alt"):
+            if attributes.get(name):
+                self.parts.append(str(attributes[name]))
+
+    def handle_endtag(self, tag: str) -> None:
+        if self._skipping and self._skipping[-1] == tag:
+            self._skipping.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def _english(html: str, allowed: set[str]) -> list[str]:
+    parser = _Text()
+    parser.feed(html)
+    found = []
+    for part in parser.parts:
+        for word in WORD.findall(part):
+            if word not in TERMS and word.lower() not in allowed and len(word) > 1:
+                found.append(word)
+    return found
+
+
+def _data(personas) -> set[str]:
+    a = make_customer(personas.admin, full_name="欧阳娜娜", phones=["13900001111"],
+                      emails=["nana@example.com"], tags=["贵宾"], owner=personas.sales,
+                      region="浙江省杭州市")
+    make_customer(personas.admin, full_name="张伟", phones=["13800138000"], region="上海市")
+    customer_services.interaction_log(actor=personas.admin, customer=a, kind="call",
+                                      summary="回访")
+    segment_save(actor=personas.admin, name="上海客户",
+                 rules={"field": "region", "operator": "equals", "value": "上海"})
+    scores_refresh()
+    # what users typed or were given: usernames, emails and the like
+    typed = {u.username for u in (personas.admin, personas.manager, personas.sales,
+                                  personas.service, personas.marketing, personas.analyst,
+                                  personas.teammate, personas.outsider, personas.norole)}
+    return {w.lower() for t in typed | {"nana@example.com", "example.com"}
+            for w in WORD.findall(t)}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_in_chinese_has_no_english_ui_text(client, personas, role):
+    allowed = _data(personas)
+    client.force_login(getattr(personas, role))
+    headers = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
+    queue, seen, english = ["/"], set(), {}
+    while queue and len(seen) < MAX_PAGES:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        r = client.get(path, **headers)
+        if r.status_code != 200 or "text/html" not in r.get("Content-Type", ""):
+            continue
+        html = r.content.decode()
+        assert '<html lang="zh-hans">' in html, path
+        words = _english(html, allowed)
+        if words:
+            english[path] = sorted(set(words))[:15]
+        for href in re.findall(r'href="([^"#]+)"', html):
+            url = urlparse(urljoin("http://testserver" + path, href.replace("&amp;", "&")))
+            target = url.path + (f"?{url.query}" if url.query else "")
+            if (url.netloc == "testserver" and not any(s in target for s in SKIP)
+                    and target not in seen):
+                queue.append(target)
+    assert len(seen) >= 5, seen
+    assert not english, "\n".join(f"{k}: {v}" for k, v in english.items())
