@@ -6,6 +6,7 @@ import shutil
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import translation
 from hypothesis import settings as hypothesis_settings
 
 from guanxi.testing import Personas, make_personas
@@ -31,6 +32,14 @@ def _fast_password_hashing(settings):
 def _clear_cache():
     cache.clear()  # rate-limit counters must not leak between tests
     yield
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test():
+    """A request in another language leaves it active in the thread (LocaleMiddleware does
+    not reset it): every test starts and ends in the default language."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -191,7 +191,7 @@ def staff_invite(request: HttpRequest) -> HttpResponse:
             first_name=post.get("first_name", ""), last_name=post.get("last_name", ""),
             email=post.get("email", ""), team_name=post.get("team", ""))
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.for_people())
         return redirect("accounts:staff")
     return render(request, "accounts/staff_invited.html", {"member": user,
                                                            "password": password})
@@ -207,7 +207,7 @@ def staff_role(request: HttpRequest, user_id: int) -> HttpResponse:
         user_set_role(actor=_me(request), user=member, role=request.POST.get("role", ""),
                       team=team)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.for_people())
     else:
         messages.success(request, _("%(name)s saved.") % {"name": member})
     return redirect("accounts:staff")
@@ -221,12 +221,8 @@ def staff_active(request: HttpRequest, user_id: int) -> HttpResponse:
     try:
         user_set_active(actor=_me(request), user=member, active=active)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.for_people())
     else:
         messages.success(request, (_("%(name)s can sign in again.") if active else
                                    _("%(name)s can no longer sign in.")) % {"name": member})
     return redirect("accounts:staff")
-
-
-def _error_text(exc: DomainError) -> str:
-    return "; ".join(e.message for e in exc.errors) if exc.errors else str(exc.message)

@@ -26,6 +26,10 @@ class DomainError(Exception):
             return "; ".join(f"{e.field}: {e.message}" for e in self.errors)
         return self.message
 
+    def for_people(self) -> str:
+        """The reasons as a page shows them in a message (the field is on the form)."""
+        return "; ".join(e.message for e in self.errors) if self.errors else str(self.message)
+
 
 class InvalidInput(DomainError):
     def __init__(self, errors: list[FieldError], message: str = "Invalid input") -> None:

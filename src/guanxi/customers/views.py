@@ -207,8 +207,7 @@ def _change(request: HttpRequest, pk: int, write: Any, done: str) -> HttpRespons
     try:
         write()
     except DomainError as exc:
-        detail = "; ".join(e.message for e in exc.errors) if exc.errors else ""
-        return _contacts(request, pk, detail or str(exc.message))
+        return _contacts(request, pk, exc.for_people())
     if not is_htmx(request):
         messages.success(request, done)
     response = _contacts(request, pk)
@@ -388,6 +387,8 @@ def customer_create(request: HttpRequest) -> HttpResponse:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
+            messages.success(request, _("Customer %(name)s created.") % {
+                "name": customer.display_name})
             return redirect("customers:detail", pk=customer.pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "customers/form.html", {"form": form, "creating": True},
@@ -425,6 +426,7 @@ def customer_edit(request: HttpRequest, pk: int) -> HttpResponse:
         except DomainError as exc:
             apply_errors(form, exc)
         else:
+            messages.success(request, _("Changes saved."))
             return redirect("customers:detail", pk=pk)
     status = 422 if request.method == "POST" else 200
     return render(request, "customers/form.html",

@@ -19,10 +19,6 @@ from guanxi.customers import selectors, services
 from guanxi.customers.permissions import CustomerAction
 
 
-def _error_text(exc: DomainError) -> str:
-    return "; ".join(f"{e.message}" for e in exc.errors) if exc.errors else str(exc.message)
-
-
 @login_required
 def product_page(request: HttpRequest) -> HttpResponse:
     """Products and categories: the catalogue orders refer to."""
@@ -46,7 +42,7 @@ def product_save(request: HttpRequest) -> HttpResponse:
             actor=request.user, sku=post.get("sku", ""), name=post.get("name", ""),
             price=price, category=post.get("category", ""), currency=post.get("currency", ""))
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.for_people())
     else:
         messages.success(request, _("Product %(sku)s saved.") % {"sku": product.sku})
     return redirect("customers:products")
@@ -79,7 +75,7 @@ def company_save(request: HttpRequest, company_id: int) -> HttpResponse:
                                 name=post.get("name", ""), industry=post.get("industry", ""),
                                 website=post.get("website", ""), owner=owner)
     except DomainError as exc:
-        messages.error(request, _error_text(exc))
+        messages.error(request, exc.for_people())
     else:
         messages.success(request, _("Company saved."))
     return redirect("customers:company", company_id=company_id)
