@@ -17,3 +17,16 @@ class PrivacyConfig(AppConfig):
         register_privacy_retention()
         register_nav(NavEntry("privacy", _("Privacy"), "privacy:records",
                               PrivacyAction.RECORDS_VIEW, 80, icon="shield-lock"))
+        from guanxi.customers.extensions import Panel, register_panel
+
+        register_panel(Panel("privacy_actions", "privacy/_customer_actions.html",
+                             _privacy_panel, place="header", order=90))
+
+
+def _privacy_panel(actor, customer_id: int) -> dict | None:
+    """The 360 header's link to the person's data (copy or erase, under PIPL), for those
+    who answer personal-data requests."""
+    from guanxi.core.permissions import can
+    from guanxi.privacy.permissions import PrivacyAction
+
+    return {"customer_id": customer_id} if can(actor, PrivacyAction.REQUESTS) else None

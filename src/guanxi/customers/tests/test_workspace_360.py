@@ -92,3 +92,12 @@ def test_home_tiles_for_the_role(client, personas):
     page = client.get("/").content.decode()
     tile = page.split('data-tile="customers.customers"')[1].split("</strong>")[0]
     assert ">1<" in tile  # the salesperson's own customers only
+
+
+def test_the_privacy_officer_reaches_copy_and_erasure_from_the_360_page(client, personas):
+    c = make_customer(personas.admin, full_name="王芳")
+    client.force_login(personas.admin)
+    page = client.get(f"/customers/{c.pk}/").content.decode()
+    assert f'href="/privacy/people/{c.pk}/"' in page
+    client.force_login(personas.manager)
+    assert 'data-testid="privacy-link"' not in client.get(f"/customers/{c.pk}/").content.decode()
