@@ -39,6 +39,7 @@ class DataQualityConfig(AppConfig):
             register_home_card,
             register_nav,
             register_search_provider,
+            register_settings_link,
         )
         from guanxi.dataquality.permissions import DataAction
 
@@ -46,6 +47,9 @@ class DataQualityConfig(AppConfig):
                               DataAction.DATA_IMPORT, 40, icon="file-import"))
         register_nav(NavEntry("duplicates", _("Duplicates"), "dataquality:duplicates",
                               DataAction.CUSTOMER_MERGE, 50, icon="copy"))
+        register_settings_link(NavEntry("tag_rules", _("Automatic tags"),
+                                        "dataquality:tag_rules", DataAction.DATA_IMPORT, 40,
+                                        icon="tag"))
         register_home_card(HomeCard("dataquality.review", "dataquality/_home_review.html",
                                     r.review_card, DataAction.CUSTOMER_MERGE, order=30))
         register_search_provider(SearchProvider("imports", _("Imports"), r.search_imports,

@@ -19,6 +19,7 @@ from guanxi.dataquality.models import (
     MatchStatus,
     Merge,
     ResolutionRun,
+    TagRule,
 )
 from guanxi.dataquality.permissions import DataAction
 
@@ -172,3 +173,16 @@ def preset_get(*, actor: Actor, preset_id: int | None = None, name: str = ""
     if preset is None:
         raise NotFound(_("No such preset"))
     return preset
+
+
+def tag_rule_list(*, actor: Actor) -> QuerySet[TagRule]:
+    """The automatic tag rules, for the people who may change them."""
+    require(actor, DataAction.DATA_IMPORT)
+    return TagRule.objects.order_by("tag", "pk")
+
+
+def tag_rule_get(*, actor: Actor, rule_id: int) -> TagRule:
+    rule = tag_rule_list(actor=actor).filter(pk=rule_id).first()
+    if rule is None:
+        raise NotFound("Tag rule not found")
+    return rule

@@ -1,11 +1,15 @@
 from django.urls import path
 
-from guanxi.dataquality import views
+from guanxi.dataquality import views, views_settings
 
 app_name = "dataquality"
 
 urlpatterns = [
     path("imports/", views.import_list, name="imports"),
+    path("tag-rules/", views_settings.tag_rules, name="tag_rules"),
+    path("tag-rules/<int:rule_id>/", views_settings.tag_rules, name="tag_rule"),
+    path("tag-rules/<int:rule_id>/delete/", views_settings.tag_rule_delete,
+         name="tag_rule_delete"),
     path("imports/<int:pk>/", views.import_detail, name="import"),
     path("imports/<int:pk>/progress/", views.import_progress, name="import_progress"),
     path("imports/<int:pk>/resume/", views.import_resume, name="import_resume"),

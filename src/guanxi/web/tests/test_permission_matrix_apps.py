@@ -69,6 +69,7 @@ PAGE_CASES = [
     # anyone with a settings section: staff (admin), products (sales too), companies
     ("get", "/settings/", None, {"admin", "manager", "sales", "service"}, 200),
     ("get", "/accounts/staff/", None, USERS, 200),
+    ("get", "/quality/tag-rules/", None, IMPORT, 200),
     ("get", "/privacy/", None, RECORDS, 200),
     ("get", "/audit/", None, AUDIT, 200),
     ("get", "/privacy/people/{customer}/", None, PRIVACY, 200),
@@ -105,7 +106,7 @@ ELSEWHERE = re.compile(
     r"^(/api/v1/customers(/\{customer_id\}(/(identities|addresses|consents|tags|events|"
     r"interactions)(/\{\w+\})?)?)?|/api/v1/events/bulk|/api/v1/orders(/\{order_id\}"
     r"(/status)?)?|/api/v1/imports.*|/api/v1/duplicates/search|"
-    r"/customers/.*|/quality/imports/.+|/quality/duplicates/(find|runs)/.*|"
+    r"/customers/.*|/quality/imports/.+|/quality/tag-rules/.+|/quality/duplicates/(find|runs)/.*|"
     r"/analytics/(segments/count|segments/new|segments/\{pk\}/delete|scores/export|"
     r"scoring/.*)|/privacy/people/\{pk\}/(export\.\{fmt\}|erase/)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
 
