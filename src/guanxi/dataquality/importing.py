@@ -29,7 +29,14 @@ from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import Actor, require, staff
 from guanxi.core.spreadsheet import safe_cell
 from guanxi.core.work import LeaseLost, work_enqueue
-from guanxi.customers.models import Source
+from guanxi.customers.models import (
+    Channel,
+    Gender,
+    Language,
+    OrderStatus,
+    SalesChannel,
+    Source,
+)
 from guanxi.dataquality.fields import field_names, suggest_mapping
 from guanxi.dataquality.limits import max_bytes, max_rows
 from guanxi.dataquality.models import (
@@ -262,15 +269,31 @@ _RESULT_LABELS = {
 }
 
 
+def _shown(field: str, value: Any) -> str:
+    """A converted value as the preview shows it: codes as their labels in the viewer's
+    language (male → 男), dates as dates."""
+    choices = {"gender": Gender, "preferred_channel": Channel, "preferred_language": Language,
+               "channel": SalesChannel, "status": OrderStatus}.get(field)
+    if choices is not None and value:
+        try:
+            return str(choices(value).label)
+        except ValueError:
+            return str(value)
+    if isinstance(value, bool):
+        return str(_("Yes") if value else _("No"))
+    return str(value)
+
+
 def _describe(row: CustomerRow | OrderRow) -> dict[str, Any]:
     """What a row becomes, keyed by field name; `result_labels` names them for people."""
     if isinstance(row, CustomerRow):
         return {"name": row.display_name, "family_name": row.family_name,
                 "given_name": row.given_name, "emails": ", ".join(row.emails),
-                "phones": ", ".join(row.phones), **{k: str(v) for k, v in row.profile.items()},
-                "address": " ".join(row.address.values()), "tags": ", ".join(row.tags),
-                "external_id": row.external_id}
-    return {k: str(v) for k, v in vars(row).items() if v not in ("", None)}
+                "phones": ", ".join(row.phones),
+                **{k: _shown(k, v) for k, v in row.profile.items()},
+                "address": " ".join(v for v in row.address.values() if v),
+                "tags": ", ".join(row.tags), "external_id": row.external_id}
+    return {k: _shown(k, v) for k, v in vars(row).items() if v not in ("", None)}
 
 
 def result_labels() -> dict[str, Any]:

@@ -35,3 +35,19 @@ def test_tag_rules_in_settings(client, personas):
     assert not TagRule.objects.exists() and CustomerTag.objects.count() == 1
     client.force_login(personas.analyst)
     assert client.get("/quality/tag-rules/").status_code == 403
+
+
+def test_the_import_preview_shows_values_in_the_users_language(personas):
+    from django.utils import translation
+
+    from guanxi.dataquality.importing import _describe
+    from guanxi.dataquality.rows import CustomerRow
+
+    row = CustomerRow(display_name="张伟", family_name="张", given_name="伟",
+                      emails=["a@b.cn"], profile={"gender": "male", "preferred_channel": "wechat"},
+                      address={"province": "浙江省", "city": "杭州市", "district": "",
+                               "street": "文三路"})
+    with translation.override("zh-hans"):
+        shown = _describe(row)
+    assert shown["gender"] == "男" and shown["preferred_channel"] == "微信"
+    assert shown["address"] == "浙江省 杭州市 文三路"
