@@ -19,8 +19,10 @@ def scores_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     from django.utils import timezone
 
     from guanxi.analytics.scoring.extract import HORIZON_DAYS
+    from guanxi.customers.selectors import customer_get
 
-    too_new = (timezone.now() - score.customer.created_at).days < HORIZON_DAYS
+    created = customer_get(actor=actor, customer_id=customer_id).created_at
+    too_new = (timezone.now() - created).days < HORIZON_DAYS
     return {"score": score, "too_new": too_new}
 
 

@@ -40,8 +40,7 @@ def customer_score_get(*, actor: Actor, customer_id: int,
     a large base's batch left out are computed now (unless `with_reasons` is False), with
     the models that gave the risk."""
     score = (CustomerScore.objects.filter(customer_id=customer_id,
-                                          customer__in=visible_customers(actor))
-             .select_related("customer").first())
+                                          customer__in=visible_customers(actor)).first())
     if score is not None and with_reasons and score.churn_risk is not None \
             and not score.churn_reasons:
         from guanxi.analytics.scoring import reasons_for

@@ -114,14 +114,22 @@ def _list_prefetch(qs: QuerySet[Customer]) -> QuerySet[Customer]:
         Prefetch("tag_links", queryset=CustomerTag.objects.select_related("tag")))
 
 
+def _after(prefix: str) -> str:
+    """The first code after every code starting with the digits `prefix` ("33" -> "34";
+    "39" -> "3:", which sorts after "39…")."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
                prefix: str = "", segment_id: int | None = None,
-               marketing_consent: bool = False, facets: Mapping[str, str] | None = None) -> Q:
-    """The scope and filters as a Q, relative to Customer or through a relation prefix."""
+               marketing_consent: bool = False, facets: Mapping[str, str] | None = None,
+               with_erased: bool = False) -> Q:
+    """The scope and filters as a Q, relative to Customer or through a relation prefix
+    (erased customers left out unless `with_erased`)."""
     def p(name: str) -> str:
         return prefix + name
 
-    q = Q(**{p("erased_at__isnull"): True})
+    q = Q() if with_erased else Q(**{p("erased_at__isnull"): True})
     if is_team_scoped(actor):
         scope = Q(**{p("owner_id"): actor.pk})
         if actor.team_id:
@@ -134,8 +142,9 @@ def _filters_q(actor: Actor, *, tag: str, owner_id: int | None, region: str,
     if region:
         # A division code prefix from the region picker (33: 浙江省, 3301: 杭州市) finds
         # every spelling; a text (the API's, older links) matches how regions start.
-        q &= (Q(**{p("region_code__startswith"): region}) if region.isdigit()
-              else Q(**{p("region__startswith"): region}))
+        # (a range rather than LIKE, which SQLite cannot answer from the index)
+        q &= (Q(**{p("region_code__gte"): region, p("region_code__lt"): _after(region)})
+              if region.isdigit() else Q(**{p("region__startswith"): region}))
     if segment_id:
         # Current members (analytics keeps the memberships; at most one open per segment).
         q &= Q(**{p("segment_memberships__segment_id"): segment_id,
@@ -214,9 +223,12 @@ def customer_search_count(*, actor: Actor, q: str = "", tag: str = "",
     if q.strip() and not query:
         return 0, True
     if not query:
-        return Customer.objects.filter(
-            _filters_q(actor, tag=tag, owner_id=owner_id, region=region, segment_id=segment_id,
-                       marketing_consent=marketing_consent, facets=facets)).count(), True
+        # Everyone matching, minus the erased among them: both from indexes (the erased
+        # through a partial one), where "erased_at IS NULL" would read every row.
+        matching = Customer.objects.filter(_filters_q(
+            actor, tag=tag, owner_id=owner_id, region=region, segment_id=segment_id,
+            marketing_consent=marketing_consent, facets=facets, with_erased=True))
+        return matching.count() - matching.filter(erased_at__isnull=False).count(), True
     filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
                          prefix="customer__", segment_id=segment_id,
                          marketing_consent=marketing_consent, facets=facets)
