@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from webclient import sign_in, wait_healthy
 
 ROOT = Path(__file__).resolve().parent.parent
 GUANXI = [sys.executable, "-m", "guanxi"]
@@ -246,8 +247,12 @@ def main() -> None:
     extra = {"database": args.database}
     # The list with a sort and a filter (issue 13: p95 <= 150 ms at 1M customers), each
     # page with its total count: region, owner and tag filters under the sortable orders.
+    # region filters as the list's picker sends them: province and city code prefixes
     regions = [r for (r,) in db.query(
-        "SELECT DISTINCT region FROM customers_customer WHERE region <> '' LIMIT 20")]
+        "SELECT DISTINCT substr(region_code, 1, 2) FROM customers_customer "
+        "WHERE region_code <> '' LIMIT 10")] + [r for (r,) in db.query(
+        "SELECT DISTINCT substr(region_code, 1, 4) FROM customers_customer "
+        "WHERE region_code <> '' LIMIT 10")]
     owners = [o for (o,) in db.query(
         "SELECT DISTINCT owner_id FROM customers_customer WHERE owner_id IS NOT NULL LIMIT 5")]
     tags = [t for (t,) in db.query("SELECT name FROM customers_tag LIMIT 10")]
@@ -265,19 +270,8 @@ def main() -> None:
     base = f"http://127.0.0.1:{args.port}"
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
-            for _ in range(100):
-                try:
-                    client.get("/healthz")
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.2)
-            client.get("/accounts/login/")
-            r = client.post("/accounts/login/", data={
-                "username": "admin", "password": PASSWORD,
-                "csrfmiddlewaretoken": client.cookies["csrftoken"]},
-                headers={"Referer": base + "/accounts/login/"})
-            if "sessionid" not in client.cookies:
-                raise SystemExit(f"login failed: HTTP {r.status_code}")
+            wait_healthy(client)
+            sign_in(client, base, PASSWORD)
             htmx = {"HX-Request": "true", "HX-Target": "results"}
             api = {"Authorization": f"Bearer {token}"}
             n = args.requests

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import httpx
+from webclient import sign_in, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 GUANXI = [sys.executable, "-m", "guanxi"]
@@ -58,17 +59,8 @@ def main() -> None:
         base = f"http://127.0.0.1:{port}"
         try:
             with httpx.Client(base_url=base, timeout=60) as client:
-                for _ in range(150):
-                    try:
-                        client.get("/healthz")
-                        break
-                    except httpx.TransportError:
-                        time.sleep(0.2)
-                client.get("/accounts/login/")
-                client.post("/accounts/login/", data={
-                    "username": "admin", "password": PASSWORD,
-                    "csrfmiddlewaretoken": client.cookies["csrftoken"]},
-                    headers={"Referer": base + "/accounts/login/"})
+                wait_healthy(client)
+                sign_in(client, base, PASSWORD)
                 customer = "1"
                 for path in PAGES:
                     url = path.replace("{customer}", customer)
