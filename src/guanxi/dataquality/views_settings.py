@@ -9,16 +9,29 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from guanxi.dataquality import selectors, services
 from guanxi.dataquality.models import TagRule
+
+# The attributes a rule can look at, as people name them (custom ones: attributes.KEY).
+ATTRIBUTES = [
+    ("region", gettext_lazy("Region")), ("province", gettext_lazy("Province")),
+    ("city", gettext_lazy("City")), ("gender", gettext_lazy("Gender")),
+    ("source", gettext_lazy("Source")), ("occupation", gettext_lazy("Occupation")),
+    ("age", gettext_lazy("Age")), ("birth_year", gettext_lazy("Year of birth")),
+    ("email_domain", gettext_lazy("Email domain")), ("company", gettext_lazy("Company")),
+]
 
 
 class TagRuleForm(forms.ModelForm):
     class Meta:
         model = TagRule
         fields = ["tag", "attribute", "operator", "value", "active"]
+        help_texts = {"attribute": gettext_lazy(
+            "Pick one from the list; a custom attribute is written as in the documentation.")}
+        widgets = {"attribute": forms.TextInput(attrs={"list": "tag-rule-attributes"})}
 
 
 @login_required
@@ -32,7 +45,7 @@ def tag_rules(request: HttpRequest, rule_id: int | None = None) -> HttpResponse:
                                     "being tagged again.") % {"tag": saved.tag})
         return redirect("dataquality:tag_rules")
     return render(request, "dataquality/tag_rules.html",
-                  {"rules": rules, "form": form, "editing": rule},
+                  {"rules": rules, "form": form, "editing": rule, "attributes": ATTRIBUTES},
                   status=422 if request.method == "POST" else 200)
 
 
