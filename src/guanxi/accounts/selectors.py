@@ -7,8 +7,15 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts.models import ApiToken, RolePolicy, SavedView, Team, User
+from guanxi.accounts.permissions import AccountAction
 from guanxi.core.errors import InvalidInput, NotFound
-from guanxi.core.permissions import Actor, effective_role, is_team_scoped, roles_granted
+from guanxi.core.permissions import (
+    Actor,
+    effective_role,
+    is_team_scoped,
+    require,
+    roles_granted,
+)
 
 
 def staff_list(*, actor: Actor, able_to: str | None = None) -> QuerySet[User]:
@@ -84,9 +91,6 @@ def saved_view_get(*, actor: Actor, view_id: int) -> SavedView:
 
 def staff_directory(*, actor: Actor) -> QuerySet[User]:
     """Every staff account (active first, by name), for the people who manage them."""
-    from guanxi.accounts.permissions import AccountAction
-    from guanxi.core.permissions import require
-
     require(actor, AccountAction.USER_MANAGE)
     return (User.objects.select_related("team")
             .order_by("-is_active", "last_name", "first_name", "username"))

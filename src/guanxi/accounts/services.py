@@ -245,10 +245,15 @@ def saved_view_save(*, actor: Actor, list_name: str, name: str, query: str,
     return view
 
 
+def saved_view_deletable(actor: Actor, view: SavedView) -> bool:
+    """One's own view, or (managers and administrators) a shared one."""
+    return view.owner_id == getattr(actor, "pk", None) or (
+        view.shared and effective_role(actor) in (Role.ADMIN, Role.MANAGER))
+
+
 def saved_view_delete(*, actor: Actor, view: SavedView) -> None:
-    """Delete a saved view: one's own, or (managers and administrators) a shared one."""
-    if view.owner_id != getattr(actor, "pk", None) and not (
-            view.shared and effective_role(actor) in (Role.ADMIN, Role.MANAGER)):
+    """Delete a saved view the actor may delete (saved_view_deletable)."""
+    if not saved_view_deletable(actor, view):
         raise PermissionDenied(_("Only its owner can delete this view"))
     with transaction.atomic():
         log_action(actor=actor, action="saved_view.delete", obj=view,

@@ -11,6 +11,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
 from guanxi.analytics.models import Cell, SegmentSize, Stage, Tier
+from guanxi.core.choices import choice_label
 
 PALETTE = ["#c0392b", "#2e86de", "#27ae60", "#f39c12", "#8e44ad", "#16a085", "#7f8c8d",
            "#d35400", "#2c3e50"]
@@ -29,10 +30,7 @@ TIER_ORDER = [Tier.IMPORTANT_VALUE, Tier.IMPORTANT_DEVELOPMENT, Tier.GENERAL_VAL
 def _label(choices: Any, value: str) -> str:
     if value == "not_scored":
         return _("Not scored")
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return value
+    return choice_label(choices, value)
 
 
 def list_url(**params: Any) -> str:

@@ -6,6 +6,10 @@ from django.utils.translation import gettext_lazy as _
 
 from guanxi.customers.models import Customer
 
+# The churn horizon (and that of expected purchases): a customer known for less than this
+# has no churn risk yet. Here, not in the scoring package, so pages need no numpy.
+SCORING_HORIZON_DAYS = 90
+
 
 class Stage(models.TextChoices):
     NEW = "new", _("New")

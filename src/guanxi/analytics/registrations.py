@@ -18,11 +18,11 @@ def scores_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
         return None
     from django.utils import timezone
 
-    from guanxi.analytics.scoring.extract import HORIZON_DAYS
-    from guanxi.customers.selectors import customer_get
+    from guanxi.analytics.models import SCORING_HORIZON_DAYS
+    from guanxi.customers.selectors import customer_known_since
 
-    created = customer_get(actor=actor, customer_id=customer_id).created_at
-    too_new = (timezone.now() - created).days < HORIZON_DAYS
+    known = customer_known_since(actor=actor, customer_id=customer_id)
+    too_new = known is not None and (timezone.now() - known).days < SCORING_HORIZON_DAYS
     return {"score": score, "too_new": too_new}
 
 

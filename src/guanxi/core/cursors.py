@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import InvalidInput
@@ -98,7 +99,6 @@ def sorted_page(qs: Any, *, sort: SortKey, cursor: str | None = None,
     """One page of `qs` in `sort` order, after `cursor` (the next page) or before `before`
     (the previous one), with both cursors set where there is more. Each page is an index
     range scan on (field, id) whatever the depth, unlike OFFSET."""
-    from django.db.models import Q
 
     kinds = ("id",) if sort.field == "pk" else (sort.kind, "id")
     after_values = decode_cursor(cursor, kinds=kinds)

@@ -32,10 +32,10 @@ class CustomersConfig(AppConfig):
                        lazy("guanxi.customers.automation:tag_remove"),
                        CustomerAction.TAG_ASSIGN, (tag,)))
         from guanxi.core.work import register_handler
-        from guanxi.customers.extensions import BulkAction, register_bulk_action
+        from guanxi.customers.extensions import BULK_QUEUE, BulkAction, register_bulk_action
 
         bulk = "guanxi.customers.services.bulk"
-        register_handler("customers.bulk", lazy(f"{bulk}:bulk_work"), atomic=False,
+        register_handler(BULK_QUEUE, lazy(f"{bulk}:bulk_work"), atomic=False,
                          lease_s=120, max_attempts=3)
         register_bulk_action(BulkAction("tag_add", _("Add tag"), CustomerAction.TAG_ASSIGN,
                                         lazy(f"{bulk}:tag_add_run"), lazy(f"{bulk}:check_tag"),

@@ -9,6 +9,7 @@ from typing import Any
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from guanxi.core.choices import choice_label
 from guanxi.timeline.kinds import (
     INTERACTION,
     INTERNAL,
@@ -20,20 +21,13 @@ from guanxi.timeline.kinds import (
 )
 
 
-def _choice(choices: Any, value: Any) -> str:
-    try:
-        return str(choices(value).label)
-    except ValueError:
-        return str(value or "")
-
-
 def _created(event: EventLike) -> str:
     from guanxi.customers.models import Source
 
     if not event.source:
         return gettext("Customer created")
     return gettext("Customer created (source: %(source)s)") % {
-        "source": _choice(Source, event.source)}
+        "source": choice_label(Source, event.source)}
 
 
 def field_label(name: str) -> str:
@@ -53,7 +47,7 @@ def _profile(event: EventLike) -> str:
 def _identity(event: EventLike) -> str:
     from guanxi.customers.models import IdentityKind
 
-    return _choice(IdentityKind, event.data["kind"])
+    return choice_label(IdentityKind, event.data["kind"])
 
 
 def _consent(event: EventLike) -> str:
@@ -61,7 +55,8 @@ def _consent(event: EventLike) -> str:
 
     data = event.data
     verb = gettext("granted") if data["granted"] else gettext("withdrawn")
-    channel, purpose = _choice(Channel, data["channel"]), _choice(ConsentPurpose, data["purpose"])
+    channel = choice_label(Channel, data["channel"])
+    purpose = choice_label(ConsentPurpose, data["purpose"])
     return f"{channel} · {purpose}: {verb}"
 
 
@@ -86,7 +81,7 @@ def _order_status(event: EventLike) -> str:
     from guanxi.customers.models import OrderStatus
 
     status = event.kind.removeprefix("order_")
-    return f"{event.data['ref']} · {_choice(OrderStatus, status)}"
+    return f"{event.data['ref']} · {choice_label(OrderStatus, status)}"
 
 
 def _interaction(event: EventLike) -> str:

@@ -57,6 +57,9 @@ class BulkAction:
     order: int = 100
 
 
+# The durable-work queue of bulk actions on "all N matching" (customers.services.bulk).
+BULK_QUEUE = "customers.bulk"
+
 DuplicateFinder = Callable[..., list[Any]]
 
 _PANELS: dict[str, Panel] = {}

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from django.core.cache import cache
 from django.db.models import Count, Max, Min, Model, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from guanxi.core.cursors import (
     Page,
@@ -24,6 +25,7 @@ from guanxi.core.cursors import (
 )
 from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask_email, mask_free_text, mask_phone, mask_text, mask_value
+from guanxi.core.models import WorkItem
 from guanxi.core.permissions import Actor, is_team_scoped, require, sees_masked, staff
 from guanxi.customers import extensions, search
 from guanxi.customers.models import (
@@ -229,14 +231,20 @@ def customer_search_count(*, actor: Actor, q: str = "", tag: str = "",
             actor, tag=tag, owner_id=owner_id, region=region, segment_id=segment_id,
             marketing_consent=marketing_consent, facets=facets, with_erased=True))
         return matching.count() - matching.filter(erased_at__isnull=False).count(), True
-    filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                         prefix="customer__", segment_id=segment_id,
-                         marketing_consent=marketing_consent, facets=facets)
+    found = _search_matches(query, _filters_q(
+        actor, tag=tag, owner_id=owner_id, region=region, prefix="customer__",
+        segment_id=segment_id, marketing_consent=marketing_consent, facets=facets))
+    return min(len(found), COUNT_CAP), len(found) <= COUNT_CAP
+
+
+def _search_matches(query: search.Query, filters: Q) -> set[int]:
+    """The customers a search query finds under `filters` (relative to SearchTerm), up to
+    one more than COUNT_CAP."""
     found: set[int] = set()
     for r in _search_ranges(query):
         found.update(SearchTerm.objects.filter(r).filter(filters)
                      .values_list("customer_id", flat=True)[:COUNT_CAP + 1])
-    return min(len(found), COUNT_CAP), len(found) <= COUNT_CAP
+    return found
 
 
 def customer_ids_matching(*, actor: Actor, q: str = "", tag: str = "",
@@ -253,12 +261,9 @@ def customer_ids_matching(*, actor: Actor, q: str = "", tag: str = "",
     qs = Customer.objects.filter(_filters_q(actor, tag=tag, owner_id=owner_id, region=region,
                                             segment_id=segment_id, facets=facets), pk__gt=after_id)
     if query:
-        filters = _filters_q(actor, tag=tag, owner_id=owner_id, region=region,
-                             prefix="customer__", segment_id=segment_id, facets=facets)
-        ids: set[int] = set()
-        for r in _search_ranges(query):
-            ids.update(SearchTerm.objects.filter(r).filter(filters)
-                       .values_list("customer_id", flat=True)[:COUNT_CAP + 1])
+        ids = _search_matches(query, _filters_q(
+            actor, tag=tag, owner_id=owner_id, region=region, prefix="customer__",
+            segment_id=segment_id, facets=facets))
         qs = qs.filter(pk__in=sorted(ids)[:COUNT_CAP])
     return list(qs.order_by("pk").values_list("pk", flat=True)[:limit])
 
@@ -271,6 +276,13 @@ def customer_get(*, actor: Actor, customer_id: int) -> Customer:
         raise NotFound("Customer not found")
     mask_for(actor, [customer])
     return customer
+
+
+def customer_known_since(*, actor: Actor, customer_id: int) -> dt.datetime | None:
+    """When the customer became known (created), if the actor can see them: one indexed
+    read, for panels that need no more of the customer."""
+    return (visible_customers(actor).filter(pk=customer_id)
+            .values_list("created_at", flat=True).first())
 
 
 def customer_for_system(customer_id: int) -> Customer | None:
@@ -481,6 +493,14 @@ def region_list(*, actor: Actor) -> list[RegionChoice]:
 
     regions: list[RegionChoice] = cache.get_or_set(key, load, 300) or []
     return regions
+
+
+def bulk_job_get(*, actor: Actor, item_id: int) -> WorkItem:
+    """A queued bulk action, for the person who started it."""
+    item = WorkItem.objects.filter(pk=item_id, queue=extensions.BULK_QUEUE).first()
+    if item is None or item.payload.get("actor_id") != getattr(actor, "pk", None):
+        raise NotFound(_("Bulk action not found"))
+    return item
 
 
 def follow_ups_due(*, actor: Actor, days: int = 7, limit: int = 10) -> list[FollowUp]:

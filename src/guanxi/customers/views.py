@@ -17,7 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 from pydantic import ValidationError
 
 from guanxi.accounts.selectors import saved_view_get, saved_views, staff_list
-from guanxi.accounts.services import saved_view_delete, saved_view_save
+from guanxi.accounts.services import (
+    saved_view_deletable,
+    saved_view_delete,
+    saved_view_save,
+)
 from guanxi.core.errors import DomainError, PreconditionFailed
 from guanxi.core.htmx import is_htmx
 from guanxi.core.models import WorkState
@@ -60,6 +64,7 @@ def customer_list(request: HttpRequest) -> HttpResponse:
                "bulk_actions": extensions.bulk_actions_for(request.user)}
     if is_htmx(request) and request.headers.get("HX-Target") == "results":
         return render(request, "customers/_results.html", context)
+    views = saved_views(actor=request.user, list_name=LIST_NAME)
     context.update(tags=tag_list(),
                    owners=staff_list(actor=request.user, able_to=CustomerAction.CUSTOMER_OWN),
                    regions=selectors.region_list(actor=request.user),
@@ -67,8 +72,9 @@ def customer_list(request: HttpRequest) -> HttpResponse:
                                    params.filters["facets"].get(f.param) if f.lookups
                                    else params.filters.get(f.argument))
                                   for f in extensions.list_filters()],
-                   saved_views=saved_views(actor=request.user, list_name=LIST_NAME),
-                   view_id=request.GET.get("view", ""),
+                   saved_views=views, view_id=request.GET.get("view", ""),
+                   deletable=next((v for v in views if str(v.pk) == request.GET.get("view")
+                                   and saved_view_deletable(request.user, v)), None),
                    bulk_id=int(request.GET["bulk"]) if request.GET.get("bulk", "").isdigit()
                    else None)
     return render(request, "customers/list.html", context)
@@ -133,7 +139,7 @@ def customer_bulk(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def customer_bulk_status(request: HttpRequest, item_id: int) -> HttpResponse:
-    item = bulk.bulk_job_get(actor=request.user, item_id=item_id)
+    item = selectors.bulk_job_get(actor=request.user, item_id=item_id)
     response = render(request, "customers/_bulk_status.html", {"item": item})
     if item.state in (WorkState.DONE, WorkState.DEAD):
         response["HX-Trigger"] = "gx-bulk-done"
@@ -172,13 +178,16 @@ def _detail_context(request: HttpRequest, pk: int) -> dict:
 
 
 def _panel_context(request: HttpRequest, pk: int, *, tags: bool = False,
-                   consents: bool = False) -> dict:
-    """What the tag or consent panel shows, without the rest of the 360 view."""
+                   consents: bool = False, contacts: bool = False) -> dict:
+    """What the tag, consent or contacts panel shows, without the rest of the 360 view
+    (customer_get loads the contacts and addresses)."""
     customer = selectors.customer_get(actor=request.user, customer_id=pk)
     view = {"tags": selectors.customer_tags(customer) if tags else [],
-            "consents": selectors.consent_states(customer) if consents else []}
+            "consents": selectors.consent_states(customer) if consents else [],
+            "identities": customer.identities.all() if contacts else [],
+            "addresses": customer.addresses.all() if contacts else []}
     return {"view": view, "customer": customer, "tag_form": TagForm(),
-            **_abilities(request.user)}
+            "identity_kinds": IDENTITY_FORM_KINDS, **_abilities(request.user)}
 
 
 @login_required
@@ -189,18 +198,14 @@ def customer_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "customers/detail.html", context)
 
 
-def _contacts(request: HttpRequest, pk: int, error: str = "",
-              status: int = 200) -> HttpResponse:
+def _contacts(request: HttpRequest, pk: int, error: str = "") -> HttpResponse:
     """The contacts panel again after a change (the page, without htmx)."""
     if not is_htmx(request):
         if error:
             messages.error(request, error)
         return redirect("customers:detail", pk=pk)
-    view = selectors.customer_360(actor=request.user, customer_id=pk, timeline_limit=1)
     return render(request, "customers/_contacts.html",
-                  {"view": view, "customer": view.customer, "contact_error": error,
-                   "identity_kinds": IDENTITY_FORM_KINDS, **_abilities(request.user)},
-                  status=status)
+                  {**_panel_context(request, pk, contacts=True), "contact_error": error})
 
 
 def _change(request: HttpRequest, pk: int, write: Any, done: str) -> HttpResponse:

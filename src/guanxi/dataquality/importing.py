@@ -24,6 +24,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from guanxi.audit.services import log_action
 from guanxi.core import watchdog
+from guanxi.core.choices import choice_label
 from guanxi.core.dbstats import statistics_refresh_light
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import Actor, require, staff
@@ -271,14 +272,11 @@ _RESULT_LABELS = {
 
 def _shown(field: str, value: Any) -> str:
     """A converted value as the preview shows it: codes as their labels in the viewer's
-    language (male → 男), dates as dates."""
+    language (male → 男)."""
     choices = {"gender": Gender, "preferred_channel": Channel, "preferred_language": Language,
                "channel": SalesChannel, "status": OrderStatus}.get(field)
-    if choices is not None and value:
-        try:
-            return str(choices(value).label)
-        except ValueError:
-            return str(value)
+    if choices is not None:
+        return choice_label(choices, value)
     if isinstance(value, bool):
         return str(_("Yes") if value else _("No"))
     return str(value)

@@ -13,13 +13,14 @@ import numpy as np
 import pandas as pd
 from django.db import DatabaseError, connection
 
+from guanxi.analytics.models import SCORING_HORIZON_DAYS
 from guanxi.timeline.kinds import COMPLAINT as COMPLAINT_FLAG
 from guanxi.timeline.kinds import INTERACTION as INTERACTION_FLAG
 from guanxi.timeline.kinds import SYSTEM, VALUE_TIER, kinds_with
 from guanxi.timeline.store import event_model
 
 DAY = 86400.0
-HORIZON_DAYS = 90          # churn horizon and the expected-purchases horizon
+HORIZON_DAYS = SCORING_HORIZON_DAYS  # churn and expected-purchases horizon
 CLV_DAYS = 365
 FIT_SAMPLE = 50_000        # customers the purchase model is fitted on (a random sample)
 REASONS_MAX = 50_000       # churn reasons in the batch up to this many buyers per range;

@@ -14,11 +14,11 @@ from django.utils.translation import gettext as _
 from guanxi.accounts.models import User
 from guanxi.accounts.selectors import staff_get
 from guanxi.audit.services import log_action
-from guanxi.core.errors import InvalidInput, NotFound
+from guanxi.core.errors import InvalidInput
 from guanxi.core.models import WorkItem
 from guanxi.core.permissions import Actor, can, require
 from guanxi.core.work import work_enqueue
-from guanxi.customers.extensions import BulkAction, bulk_action_get
+from guanxi.customers.extensions import BULK_QUEUE, BulkAction, bulk_action_get
 from guanxi.customers.models import Customer
 from guanxi.customers.permissions import CustomerAction
 from guanxi.customers.selectors import (
@@ -29,7 +29,6 @@ from guanxi.customers.selectors import (
 from guanxi.customers.services.profiles import ProfileChange, customers_update_many
 from guanxi.customers.services.tags import tag_name_clean, tags_add, tags_remove
 
-BULK_QUEUE = "customers.bulk"
 INLINE_MAX = 200  # ticked customers are changed at once; more go through the worker
 CHUNK = 500
 FILTER_KEYS = ("q", "tag", "owner_id", "region", "segment_id", "facets")
@@ -110,14 +109,6 @@ def bulk_start(*, actor: Actor, action: str, value: str,
                    object_id=str(item.pk),
                    extra={"action": action, "value": value, "filters": wanted,
                           "matching": total})
-    return item
-
-
-def bulk_job_get(*, actor: Actor, item_id: int) -> WorkItem:
-    """A bulk job, for the person who started it."""
-    item = WorkItem.objects.filter(pk=item_id, queue=BULK_QUEUE).first()
-    if item is None or item.payload.get("actor_id") != getattr(actor, "pk", None):
-        raise NotFound(_("Bulk action not found"))
     return item
 
 

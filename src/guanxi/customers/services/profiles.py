@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.audit.services import diff, log_action, log_actions
 from guanxi.core.bulk import insert_objects, update_objects
+from guanxi.core.choices import choice_label
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, PreconditionFailed
 from guanxi.core.permissions import (
     Actor,
@@ -494,13 +495,6 @@ def export_header(readable: bool) -> list[str]:
     return [str(labels[c]) for c in EXPORT_COLUMNS]
 
 
-def _label_of(choices: Any, value: str) -> str:
-    try:
-        return str(choices(value).label) if value else ""
-    except ValueError:
-        return value
-
-
 def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int | None = None,
                      region: str = "", segment_id: int | None = None,
                      consented_only: bool = True, facets: Mapping[str, str] | None = None,
@@ -535,10 +529,11 @@ def customers_export(*, actor: Actor, q: str = "", tag: str = "", owner_id: int 
         for c in page.items:
             identities = list(c.identities.all())
             if readable:
-                agreed = ["、".join(_label_of(Channel, ch) for ch in granted.get((c.pk, p), ()))
+                agreed = ["、".join(choice_label(Channel, ch) for ch in granted.get((c.pk, p), ()))
                           for p in ConsentPurpose.values]
-                codes = (_label_of(Gender, c.gender), _label_of(Language, c.preferred_language),
-                         _label_of(Channel, c.preferred_channel), _label_of(Source, c.source),
+                codes = (choice_label(Gender, c.gender),
+                         choice_label(Language, c.preferred_language),
+                         choice_label(Channel, c.preferred_channel), choice_label(Source, c.source),
                          str(c.owner) if c.owner else "",
                          timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"))
             else:
