@@ -293,6 +293,7 @@ def on_unexpected(request: HttpRequest, exc: Exception) -> HttpResponse:
 def mount() -> None:
     from guanxi.accounts.api import router as accounts_router
     from guanxi.analytics.api import router as analytics_router
+    from guanxi.automation.api import router as automation_router
     from guanxi.customers.api import router as customers_router
     from guanxi.dataquality.api import router as dataquality_router
     from guanxi.privacy.api import router as privacy_router
@@ -301,7 +302,7 @@ def mount() -> None:
     # /me answers any valid token, whatever its scopes.
     for app, router in (("customers", customers_router), ("", accounts_router),
                         ("dataquality", dataquality_router), ("analytics", analytics_router),
-                        ("privacy", privacy_router)):
+                        ("privacy", privacy_router), ("automation", automation_router)):
         api.add_router("/", router, auth=[TokenAuth(app), django_auth])
 
 

@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.dataquality",
     "guanxi.analytics",
+    "guanxi.automation",
     "guanxi.privacy",
     "guanxi.web",
     "django.forms",  # after guanxi.web, whose django/forms/ templates give widgets Tabler's classes

@@ -20,6 +20,7 @@ urlpatterns = [
     path("customers/", include("guanxi.customers.urls")),
     path("quality/", include("guanxi.dataquality.urls")),
     path("analytics/", include("guanxi.analytics.urls")),
+    path("automations/", include("guanxi.automation.urls")),
     path("privacy/", include("guanxi.privacy.urls")),
     path("audit/", include("guanxi.audit.urls")),
     path("api/v1/", api.urls),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -22,18 +23,26 @@ HEARTBEAT_S = 5.0
 STALE_S = 20.0
 WATCH_S = 5.0
 
-_CHECKS: list[Callable[[], int]] = []
+TICK_S = 1.0
+
+_CHECKS: dict[Callable[[], int], float] = {}
+_LAST: dict[Callable[[], int], float] = {}
 
 
-def register_check(check: Callable[[], int]) -> None:
-    """`check` requeues stalled jobs of one kind and returns how many."""
-    if check not in _CHECKS:
-        _CHECKS.append(check)
+def register_check(check: Callable[[], int], every: float | None = None) -> None:
+    """`check` requeues stalled jobs of one kind (or reads a queue, like the automation
+    triggers) and returns how many it requeued; it runs every `every` seconds (WATCH_S
+    by default; at least TICK_S)."""
+    _CHECKS[check] = max(TICK_S, WATCH_S if every is None else every)
 
 
-def run_checks() -> int:
+def run_checks(*, due_only: bool = False) -> int:
     requeued = 0
-    for check in _CHECKS:
+    now = time.monotonic()
+    for check, every in list(_CHECKS.items()):
+        if due_only and now - _LAST.get(check, -1e9) < every:
+            continue
+        _LAST[check] = now
         try:
             requeued += check()
         except Exception:  # one broken check must not stop the others
@@ -42,10 +51,11 @@ def run_checks() -> int:
 
 
 def watch_forever(stop: threading.Event, interval: float | None = None) -> None:
-    """The worker's watchdog loop (a daemon thread of `guanxi worker`)."""
-    while not stop.wait(WATCH_S if interval is None else interval):
+    """The worker's watchdog loop (a daemon thread of `guanxi worker`): every TICK_S it
+    runs the checks whose interval has passed."""
+    while not stop.wait(TICK_S if interval is None else interval):
         close_old_connections()
-        if requeued := run_checks():
+        if requeued := run_checks(due_only=True):
             logger.warning("requeued %s stalled job(s)", requeued)
 
 

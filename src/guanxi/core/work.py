@@ -157,6 +157,24 @@ def work_enqueue(queue: str, payload: Mapping[str, Any] | None = None, *,
     return item
 
 
+def work_enqueue_many(queue: str, items: Iterable[tuple[Mapping[str, Any], str,
+                                                       dt.datetime | None]]) -> int:
+    """work_enqueue for many items at once: (payload, key, run_after) each; an item whose
+    key exists already is left out. Returns how many were added."""
+    if queue not in _HANDLERS:
+        raise ValueError(f"no handler registered for queue {queue!r}")
+    now = timezone.now()
+    handler = _HANDLERS[queue]
+    rows = [WorkItem(queue=queue, key=key, payload=dict(payload), run_after=run_after or now,
+                     max_attempts=handler.max_attempts) for payload, key, run_after in items]
+    if not rows:
+        return 0
+    before = WorkItem.objects.filter(key__in=[r.key for r in rows]).count()
+    WorkItem.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    transaction.on_commit(_wake)
+    return len(rows) - before
+
+
 @db_task()
 def work_drain_task() -> int:
     """The worker side: run what is due (a Huey task, queued after an enqueue commits)."""

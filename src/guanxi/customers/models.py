@@ -112,6 +112,8 @@ class Customer(MaskedWriteGuard, TimeStampedModel):
         indexes = [models.Index(fields=["owner", "-id"]),
                    models.Index(fields=["display_name", "id"], name="customer_name_id"),
                    models.Index(fields=["region", "id"], name="customer_region_id"),
+                   # The daily birthday scan of automations looks dates up by value.
+                   models.Index(fields=["birthday"], name="customer_birthday"),
                    # The few erased customers, so a list's total is an index count minus
                    # them rather than a scan of every row for erased_at IS NULL.
                    models.Index(fields=["erased_at"], name="customer_erased",

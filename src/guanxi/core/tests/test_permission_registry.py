@@ -8,6 +8,7 @@ import pytest
 from guanxi.accounts.permissions import AccountAction
 from guanxi.analytics.permissions import AnalyticsAction
 from guanxi.audit.permissions import AuditAction
+from guanxi.automation.permissions import AutomationAction
 from guanxi.core.permissions import (
     Role,
     can,
@@ -23,7 +24,7 @@ def test_every_apps_actions_are_registered_by_that_app():
     owners = {a.code: a.app for a in registered_actions()}
     for enum, app in ((CustomerAction, "customers"), (DataAction, "dataquality"),
                       (AnalyticsAction, "analytics"), (AccountAction, "accounts"),
-                      (AuditAction, "audit")):
+                      (AuditAction, "audit"), (AutomationAction, "automation")):
         for action in enum:
             assert owners.get(action.value) == app, action
     assert all(str(a.label) for a in registered_actions())
@@ -33,7 +34,7 @@ def test_grants_come_from_the_registry():
     assert role_actions(Role.ADMIN) == {a.code for a in registered_actions()}
     assert "user.manage" not in role_actions(Role.MANAGER)
     assert role_actions(Role.ANALYST) == {"customer.view", "customer.export",
-                                          "segment.manage"}
+                                          "segment.manage", "automation.view"}
     assert role_actions(None) == frozenset()
 
 

@@ -330,13 +330,21 @@ def customers_update_many(*, actor: Actor, changes: Sequence[ProfileChange]) -> 
     return _update(actor, changes, [f"{i}." for i in range(len(changes))])
 
 
-def _update(actor: Actor, items: Sequence[ProfileChange], prefixes: Sequence[str]
-            ) -> list[Customer]:
+def customer_update_automatic(*, customer: Customer, **changes: Any) -> Customer:
+    """The system's own profile change (an automation step setting a field or assigning
+    an owner): customer_update's checks, timeline event and audit entry, acting for no
+    person."""
+    return _update(None, [ProfileChange(customer, changes)], [""], system=True)[0]
+
+
+def _update(actor: Actor, items: Sequence[ProfileChange], prefixes: Sequence[str],
+            *, system: bool = False) -> list[Customer]:
     allowed = set(PROFILE_FIELDS) | {"owner"}
     errors: list[FieldError] = []
     for item, prefix in zip(items, prefixes, strict=True):
         customer, changes = item.customer, item.changes
-        _check(actor, CustomerAction.CUSTOMER_CHANGE, customer)
+        if not system:
+            _check(actor, CustomerAction.CUSTOMER_CHANGE, customer)
         unknown = set(changes) - allowed
         if unknown:
             raise TypeError(f"unknown customer fields: {sorted(unknown)}")

@@ -115,7 +115,7 @@ def test_a_slow_import_keeps_its_lease_and_is_never_taken_over(personas, monkeyp
 
 def test_the_worker_loop_runs_the_registered_checks(monkeypatch):
     ran = threading.Event()
-    monkeypatch.setattr(watchdog, "_CHECKS", [lambda: ran.set() or 0])
+    monkeypatch.setattr(watchdog, "_CHECKS", {(lambda: ran.set() or 0): 0.01})
     stop = threading.Event()
     loop = threading.Thread(target=watchdog.watch_forever, args=(stop, 0.01))
     loop.start()

@@ -30,6 +30,9 @@ EXPORT = {"admin", "manager", "marketing", "analyst"}
 USERS = PRIVACY = {"admin"}
 RECORDS = {"admin", "manager"}
 ANY = set(ROLES)
+AUTOMATIONS = {"admin", "manager", "marketing", "analyst"}
+AUTOMATE = {"admin", "manager", "marketing"}
+STEPS = [{"id": "a", "type": "action", "action": "customers.tag_add", "config": {"tag": "自动"}}]
 
 # (method, url, body, roles allowed, status when allowed). Others get 403.
 API_CASES = [
@@ -62,6 +65,24 @@ API_CASES = [
     # data-subject requests: the privacy officer's (administrators)
     ("get", "/api/v1/customers/{customer}/personal-data", None, PRIVACY, 200),
     ("post", "/api/v1/customers/{customer}/erasure", {"reason": "PIPL"}, PRIVACY, 200),
+    # automations: marketing and managers build them; analysts read them
+    ("get", "/api/v1/automations", None, AUTOMATIONS, 200),
+    ("post", "/api/v1/automations", {"name": "新自动化", "trigger": "timeline.event",
+                                     "trigger_config": {"kind": "note"}, "steps": STEPS},
+     AUTOMATE, 201),
+    ("get", "/api/v1/automations/{automation}", None, AUTOMATIONS, 200),
+    ("put", "/api/v1/automations/{automation}", {"name": "改名", "trigger": "timeline.event",
+                                                 "trigger_config": {"kind": "note"},
+                                                 "steps": STEPS}, AUTOMATE, 200),
+    ("post", "/api/v1/automations/{automation}/publish", None, AUTOMATE, 200),
+    ("post", "/api/v1/automations/{automation}/pause", None, AUTOMATE, 200),
+    ("post", "/api/v1/automations/{paused}/resume", None, AUTOMATE, 200),
+    ("post", "/api/v1/automations/{automation}/archive", None, AUTOMATE, 200),
+    ("post", "/api/v1/automations/{automation}/enrol", {"customer_id": "{customer}"},
+     AUTOMATE, 201),
+    ("post", "/api/v1/automations/{automation}/test/{customer}", None, AUTOMATIONS, 200),
+    ("get", "/api/v1/automations/{automation}/runs", None, AUTOMATIONS, 200),
+    ("get", "/api/v1/customers/{customer}/automations", None, AUTOMATIONS, 200),
 ]
 PAGE_CASES = [
     ("get", "/", None, ANY, 200),
@@ -87,6 +108,15 @@ PAGE_CASES = [
     ("get", "/quality/duplicates/{candidate}/", None, MERGE, 200),
     ("get", "/quality/merges/", None, MERGE, 200),
     ("post", "/quality/merges/{merge}/undo/", None, MERGE, 302),
+    ("get", "/automations/", None, AUTOMATIONS, 200),
+    ("get", "/automations/new", None, AUTOMATE, 200),
+    ("get", "/automations/{automation}/", None, AUTOMATIONS, 200),
+    ("get", "/automations/{automation}/edit", None, AUTOMATE, 200),
+    ("get", "/automations/{automation}/test?customer={customer}", None, AUTOMATIONS, 200),
+    ("post", "/automations/{automation}/publish", None, AUTOMATE, 302),
+    ("post", "/automations/{automation}/pause", None, AUTOMATE, 302),
+    ("post", "/automations/{paused}/resume", None, AUTOMATE, 302),
+    ("post", "/automations/{automation}/archive", None, AUTOMATE, 302),
 ]
 # The administration site: a role it does not open is sent to its sign-in page.
 ADMIN_CASES = [
@@ -127,8 +157,22 @@ def objects(personas):
         "field": "region", "operator": "equals", "value": "上海"})
     run = ResolutionRun.objects.create(created_by=m)
     CustomerScore.objects.create(customer=e, stage=Stage.NEW)
+    from guanxi.automation.services import (
+        automation_pause,
+        automation_publish,
+        automation_save,
+    )
+
+    automation = automation_save(actor=m, name="欢迎", trigger="timeline.event",
+                                 trigger_config={"kind": "note"}, steps=STEPS)
+    automation_publish(actor=m, automation=automation)
+    paused = automation_save(actor=m, name="暂停的", trigger="timeline.event",
+                             trigger_config={"kind": "note"}, steps=STEPS)
+    automation_publish(actor=m, automation=paused)
+    automation_pause(actor=m, automation=paused)
     return {"customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
-            "segment": segment.pk, "run": run.pk}
+            "segment": segment.pk, "run": run.pk, "automation": automation.pk,
+            "paused": paused.pk}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:

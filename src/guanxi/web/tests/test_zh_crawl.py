@@ -84,6 +84,20 @@ def _data(personas) -> set[str]:
     segment_save(actor=personas.admin, name="上海客户",
                  rules={"field": "region", "operator": "equals", "value": "上海"})
     scores_refresh()
+    from guanxi.automation.services import automation_enrol, automation_publish, automation_save
+
+    automation = automation_save(
+        actor=personas.admin, name="欢迎系列", trigger="timeline.event",
+        trigger_config={"kind": "customer_created"}, steps=[
+            {"id": "a", "type": "action", "action": "customers.tag_add",
+             "config": {"tag": "新客"}},
+            {"id": "w", "type": "wait", "days": 3},
+            {"id": "b", "type": "branch", "else": "exit",
+             "rules": {"field": "region", "operator": "contains", "value": "浙江"}},
+            {"id": "c", "type": "action", "action": "automation.assign_owner",
+             "config": {"mode": "round_robin"}}])
+    automation_publish(actor=personas.admin, automation=automation)
+    automation_enrol(actor=personas.admin, automation=automation, customer=a)
     # what users typed or were given: usernames, emails and the like
     typed = {u.username for u in (personas.admin, personas.manager, personas.sales,
                                   personas.service, personas.marketing, personas.analyst,
