@@ -123,7 +123,7 @@ def register_automation() -> None:
                      lease_s=120, max_attempts=3)
     register_check(lazy(f"{triggers}:tick"), every=1.0)
     register_nav(NavEntry("automation", _("Automations"), "automation:list",
-                          AutomationAction.VIEW, 40, icon="bolt"))
+                          AutomationAction.VIEW, 35, icon="bolt"))
     register_panel(Panel("automation.runs", "automation/_customer_runs.html", runs_panel,
                          order=60))
     # A customer already in an automation keeps their run; the absorbed customer's runs

@@ -296,13 +296,15 @@ def mount() -> None:
     from guanxi.automation.api import router as automation_router
     from guanxi.customers.api import router as customers_router
     from guanxi.dataquality.api import router as dataquality_router
+    from guanxi.integrations.api import router as integrations_router
     from guanxi.privacy.api import router as privacy_router
 
     # Each app's endpoints check the token's scopes for that app ("customers:read", ...);
     # /me answers any valid token, whatever its scopes.
     for app, router in (("customers", customers_router), ("", accounts_router),
                         ("dataquality", dataquality_router), ("analytics", analytics_router),
-                        ("privacy", privacy_router), ("automation", automation_router)):
+                        ("privacy", privacy_router), ("automation", automation_router),
+                        ("integrations", integrations_router)):
         api.add_router("/", router, auth=[TokenAuth(app), django_auth])
 
 

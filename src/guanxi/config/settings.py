@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "guanxi.dataquality",
     "guanxi.analytics",
     "guanxi.automation",
+    "guanxi.integrations",
     "guanxi.privacy",
     "guanxi.web",
     "django.forms",  # after guanxi.web, whose django/forms/ templates give widgets Tabler's classes

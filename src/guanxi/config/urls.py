@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from guanxi.config.api import api
+from guanxi.integrations.views import hook
 from guanxi.web import views as web_views
 
 admin.autodiscover()  # each app's admin module (see core/adminapps.py)
@@ -21,6 +22,8 @@ urlpatterns = [
     path("quality/", include("guanxi.dataquality.urls")),
     path("analytics/", include("guanxi.analytics.urls")),
     path("automations/", include("guanxi.automation.urls")),
+    path("integrations/", include("guanxi.integrations.urls")),
+    path("hooks/<slug:slug>", hook, name="inbound_hook"),
     path("privacy/", include("guanxi.privacy.urls")),
     path("audit/", include("guanxi.audit.urls")),
     path("api/v1/", api.urls),

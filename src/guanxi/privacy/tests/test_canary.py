@@ -104,6 +104,28 @@ def _plant(personas, django_capture_on_commit_callbacks) -> Customer:
     segment_save(actor=admin, name="上海客户", rules={"field": "region", "operator": "equals",
                                                     "value": "上海"})
     grant_marketing(admin, other)
+    # an automation the person went through, and webhook messages carrying their events
+    from guanxi.automation.services import automation_enrol, automation_publish, automation_save
+    from guanxi.core.work import work_drain
+    from guanxi.integrations.models import WebhookEndpoint
+    from guanxi.integrations.registrations import read_events
+    from guanxi.integrations.webhooks import new_secret
+    from guanxi.timeline.cursors import cursor_open
+
+    automation = automation_save(actor=admin, name="回访", trigger="timeline.event",
+                                 trigger_config={"kind": "note"}, steps=[
+                                     {"id": "a", "type": "action",
+                                      "action": "customers.tag_add", "config": {"tag": "回访"}}])
+    automation_publish(actor=admin, automation=automation)
+    automation_enrol(actor=admin, automation=automation, customer=person)
+    work_drain(["automation.step"])
+    cursor_open("integrations.webhooks", from_start=True)
+    WebhookEndpoint.objects.create(name="ERP", url="https://93.184.215.14/h",
+                                   secret=new_secret(), event_kinds=["*"], active=True)
+    read_events()
+    from guanxi.integrations.models import WebhookDelivery
+
+    assert WebhookDelivery.objects.filter(customer_id=person.pk).count() > 5
     return person
 
 
@@ -174,6 +196,7 @@ def test_export_holds_every_planted_value_and_erasure_leaves_none(
     assert "1991-07-07" in exported and data["language"] == "zh-hans"
     assert CANARIES["import_bad_email"] in exported  # the import file's rows are theirs
     assert data["title"] == "我们持有的您的个人数据"
+    assert "回访" in exported  # the automation they went through
     book = personal_data_xlsx(data)
     assert all(v in _file_text_bytes(book) for v in CANARIES.values())
     # and through the API, for the privacy officer only

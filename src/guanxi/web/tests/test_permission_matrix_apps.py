@@ -32,6 +32,7 @@ RECORDS = {"admin", "manager"}
 ANY = set(ROLES)
 AUTOMATIONS = {"admin", "manager", "marketing", "analyst"}
 AUTOMATE = {"admin", "manager", "marketing"}
+INTEGRATE = {"admin", "manager"}
 STEPS = [{"id": "a", "type": "action", "action": "customers.tag_add", "config": {"tag": "自动"}}]
 
 # (method, url, body, roles allowed, status when allowed). Others get 403.
@@ -83,6 +84,17 @@ API_CASES = [
     ("post", "/api/v1/automations/{automation}/test/{customer}", None, AUTOMATIONS, 200),
     ("get", "/api/v1/automations/{automation}/runs", None, AUTOMATIONS, 200),
     ("get", "/api/v1/customers/{customer}/automations", None, AUTOMATIONS, 200),
+    # webhooks: customer data leaves Guanxi through them
+    ("get", "/api/v1/webhooks", None, INTEGRATE, 200),
+    ("post", "/api/v1/webhooks", {"name": "ERP", "url": "https://93.184.215.14/hook",
+                                  "event_kinds": ["note"]}, INTEGRATE, 201),
+    ("get", "/api/v1/webhooks/{endpoint}", None, INTEGRATE, 200),
+    ("put", "/api/v1/webhooks/{endpoint}", {"name": "改名", "url": "https://93.184.215.14/h",
+                                            "event_kinds": ["*"]}, INTEGRATE, 200),
+    ("post", "/api/v1/webhooks/{endpoint}/rotate", None, INTEGRATE, 200),
+    ("get", "/api/v1/webhooks/{endpoint}/deliveries", None, INTEGRATE, 200),
+    ("post", "/api/v1/webhook-deliveries/{delivery}/replay", None, INTEGRATE, 202),
+    ("delete", "/api/v1/webhooks/{endpoint}", None, INTEGRATE, 204),
 ]
 PAGE_CASES = [
     ("get", "/", None, ANY, 200),
@@ -117,6 +129,12 @@ PAGE_CASES = [
     ("post", "/automations/{automation}/pause", None, AUTOMATE, 302),
     ("post", "/automations/{paused}/resume", None, AUTOMATE, 302),
     ("post", "/automations/{automation}/archive", None, AUTOMATE, 302),
+    ("get", "/integrations/webhooks/", None, INTEGRATE, 200),
+    ("get", "/integrations/webhooks/{endpoint}/", None, INTEGRATE, 200),
+    ("post", "/integrations/webhooks/{endpoint}/rotate", None, INTEGRATE, 302),
+    ("post", "/integrations/deliveries/{delivery}/replay", None, INTEGRATE, 302),
+    ("post", "/integrations/webhooks/{endpoint}/delete", None, INTEGRATE, 302),
+    ("get", "/integrations/sources/", None, INTEGRATE, 200),
 ]
 # The administration site: a role it does not open is sent to its sign-in page.
 ADMIN_CASES = [
@@ -138,7 +156,7 @@ ELSEWHERE = re.compile(
     r"(/status)?)?|/api/v1/imports.*|/api/v1/duplicates/search|"
     r"/customers/.*|/quality/imports/.+|/quality/tag-rules/.+|/quality/duplicates/(find|runs)/.*|"
     r"/analytics/(segments/count|segments/new|segments/\{pk\}/delete|scores/export|"
-    r"scoring/.*)|/privacy/people/\{pk\}/(export\.\{fmt\}|erase/)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
+    r"scoring/.*)|/hooks/\{slug\}|/privacy/people/\{pk\}/(export\.\{fmt\}|erase/)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
 
 
 @pytest.fixture
@@ -170,9 +188,16 @@ def objects(personas):
                              trigger_config={"kind": "note"}, steps=STEPS)
     automation_publish(actor=m, automation=paused)
     automation_pause(actor=m, automation=paused)
+    from guanxi.integrations.models import WebhookEndpoint
+    from guanxi.integrations.webhooks import delivery_create, new_secret
+
+    endpoint = WebhookEndpoint.objects.create(name="ERP系统", url="https://93.184.215.14/h",
+                                              secret=new_secret(), event_kinds=["note"])
+    delivery = delivery_create(endpoint, message_id="msg_matrix", event_type="event.note",
+                               payload={}, customer_id=e.pk)
     return {"customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
             "segment": segment.pk, "run": run.pk, "automation": automation.pk,
-            "paused": paused.pk}
+            "paused": paused.pk, "endpoint": endpoint.pk, "delivery": delivery.pk}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:

@@ -25,7 +25,8 @@ TERMS = {"API", "CSV", "Excel", "RFM", "SKU", "ID", "CNY", "EUR", "USD", "Guanxi
          "UnionID", "WeChat", "Ctrl", "K", "PIPL", "TOTP", "IP", "OpenAPI", "R", "F", "M",
          "CLV", "XLSX", "VIP", "JSON", "UTC", "Email", "App", "POS", "SMS", "NPS", "CSAT",
          "Swagger", "UI", "Microsoft", "Authenticator", "Google", "FreeOTP", "Splink", "ISO",
-         "URL", "HTTP", "ok", "CRM", "MB",
+         "URL", "HTTP", "ok", "CRM", "MB", "Webhook", "Webhooks", "Standard", "Shopify",
+         "WooCommerce", "webhook-signature", "https",
          "English"}  # the language switch names each language in itself
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 
@@ -98,6 +99,13 @@ def _data(personas) -> set[str]:
              "config": {"mode": "round_robin"}}])
     automation_publish(actor=personas.admin, automation=automation)
     automation_enrol(actor=personas.admin, automation=automation, customer=a)
+    from guanxi.integrations.models import WebhookEndpoint
+    from guanxi.integrations.webhooks import delivery_create, new_secret
+
+    endpoint = WebhookEndpoint.objects.create(name="财务系统", url="https://93.184.215.14/h",
+                                              secret=new_secret(), event_kinds=["note"])
+    delivery_create(endpoint, message_id="msg_crawl", event_type="event.note", payload={},
+                    customer_id=a.pk)
     # what users typed or were given: usernames, emails and the like
     typed = {u.username for u in (personas.admin, personas.manager, personas.sales,
                                   personas.service, personas.marketing, personas.analyst,
