@@ -257,3 +257,11 @@ def test_dry_run_has_no_side_effects(personas):
         ("a", "would_do"), ("w", "would_wait"), ("if", "yes"), ("b", "would_do"),
         ("", "completed")]
     assert not tags(customer) and not Run.objects.exists() and not StepLog.objects.exists()
+
+
+def test_the_demo_automations_are_valid_and_load_once(personas):
+    from guanxi.automation.demo import demo_automations
+    from guanxi.automation.models import Automation
+    assert demo_automations(actor=personas.admin) == 4
+    assert demo_automations(actor=personas.admin) == 0
+    assert Automation.objects.filter(status="active").count() == 4

@@ -93,8 +93,11 @@ class Command(BaseCommand):
         scores_refresh(actor=admin, as_of=timezone.now() - dt.timedelta(days=60))
         scored = scores_refresh(actor=admin)
         segments = demo_segments(actor=admin)
+        from guanxi.automation.demo import demo_automations
+
+        automations = demo_automations(actor=admin)
         self.stdout.write(f"  Scored {scored['customers']} customers; "
-                          f"{segments} example segments.")
+                          f"{segments} example segments; {automations} automations.")
 
     help = ("Migrate, create an admin, load demo data once, then serve web and worker "
             "on http://127.0.0.1:8000 until interrupted; a server that stops is started "
