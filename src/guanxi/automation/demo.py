@@ -46,8 +46,8 @@ def _definitions() -> list[dict[str, Any]]:
                             "conditions": [{"field": "to", "operator": "equals",
                                             "value": "dormant"}]},
          "goal": bought_recently, "reentry": "after", "reentry_days": 90,
-         "description": _("When a customer turns dormant: a win-back offer, with a 10 % "
-                          "holdout to measure it; leaves as soon as they buy."),
+         "description": _("When a customer turns dormant: a win-back offer, with one in ten "
+                          "held out to measure it; leaves as soon as they buy."),
          "steps": [
              {"id": "split", "type": "split", "paths": [{"percent": 90}]},
              {"id": "tag", "type": "action", "action": "customers.tag_add",

@@ -243,6 +243,10 @@ else:
         "filename": str(VAR_DIR / "huey.sqlite3"),
         "immediate": env_bool("GUANXI_HUEY_IMMEDIATE"),
     }
+# Outbound webhooks: seconds to wait for an answer; days of failure before an endpoint
+# is switched off (docs/automation.md).
+GUANXI_WEBHOOK_TIMEOUT_S = float(os.environ.get("GUANXI_WEBHOOK_TIMEOUT_S", "10"))
+GUANXI_WEBHOOK_DISABLE_DAYS = float(os.environ.get("GUANXI_WEBHOOK_DISABLE_DAYS", "5"))
 HUEY["consumer"] = {"workers": int(os.environ.get("GUANXI_WORKERS", "2")), "worker_type": "thread"}
 
 SESSION_COOKIE_HTTPONLY = True

@@ -40,7 +40,8 @@ def test_build_preview_test_activate_and_see_it_act(browser, live_server, person
     page.fill("[data-testid=config-tag]", "called")
     # step 2: if the customer is in the Shanghai segment, else exit
     page.click("[data-testid=add-branch]")
-    page.locator("[data-testid=branch-segment]").select_option(label="Customers of segment 上海客户")
+    page.locator("[data-testid=branch-segment]").select_option(
+        label="Customers of segment 上海客户")
     # step 3: log a note
     page.click("[data-testid=add-action]")
     page.locator("[data-testid=step-action]").nth(1).select_option("automation.log_note")

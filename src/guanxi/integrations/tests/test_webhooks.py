@@ -67,6 +67,8 @@ def test_events_are_sent_signed_per_standard_webhooks(personas, receiver):
 def test_a_failing_endpoint_gets_each_message_once_when_it_recovers(personas, receiver,
                                                                      monkeypatch):
     monkeypatch.setattr(webhooks, "TIMEOUT_S", 1.0)
+    from django.conf import settings
+    monkeypatch.setattr(settings, "GUANXI_WEBHOOK_TIMEOUT_S", 1.0)
     server, got, plan = receiver
     plan.extend([500, "slow", 503, 500])
     cursor_open(CONSUMER)
