@@ -22,7 +22,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -38,6 +38,7 @@ from guanxi.automation.models import (
     StepLog,
 )
 from guanxi.core.automation import action_type
+from guanxi.core.bulk import insert_objects
 from guanxi.core.models import WorkItem
 from guanxi.core.work import work_enqueue, work_enqueue_many
 from guanxi.customers.birthdays import next_birthday
@@ -114,28 +115,23 @@ def enrol_many(version: AutomationVersion, customer_ids: Iterable[int], *,
         if not occurrences:
             continue
         with transaction.atomic():
-            runs = [Run(automation_id=version.automation_id, version=version, customer_id=cid,
-                        occurrence=n, step=first, seq=1, entered_at=now,
-                        next_at=at or now, trigger_key=trigger_key)
-                    for cid, n in occurrences.items()]
-            try:
-                with transaction.atomic():
-                    Run.objects.bulk_create(runs)
-            except IntegrityError:  # a concurrent trigger got some of them in first
-                runs = [r for r in runs if _create_one(r)]
-            work_enqueue_many(QUEUE, [({"run": r.pk, "seq": 1}, f"automation:{r.pk}:1",
-                                       at or now) for r in runs])
+            # insert_objects: ~20x less work per row than bulk_create (a date scan may
+            # enter hundreds of thousands); a concurrent entry of the same customer and
+            # occurrence is left out by the unique index, and only our rows are read back.
+            insert_objects(Run, [
+                {"automation_id": version.automation_id, "version_id": version.pk,
+                 "customer_id": cid, "occurrence": n, "step": first, "seq": 1,
+                 "entered_at": now, "next_at": at or now, "trigger_key": trigger_key,
+                 "wait_kind": "", "error": ""}
+                for cid, n in occurrences.items()], ignore_conflicts=True)
+            runs = [(pk, cid) for pk, cid, n, when in Run.objects.filter(
+                automation_id=version.automation_id, customer_id__in=list(occurrences),
+                seq=1).values_list("pk", "customer_id", "occurrence", "entered_at")
+                if occurrences.get(cid) == n and when == now]
+            work_enqueue_many(QUEUE, [({"run": pk, "seq": 1}, f"automation:{pk}:1",
+                                       at or now) for pk, _cid in runs])
             entered += len(runs)
     return entered
-
-
-def _create_one(run: Run) -> bool:
-    try:
-        with transaction.atomic():
-            run.save(force_insert=True)
-        return True
-    except IntegrityError:
-        return False
 
 
 def _schedule(run: Run, at: dt.datetime, *, via: str = "") -> None:
@@ -332,7 +328,7 @@ def step_work(item: WorkItem, ctx: Any) -> dict[str, Any]:
     """The `automation.step` handler (atomic: runs in the transaction that completes the
     item)."""
     payload = item.payload
-    run = (Run.objects.select_for_update().select_related("version", "automation")
+    run = (Run.objects.select_for_update(of=("self",)).select_related("version", "automation")
            .filter(pk=payload["run"]).first())
     if run is None or run.seq != payload["seq"] or run.status in FINISHED:
         return {"stale": True}

@@ -17,6 +17,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from guanxi.analytics.models import SegmentMembership
+from guanxi.analytics.segments import compile_rules
 from guanxi.automation.calendar import (
     birth_dates_with_lunar,
     festival_date,
@@ -187,11 +188,21 @@ def scan_dates(day: dt.date) -> int:
     for _automation, version in _live(DATE):
         picked = customers_for_date(version.trigger_config, day)
         at = max(timezone.now(), _at(day, version.trigger_config.get("time", "09:00")))
-        if picked is None:
-            picked = list(Customer.objects.filter(erased_at__isnull=True)
-                          .values_list("pk", flat=True).order_by("pk"))
-        entered += enrol_many(version, picked, at=at, trigger_key=f"date:{day.isoformat()}")
+        key = f"date:{day.isoformat()}"
+        if picked is None:  # everyone who meets the entry conditions: asked of the database
+            entered += enrol_many(version, everyone(version.conditions), at=at,
+                                  trigger_key=key, check_conditions=False)
+        else:
+            entered += enrol_many(version, picked, at=at, trigger_key=key)
     return entered
+
+
+def everyone(conditions: Mapping[str, Any]) -> list[int]:
+    """The ids of every customer meeting a rule tree, in one query."""
+    query = Customer.objects.filter(erased_at__isnull=True)
+    if conditions:
+        query = query.filter(compile_rules(conditions))
+    return list(query.values_list("pk", flat=True).order_by("pk"))
 
 
 # --- schedules --------------------------------------------------------------------------
@@ -224,9 +235,8 @@ def scan_schedule(automation_id: int, at: str) -> int:
                                            live__isnull=False).select_related("live").first()
     if automation is None or automation.live is None:
         return 0
-    ids = list(Customer.objects.filter(erased_at__isnull=True).values_list("pk", flat=True)
-               .order_by("pk"))
-    return enrol_many(automation.live, ids, trigger_key=f"schedule:{at[:16]}")
+    return enrol_many(automation.live, everyone(automation.live.conditions),
+                      check_conditions=False, trigger_key=f"schedule:{at[:16]}")
 
 
 # --- segments ---------------------------------------------------------------------------

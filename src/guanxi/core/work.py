@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 from huey.contrib.djhuey import db_task
 
 from guanxi.core import watchdog
+from guanxi.core.bulk import insert_objects
 from guanxi.core.models import WorkItem, WorkState
 
 logger = logging.getLogger(__name__)
@@ -165,14 +166,15 @@ def work_enqueue_many(queue: str, items: Iterable[tuple[Mapping[str, Any], str,
         raise ValueError(f"no handler registered for queue {queue!r}")
     now = timezone.now()
     handler = _HANDLERS[queue]
-    rows = [WorkItem(queue=queue, key=key, payload=dict(payload), run_after=run_after or now,
-                     max_attempts=handler.max_attempts) for payload, key, run_after in items]
+    rows = [{"queue": queue, "key": key, "payload": dict(payload),
+             "run_after": run_after or now, "max_attempts": handler.max_attempts,
+             "created_at": now, "worker": "", "last_error": ""}
+            for payload, key, run_after in items]
     if not rows:
         return 0
-    before = WorkItem.objects.filter(key__in=[r.key for r in rows]).count()
-    WorkItem.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
+    added = insert_objects(WorkItem, rows, ignore_conflicts=True)
     transaction.on_commit(_wake)
-    return len(rows) - before
+    return added
 
 
 @db_task()
