@@ -17,7 +17,9 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from lunar_python import LunarMonth, Solar
@@ -132,3 +134,8 @@ def is_workday(day: dt.date) -> bool:
     """A working day in mainland China: not a statutory holiday, and not a weekend unless
     it is a make-up workday (调休), by the `holidays` library's calendar."""
     return bool(_cn_holidays(day.year).is_working_day(day))
+
+
+def business_tz() -> ZoneInfo:
+    """The business time zone (GUANXI_TIME_ZONE): dates and times of day are read in it."""
+    return ZoneInfo(settings.TIME_ZONE)

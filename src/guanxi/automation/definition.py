@@ -10,6 +10,8 @@ ends) to another step's id, or to "exit":
     {"id": "s3", "type": "wait", "until": "time", "time": "09:00", "weekdays": [0, 1, 2, 3, 4],
                  "workday": true}          # next such time (business time zone)
     {"id": "s4", "type": "wait", "until": "birthday", "offset_days": -1, "time": "09:00"}
+    {"id": "s4b", "type": "wait", "until": "field", "field": "attributes.contract_end",
+                  "offset_days": -30, "time": "10:00"}   # 30 days before that date
     {"id": "s5", "type": "branch", "rules": {...}, "else": "s7"}   # yes: the next step
     {"id": "s6", "type": "split", "paths": [{"percent": 50}, {"percent": 40, "goto": "s8"}]}
                  # the percentages left over (here 10) are the holdout: no actions at all
@@ -27,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from guanxi.analytics.segments import compile_rules
+from guanxi.automation.datefields import is_date_field
 from guanxi.core.automation import action_type, config_errors, trigger_type
 from guanxi.core.errors import FieldError, InvalidInput
 from guanxi.core.permissions import Actor, can
@@ -124,7 +127,7 @@ def _step_errors(step: Any, where: str, later: set[str], actor: Actor) -> list[F
                      + _number(step, "minutes", where, errors, 59))
             if not errors and total == 0:
                 errors.append(FieldError(f"{where}.days", _("Wait at least a minute")))
-        elif until in ("time", "birthday"):
+        elif until in ("time", "birthday", "field"):
             if not _TIME.match(str(step.get("time", ""))):
                 errors.append(FieldError(f"{where}.time", _("Give a time as HH:MM"),
                                          step.get("time")))
@@ -135,14 +138,21 @@ def _step_errors(step: Any, where: str, later: set[str], actor: Actor) -> list[F
                     errors.append(FieldError(f"{where}.weekdays",
                                              _("Give weekdays as numbers, 0 = Monday"), days))
             else:
+                if until == "field" and not is_date_field(step.get("field")):
+                    errors.append(FieldError(f"{where}.field", _(
+                        "Give a date field: customer_since, first_purchase, last_purchase "
+                        "or attributes.<name>"), step.get("field")))
+                limit = 60 if until == "birthday" else MAX_WAIT_DAYS
                 offset = step.get("offset_days", 0)
                 if isinstance(offset, bool) or not isinstance(offset, int) \
-                        or not -60 <= offset <= 60:
-                    errors.append(FieldError(f"{where}.offset_days",
-                                             _("Give a whole number from -60 to 60"), offset))
+                        or not -limit <= offset <= limit:
+                    errors.append(FieldError(
+                        f"{where}.offset_days",
+                        _("Give a whole number from -%(n)s to %(n)s") % {"n": limit}, offset))
         else:
-            errors.append(FieldError(f"{where}.until", _("Wait a duration, until a time or "
-                                                         "until the birthday"), until))
+            errors.append(FieldError(f"{where}.until", _("Wait a duration, until a time, "
+                                                         "the birthday or a date field"),
+                                     until))
     elif kind == "branch":
         if step.get("rules") in (None, {}):
             errors.append(FieldError(f"{where}.rules", _("Give the condition")))
@@ -192,6 +202,11 @@ def definition_errors(*, trigger: str, trigger_config: Any, conditions: Any, ste
                 problems = [(f, m) for f, m in problems if f != "kind"]  # another system's
             errors += [FieldError(f"trigger_config.{f}", m, trigger_config.get(f))
                        for f, m in problems]
+            if trigger == "automation.date" and trigger_config.get("date") == "field" \
+                    and not is_date_field(trigger_config.get("field")):
+                errors.append(FieldError("trigger_config.field", _(
+                    "Give a date field: customer_since, first_purchase, last_purchase or "
+                    "attributes.<name>"), trigger_config.get("field")))
             if trigger == "timeline.event":
                 errors += event_condition_errors(trigger_config.get("conditions"),
                                                  "trigger_config.conditions")

@@ -19,15 +19,14 @@ import datetime as dt
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from guanxi.analytics.segments import compile_rules
-from guanxi.automation.calendar import is_workday
+from guanxi.automation.calendar import business_tz, is_workday
+from guanxi.automation.datefields import date_of
 from guanxi.automation.models import (
     FINISHED,
     ActionDone,
@@ -48,10 +47,6 @@ from guanxi.timeline.services import event_append
 QUEUE = "automation.step"
 MAX_STEPS_PER_WAKE = 60  # steps only jump forward, so a run never loops; this is a guard
 PAUSED_RECHECK = dt.timedelta(minutes=5)
-
-
-def business_tz() -> ZoneInfo:
-    return ZoneInfo(settings.TIME_ZONE)
 
 
 def matches(customer_ids: Sequence[int], rules: Any) -> set[int]:
@@ -181,6 +176,12 @@ def _wait_until(step: Mapping[str, Any], customer: Customer, now: dt.datetime) -
         day = next_birthday(customer.birthday, lunar=customer.lunar_birthday,
                             today=local.date() - offset) + offset
         return max(now, dt.datetime.combine(day, dt.time(hour, minute), tz))
+    if until == "field":
+        field_day = date_of(customer, step["field"])
+        if field_day is None:
+            return now  # no such date: nothing to wait for
+        field_day += dt.timedelta(days=step.get("offset_days", 0))
+        return max(now, dt.datetime.combine(field_day, dt.time(hour, minute), tz))
     weekdays = set(step.get("weekdays") or range(7))
     for ahead in range(0, 60):
         day = local.date() + dt.timedelta(days=ahead)

@@ -16,6 +16,7 @@ from guanxi.core.permissions import Actor, can
 def date_choices() -> list[tuple[str, str]]:
     return [("birthday", str(_("Birthday (solar or lunar, as the customer keeps it)"))),
             ("first_purchase", str(_("Anniversary of the first purchase"))),
+            ("field", str(_("A date field (N days before or after it)"))),
             ("festival", str(_("A festival"))),
             ("holiday", str(_("First day of a statutory holiday")))]
 
@@ -84,6 +85,9 @@ def register_automation() -> None:
                     (ConfigField("date", _("Which date"), choices=date_choices),
                      ConfigField("festival", _("Festival"), required=False,
                                  choices=festival_choices),
+                     ConfigField("field", _("Date field"), required=False,
+                                 help=_("customer_since, first_purchase, last_purchase or "
+                                        "attributes.<name> (an ISO date)")),
                      ConfigField("offset_days", _("Days before (−) or after (+)"), "integer",
                                  required=False),
                      time),

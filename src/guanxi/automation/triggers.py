@@ -25,6 +25,7 @@ from guanxi.automation.calendar import (
     lunar_birthdays_on,
     solar_birthdays_on,
 )
+from guanxi.automation.datefields import customers_on
 from guanxi.automation.engine import business_tz, enrol_many, resume_on_events
 from guanxi.automation.models import (
     Automation,
@@ -145,6 +146,8 @@ def customers_for_date(config: Mapping[str, Any], day: dt.date) -> list[int] | N
         tz = business_tz()
         return [row["customer_id"] for row in firsts.iterator(chunk_size=5000)
                 if _anniversary(row["first"].astimezone(tz).date(), target)]
+    if which == "field":  # N days before/after a date field (the exact date)
+        return customers_on(str(config.get("field")), target)
     if which == "festival":
         code = str(config.get("festival"))
         return None if festival_date(code, target.year) == target else []

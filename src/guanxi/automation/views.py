@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from guanxi.analytics.selectors import segment_list
 from guanxi.automation import selectors, services
+from guanxi.automation.datefields import field_choices
 from guanxi.automation.definition import STEP_TYPES
 from guanxi.automation.engine import dry_run
 from guanxi.automation.models import Automation, AutomationStatus, Reentry, RunStatus
@@ -80,6 +81,7 @@ def _editor_context(request: HttpRequest, automation: Automation | None,
             "types": {k: str(v) for k, v in STEP_TYPES.items()},
             "kinds": [[k, str(label)] for k, label in kind_choices()],
             "segments": segments,
+            "dateFields": field_choices(),
             "texts": {
                 "add": _("Add a step"), "remove": _("Remove"), "up": _("Move up"),
                 "down": _("Move down"), "next": _("the next step"), "exit": _("Exit"),
@@ -88,6 +90,7 @@ def _editor_context(request: HttpRequest, automation: Automation | None,
                 "hours": _("Hours"), "minutes": _("Minutes"), "time": _("Time (HH:MM)"),
                 "until": _("Wait"), "duration": _("for a time"), "untilTime": _("until a time"),
                 "untilBirthday": _("until the birthday"),
+                "untilField": _("until a date field"), "dateField": _("Date field"),
                 "offset": _("Days before (−) / after (+)"),
                 "weekdays": _("Weekdays (0 = Monday, comma separated; empty = any)"),
                 "workday": _("Only on working days"), "condition": _("Condition"),

@@ -90,3 +90,46 @@ def test_schedule_fires_once_per_time():
     daily = {"every": "day", "time": "09:00", "workdays_only": True}
     national_day = dt.datetime(2025, 10, 1, 10, 0, tzinfo=tz)
     assert schedule_due(daily, national_day - dt.timedelta(hours=12), national_day) is None
+
+
+def test_days_before_or_after_a_date_field(personas):
+    from guanxi.automation.datefields import customers_on, date_of
+    from guanxi.automation.engine import _wait_until
+    from guanxi.customers.services import OrderLineInput, order_create, product_upsert
+    m = personas.manager
+    contract = make_customer(m, full_name="合同", attributes={"contract_end": "2027-03-31"})
+    make_customer(m, full_name="别人", attributes={"contract_end": "2027-04-01"})
+    make_customer(m, full_name="无日期", attributes={"contract_end": "不详"})
+    config = {"date": "field", "field": "attributes.contract_end", "offset_days": -30}
+    assert customers_for_date(config, dt.date(2027, 3, 1)) == [contract.pk]  # 30 days before
+    assert customers_for_date(config, dt.date(2027, 3, 31)) == []
+    buyer = make_customer(m, full_name="买家")
+    product_upsert(actor=m, sku="T1", name="龙井", price=Decimal("100"))
+    for day in (5, 20):
+        order_create(actor=m, customer=buyer, lines=[OrderLineInput(sku="T1", quantity=1)],
+                     placed_at=dt.datetime(2026, 3, day, 23, 30, tzinfo=business_tz()))
+    after7 = {"date": "field", "field": "first_purchase", "offset_days": 7}
+    assert customers_for_date(after7, dt.date(2026, 3, 12)) == [buyer.pk]
+    assert customers_on("last_purchase", dt.date(2026, 3, 20)) == [buyer.pk]
+    assert customers_on("last_purchase", dt.date(2026, 3, 5)) == []
+    assert date_of(buyer, "first_purchase") == dt.date(2026, 3, 5)  # business time zone
+    assert date_of(contract, "attributes.contract_end") == dt.date(2027, 3, 31)
+    assert date_of(buyer, "attributes.contract_end") is None
+    # a wait until 30 days before the contract ends, at 10:00
+    now = dt.datetime(2027, 1, 1, 12, 0, tzinfo=business_tz())
+    step = {"until": "field", "field": "attributes.contract_end", "offset_days": -30,
+            "time": "10:00"}
+    assert _wait_until(step, contract, now) == dt.datetime(2027, 3, 1, 10, 0,
+                                                           tzinfo=business_tz())
+    assert _wait_until(step, buyer, now) == now  # no such date: goes on
+
+
+def test_date_field_settings_are_checked(personas):
+    from guanxi.automation.definition import definition_errors
+    bad_step = [{"id": "w", "type": "wait", "until": "field", "field": "attributes.a b",
+                 "offset_days": 500, "time": "10:00"}, *STEPS]
+    errors = {e.field for e in definition_errors(
+        trigger="automation.date", trigger_config={"date": "field", "field": "nonsense",
+                                                   "time": "09:00"},
+        conditions={}, steps=bad_step, goal={})}
+    assert errors == {"trigger_config.field", "steps.0.field", "steps.0.offset_days"}

@@ -131,7 +131,8 @@
       }
     } else if (step.type === "wait") {
       var mode = step.until || "";
-      out.push(label(t.until, select([["", t.duration], ["time", t.untilTime], ["birthday", t.untilBirthday]],
+      out.push(label(t.until, select([["", t.duration], ["time", t.untilTime], ["birthday", t.untilBirthday],
+        ["field", t.untilField]],
         mode, function (ev) {
           var id = step.id;
           Object.keys(step).forEach(function (k) { delete step[k]; });
@@ -158,7 +159,16 @@
           wd.addEventListener("change", function () { step.workday = wd.checked; sync(); });
           out.push(label(t.workday, wd));
         } else {
-          out.push(label(t.offset, number(step.offset_days, set("offset_days"), { min: "-60", max: "60" })));
+          if (mode === "field") {
+            // a named date field, or any custom attribute as attributes.<name>
+            var fields = el("datalist", { id: "date-fields-" + step.id },
+              data.dateFields.map(function (f) { return el("option", { value: f[0], text: f[1] }); }));
+            out.push(fields);
+            out.push(label(t.dateField, text(step.field, set("field"), { list: fields.id,
+              placeholder: "attributes.contract_end", "data-testid": "wait-field" })));
+          }
+          var limit = mode === "field" ? "400" : "60";
+          out.push(label(t.offset, number(step.offset_days, set("offset_days"), { min: "-" + limit, max: limit })));
         }
       }
     } else if (step.type === "branch") {
