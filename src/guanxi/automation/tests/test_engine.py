@@ -44,6 +44,7 @@ def due_now():
     WorkItem.objects.filter(state=WorkState.QUEUED).update(run_after=timezone.now())
 
 
+@pytest.mark.django_db(transaction=True)  # the event consumer reads what has committed
 def test_an_event_enters_the_customer_and_the_steps_act_once(personas):
     cursor_open(CONSUMER)
     customer = make_customer(personas.manager)
@@ -69,6 +70,7 @@ def test_an_event_enters_the_customer_and_the_steps_act_once(personas):
     assert ActionDone.objects.filter(run=run).count() == 2
 
 
+@pytest.mark.django_db(transaction=True)  # the event consumer reads what has committed
 def test_event_conditions_filter_entries(personas):
     cursor_open(CONSUMER)
     a, b = make_customer(personas.manager), make_customer(personas.manager, full_name="李四")
@@ -141,6 +143,7 @@ def test_split_is_stable_and_has_a_holdout():
     assert abs(share[None] - 0.1) < 0.03
 
 
+@pytest.mark.django_db(transaction=True)  # the event consumer reads what has committed
 def test_wait_for_event_goes_on_when_it_comes_or_times_out(personas):
     cursor_open(CONSUMER)
     buyer, idle = make_customer(personas.manager), make_customer(personas.manager,

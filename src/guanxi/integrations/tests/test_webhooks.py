@@ -50,6 +50,7 @@ def make_endpoint(personas, url, kinds=("note",)):
                          allow_private=True)
 
 
+@pytest.mark.django_db(transaction=True)  # the event consumer reads what has committed
 def test_events_are_sent_signed_per_standard_webhooks(personas, receiver):
     server, got, _plan = receiver
     cursor_open(CONSUMER)
@@ -64,6 +65,7 @@ def test_events_are_sent_signed_per_standard_webhooks(personas, receiver):
     assert WebhookDelivery.objects.get().status == DeliveryStatus.DELIVERED
 
 
+@pytest.mark.django_db(transaction=True)  # the event consumer reads what has committed
 def test_a_failing_endpoint_gets_each_message_once_when_it_recovers(personas, receiver,
                                                                      monkeypatch):
     monkeypatch.setattr(webhooks, "TIMEOUT_S", 1.0)
