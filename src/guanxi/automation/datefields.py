@@ -23,12 +23,28 @@ from guanxi.customers.models import Customer, Order, OrderStatus
 
 FIELDS = ("customer_since", "first_purchase", "last_purchase")
 _ATTRIBUTE = re.compile(r"^attributes\.[A-Za-z0-9_-]{1,60}$")
+_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
 
 def field_choices() -> list[tuple[str, str]]:
     return [("customer_since", str(_("Customer since"))),
             ("first_purchase", str(_("First purchase"))),
             ("last_purchase", str(_("Latest purchase")))]
+
+
+def all_choices() -> list[tuple[str, str]]:
+    """The named date fields and the custom attributes that hold dates (found in a sample
+    of the newest customers)."""
+    keys: set[str] = set()
+    sample = (Customer.objects.filter(erased_at__isnull=True).exclude(attributes={})
+              .order_by("-pk").values_list("attributes", flat=True)[:2000])
+    for attributes in sample:
+        for key, value in (attributes or {}).items():
+            if isinstance(value, str) and _ISO.match(value) and _ATTRIBUTE.match(
+                    f"attributes.{key}"):
+                keys.add(key)
+    label = _("Custom field")
+    return field_choices() + [(f"attributes.{k}", f"{label}: {k}") for k in sorted(keys)]
 
 
 def is_date_field(name: object) -> bool:

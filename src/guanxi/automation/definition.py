@@ -203,10 +203,8 @@ def definition_errors(*, trigger: str, trigger_config: Any, conditions: Any, ste
             errors += [FieldError(f"trigger_config.{f}", m, trigger_config.get(f))
                        for f, m in problems]
             if trigger == "automation.date" and trigger_config.get("date") == "field" \
-                    and not is_date_field(trigger_config.get("field")):
-                errors.append(FieldError("trigger_config.field", _(
-                    "Give a date field: customer_since, first_purchase, last_purchase or "
-                    "attributes.<name>"), trigger_config.get("field")))
+                    and not trigger_config.get("field"):
+                errors.append(FieldError("trigger_config.field", _("Choose the date field")))
             if trigger == "timeline.event":
                 errors += event_condition_errors(trigger_config.get("conditions"),
                                                  "trigger_config.conditions")

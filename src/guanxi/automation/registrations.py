@@ -86,8 +86,7 @@ def register_automation() -> None:
                      ConfigField("festival", _("Festival"), required=False,
                                  choices=festival_choices),
                      ConfigField("field", _("Date field"), required=False,
-                                 help=_("customer_since, first_purchase, last_purchase or "
-                                        "attributes.<name> (an ISO date)")),
+                                 choices=lazy("guanxi.automation.datefields:all_choices")),
                      ConfigField("offset_days", _("Days before (−) or after (+)"), "integer",
                                  required=False),
                      time),

@@ -80,6 +80,7 @@ INSTALLED_APPS = [
     "guanxi.dataquality",
     "guanxi.analytics",
     "guanxi.automation",
+    "guanxi.engagement",
     "guanxi.integrations",
     "guanxi.privacy",
     "guanxi.web",
@@ -247,6 +248,16 @@ else:
 # is switched off (docs/automation.md).
 GUANXI_WEBHOOK_TIMEOUT_S = float(os.environ.get("GUANXI_WEBHOOK_TIMEOUT_S", "10"))
 GUANXI_WEBHOOK_DISABLE_DAYS = float(os.environ.get("GUANXI_WEBHOOK_DISABLE_DAYS", "5"))
+# Messages (docs/engagement.md): the address customers reach Guanxi at (links in messages:
+# unsubscribe, click tracking, the open pixel), the business's name in templates, and
+# the sender of emails.
+GUANXI_PUBLIC_URL = os.environ.get("GUANXI_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+GUANXI_BUSINESS_NAME = os.environ.get("GUANXI_BUSINESS_NAME", "Guanxi")
+DEFAULT_FROM_EMAIL = os.environ.get("GUANXI_EMAIL_FROM", "guanxi@localhost")
+EMAIL_HOST = os.environ.get("GUANXI_SMTP_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("GUANXI_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("GUANXI_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("GUANXI_SMTP_PASSWORD", "")
 HUEY["consumer"] = {"workers": int(os.environ.get("GUANXI_WORKERS", "2")), "worker_type": "thread"}
 
 SESSION_COOKIE_HTTPONLY = True

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from guanxi.config.api import api
+from guanxi.engagement.urls import public as message_links
 from guanxi.integrations.views import hook
 from guanxi.web import views as web_views
 
@@ -22,6 +23,8 @@ urlpatterns = [
     path("quality/", include("guanxi.dataquality.urls")),
     path("analytics/", include("guanxi.analytics.urls")),
     path("automations/", include("guanxi.automation.urls")),
+    path("messages/", include("guanxi.engagement.urls")),
+    *message_links,
     path("integrations/", include("guanxi.integrations.urls")),
     path("hooks/<slug:slug>", hook, name="inbound_hook"),
     path("privacy/", include("guanxi.privacy.urls")),

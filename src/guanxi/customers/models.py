@@ -29,6 +29,7 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
     SMS = "sms", _("SMS")
     WECHAT = "wechat", _("WeChat")
+    PUSH = "push", _("App push")
     PHONE = "phone", _("Phone")
     POST = "post", _("Post")
 

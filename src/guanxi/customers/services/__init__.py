@@ -9,7 +9,7 @@ from guanxi.customers.services.addresses import (
     address_add,
     address_remove,
 )
-from guanxi.customers.services.consents import consent_set
+from guanxi.customers.services.consents import consent_set, consent_set_by_customer
 from guanxi.customers.services.events import (
     EventInput,
     customer_viewed,
@@ -74,6 +74,7 @@ __all__ = [
     "company_get_or_create",
     "company_update",
     "consent_set",
+    "consent_set_by_customer",
     "customer_create",
     "customer_delete",
     "customer_update",

@@ -27,6 +27,18 @@ def consent_set(*, actor: Actor, customer: Customer, channel: str, purpose: str,
     (`source`, e.g. "web form", "reply TD"), the evidence (`proof`) and the version of the
     privacy notice it was given to (`notice`)."""
     _check(actor, CustomerAction.CONSENT_CHANGE, customer)
+    return _consent_write(actor, customer, channel, purpose, granted, source, proof, notice)
+
+
+def consent_set_by_customer(*, customer: Customer, channel: str, purpose: str,
+                            granted: bool, source: str, proof: str = "") -> Consent:
+    """The customer's own answer, given without a member of staff: an unsubscribe link,
+    an SMS reply "T" or "退订". Recorded like consent_set, acting for no person."""
+    return _consent_write(None, customer, channel, purpose, granted, source, proof, "")
+
+
+def _consent_write(actor: Actor, customer: Customer, channel: str, purpose: str,
+                   granted: bool, source: str, proof: str, notice: str) -> Consent:
     errors = []
     if channel not in Channel.values:
         errors.append(FieldError("channel", _("Unknown channel"), channel))

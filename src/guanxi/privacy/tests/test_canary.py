@@ -51,6 +51,7 @@ CANARIES = {
     "dup_email": "qz7.dup@example.com",
     "dup_phone": "13987654321",
     "import_bad_email": "bad-qz7@",
+    "message": "QZ7金丝雀专属问候",
 }
 
 
@@ -126,6 +127,16 @@ def _plant(personas, django_capture_on_commit_callbacks) -> Customer:
     from guanxi.integrations.models import WebhookDelivery
 
     assert WebhookDelivery.objects.filter(customer_id=person.pk).count() > 5
+    # a message sent to them (its address and text are kept with it)
+    from guanxi.engagement.models import ChannelSetup, Message
+    from guanxi.engagement.services import message_send
+
+    ChannelSetup.objects.create(channel="email", provider="log", quiet_start="00:00",
+                                quiet_end="00:00")
+    message_send(actor=admin, customer=person, channel="email", purpose="transactional",
+                 subject="订单", body=CANARIES["message"])
+    work_drain(["engagement.send"])
+    assert Message.objects.get(customer=person).address == CANARIES["email"]
     return person
 
 
@@ -180,6 +191,7 @@ def _found(text: str) -> list[str]:
             if v in text or (json.dumps(v)[1:-1] in escaped and v in json.loads(escaped))]
 
 
+@pytest.mark.django_db(transaction=True)  # the event consumer reads what has committed
 def test_export_holds_every_planted_value_and_erasure_leaves_none(
         personas, huey_immediate, settings, django_capture_on_commit_callbacks, caplog,
         client):
@@ -238,6 +250,7 @@ def _file_text_bytes(data: bytes) -> str:
         return "\n".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
 
 
+@pytest.mark.django_db(transaction=True)  # the event consumer reads what has committed
 def test_deleting_a_customer_leaves_no_trace_in_audit_merges_or_files(
         personas, huey_immediate, settings, django_capture_on_commit_callbacks, client):
     person = _plant(personas, django_capture_on_commit_callbacks)

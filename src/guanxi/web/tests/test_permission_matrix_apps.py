@@ -33,6 +33,10 @@ ANY = set(ROLES)
 AUTOMATIONS = {"admin", "manager", "marketing", "analyst"}
 AUTOMATE = {"admin", "manager", "marketing"}
 INTEGRATE = {"admin", "manager"}
+MESSAGES = VIEW
+SEND = {"admin", "manager", "sales", "service", "marketing"}
+CAMPAIGNS = {"admin", "manager", "marketing"}
+CHANNELS = {"admin", "manager"}
 STEPS = [{"id": "a", "type": "action", "action": "customers.tag_add", "config": {"tag": "自动"}}]
 
 # (method, url, body, roles allowed, status when allowed). Others get 403.
@@ -135,6 +139,18 @@ PAGE_CASES = [
     ("post", "/integrations/deliveries/{delivery}/replay", None, INTEGRATE, 302),
     ("post", "/integrations/webhooks/{endpoint}/delete", None, INTEGRATE, 302),
     ("get", "/integrations/sources/", None, INTEGRATE, 200),
+    # messages: everyone who sees customers sees them; marketing writes templates;
+    # sales and service send to the customers they can see; managers set up channels
+    ("get", "/messages/", None, MESSAGES, 200),
+    ("get", "/messages/templates/", None, MESSAGES, 200),
+    ("get", "/messages/templates/new", None, CAMPAIGNS, 200),
+    ("get", "/messages/templates/{template}/", None, MESSAGES, 200),
+    ("get", "/messages/templates/{template}/preview", None, MESSAGES, 200),
+    ("post", "/messages/templates/{template}/archive", None, CAMPAIGNS, 302),
+    ("post", "/messages/send/{customer}", {"channel": "email", "purpose": "service",
+                                          "subject": "回访", "body": "您好"}, SEND, 200),
+    ("get", "/messages/settings/", None, CHANNELS, 200),
+    ("post", "/messages/suppressions/{suppression}/remove", None, CHANNELS, 302),
 ]
 # The administration site: a role it does not open is sent to its sign-in page.
 ADMIN_CASES = [
@@ -156,7 +172,7 @@ ELSEWHERE = re.compile(
     r"(/status)?)?|/api/v1/imports.*|/api/v1/duplicates/search|"
     r"/customers/.*|/quality/imports/.+|/quality/tag-rules/.+|/quality/duplicates/(find|runs)/.*|"
     r"/analytics/(segments/count|segments/new|segments/\{pk\}/delete|scores/export|"
-    r"scoring/.*)|/hooks/\{slug\}|/privacy/people/\{pk\}/(export\.\{fmt\}|erase/)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
+    r"scoring/.*)|/hooks/\{slug\}|/m/[cou]/\{token\}(\.gif)?|/privacy/people/\{pk\}/(export\.\{fmt\}|erase/)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
 
 
 @pytest.fixture
@@ -195,9 +211,18 @@ def objects(personas):
                                               secret=new_secret(), event_kinds=["note"])
     delivery = delivery_create(endpoint, message_id="msg_matrix", event_type="event.note",
                                payload={}, customer_id=e.pk)
+    from guanxi.engagement.models import Suppression
+    from guanxi.engagement.services import TextInput, template_save
+
+    template = template_save(actor=m, name="回访", channel="email", purpose="service",
+                             texts=[TextInput("zh-hans", "{{ customer.salutation }}，您好",
+                                              "回访")])
+    suppression = Suppression.objects.create(channel="email", address="x@example.com",
+                                             reason="manual")
     return {"customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
             "segment": segment.pk, "run": run.pk, "automation": automation.pk,
-            "paused": paused.pk, "endpoint": endpoint.pk, "delivery": delivery.pk}
+            "paused": paused.pk, "endpoint": endpoint.pk, "delivery": delivery.pk,
+            "template": template.pk, "suppression": suppression.pk}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:

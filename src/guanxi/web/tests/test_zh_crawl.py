@@ -19,14 +19,15 @@ pytestmark = pytest.mark.django_db
 ROLES = ["admin", "manager", "sales", "service", "marketing", "analyst"]
 SKIP = ("/accounts/logout/", ".csv", ".xlsx", "/export", "format=", "/admin/", "/api/",
         "/i18n/", "cursor=", "before=", "sort=", "cols=", "size=", "/static/")
-MAX_PAGES = 60
+MAX_PAGES = 70
 # What Chinese business software shows untranslated.
 TERMS = {"API", "CSV", "Excel", "RFM", "SKU", "ID", "CNY", "EUR", "USD", "Guanxi", "OpenID",
          "UnionID", "WeChat", "Ctrl", "K", "PIPL", "TOTP", "IP", "OpenAPI", "R", "F", "M",
          "CLV", "XLSX", "VIP", "JSON", "UTC", "Email", "App", "POS", "SMS", "NPS", "CSAT",
          "Swagger", "UI", "Microsoft", "Authenticator", "Google", "FreeOTP", "Splink", "ISO",
          "URL", "HTTP", "ok", "CRM", "MB", "Webhook", "Webhooks", "Standard", "Shopify",
-         "WooCommerce", "webhook-signature", "https",
+         "WooCommerce", "webhook-signature", "https", "HTML", "CSS", "SMTP", "STARTTLS",
+         "TLS",
          "English"}  # the language switch names each language in itself
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 
@@ -106,6 +107,21 @@ def _data(personas) -> set[str]:
                                               secret=new_secret(), event_kinds=["note"])
     delivery_create(endpoint, message_id="msg_crawl", event_type="event.note", payload={},
                     customer_id=a.pk)
+    from guanxi.engagement.models import ChannelSetup
+    from guanxi.engagement.outbox import Draft, queue_messages
+    from guanxi.engagement.services import TextInput, template_save
+
+    ChannelSetup.objects.create(channel="email", provider="log")
+    template = template_save(actor=personas.admin, name="中秋问候", channel="email",
+                             purpose="marketing", texts=[TextInput(
+                                 "zh-hans", "{{ customer.salutation }}，中秋快乐", "中秋快乐")])
+    queue_messages([Draft(key="crawl:1", customer_id=a.pk, channel="email",
+                          purpose="marketing", origin="campaign", template_id=template.pk),
+                    Draft(key="crawl:2", customer_id=a.pk, channel="sms", purpose="service",
+                          origin="staff", body="您的订单已发货")])
+    from guanxi.core.work import work_drain
+
+    work_drain(["engagement.send"])
     # what users typed or were given: usernames, emails and the like
     typed = {u.username for u in (personas.admin, personas.manager, personas.sales,
                                   personas.service, personas.marketing, personas.analyst,

@@ -1,0 +1,155 @@
+"""The one send policy. Every message — a campaign's, an automation step's, one a member
+of staff sends — goes through `decide()` when it is dispatched (not only when it is
+queued: consent withdrawn in between stops it), inside the transaction that marks it
+sent, with the customer's row locked so two workers cannot both fit under the cap.
+
+In order:
+1. the customer still exists (not erased) and has an address on the channel;
+2. consent for the channel and purpose (transactional messages need none);
+3. the suppression list (hard bounces and invalid addresses stop everything;
+   complaints and unsubscribes stop marketing and surveys);
+4. quiet hours in the customer's time zone (transactional messages exempt): the
+   message is held until they end, never dropped;
+5. the frequency cap: marketing and survey messages across all channels per customer in
+   a rolling window (transactional and service messages exempt).
+One message per (campaign or automation step, customer, channel) ever is the unique
+`Message.key`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from django.conf import settings
+
+from guanxi.customers.models import Consent, Customer, Identity, IdentityKind
+from guanxi.engagement.models import (
+    MARKETING_ONLY,
+    OUT,
+    ChannelSetup,
+    Message,
+    MessageChannel,
+    Policy,
+    Purpose,
+    Suppression,
+)
+
+CAPPED = (Purpose.MARKETING, Purpose.SURVEYS)
+NEED_CONSENT = (Purpose.MARKETING, Purpose.SERVICE, Purpose.SURVEYS)
+
+
+
+@dataclass(frozen=True)
+class Decision:
+    send: bool
+    reason: str = ""                    # a REASONS code when not sent (or held)
+    hold_until: dt.datetime | None = None
+    address: str = ""
+
+
+def policy() -> Policy:
+    found = Policy.objects.first()
+    return found if found is not None else Policy()
+
+
+def customer_tz(customer: Customer) -> ZoneInfo:
+    """The customer's time zone: the custom attribute `time_zone` (an IANA name such as
+    Europe/Berlin) when it is valid, else the business time zone."""
+    name = (customer.attributes or {}).get("time_zone")
+    if isinstance(name, str) and name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def address_for(customer: Customer, channel: str, setup: ChannelSetup | None) -> str:
+    """Where a message on `channel` goes: the primary (else the newest) email, phone,
+    WeChat OpenID (of the official account's app id, when set) or app user id."""
+    config = setup.config if setup is not None else {}
+    query = Identity.objects.filter(customer=customer)
+    if channel == MessageChannel.EMAIL:
+        query = query.filter(kind=IdentityKind.EMAIL)
+    elif channel == MessageChannel.SMS:
+        query = query.filter(kind=IdentityKind.PHONE)
+    elif channel == MessageChannel.WECHAT:
+        query = query.filter(kind=IdentityKind.WECHAT_OPENID)
+        if config.get("app_id"):
+            query = query.filter(system=config["app_id"])
+    elif channel == MessageChannel.PUSH:
+        query = query.filter(kind=IdentityKind.EXTERNAL,
+                             system=config.get("identity_system") or "app")
+    else:
+        return ""
+    found = query.order_by("-is_primary", "-created_at", "-pk").values_list("value",
+                                                                          flat=True).first()
+    return found or ""
+
+
+def quiet_until(local: dt.datetime, start: dt.time, end: dt.time) -> dt.datetime | None:
+    """When the quiet hours around `local` end, None when `local` is outside them. A
+    window may run over midnight (21:00–08:00)."""
+    if start == end:
+        return None
+    t = local.timetz().replace(tzinfo=None)
+    if start < end:
+        inside = start <= t < end
+        end_day = local.date()
+    else:
+        inside = t >= start or t < end
+        end_day = local.date() + dt.timedelta(days=1) if t >= start else local.date()
+    if not inside:
+        return None
+    return dt.datetime.combine(end_day, end, local.tzinfo)
+
+
+def _quiet(setup: ChannelSetup | None, customer: Customer, now: dt.datetime
+           ) -> dt.datetime | None:
+    if setup is None:
+        return None
+    start, end = _as_time(setup.quiet_start), _as_time(setup.quiet_end)
+    return quiet_until(now.astimezone(customer_tz(customer)), start, end)
+
+
+def _as_time(value: Any) -> dt.time:
+    return value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value))
+
+
+def sent_in_window(customer_id: int, now: dt.datetime, days: int) -> int:
+    return Message.objects.filter(customer_id=customer_id, purpose__in=CAPPED,
+                                  status__in=OUT,
+                                  sent_at__gt=now - dt.timedelta(days=days)).count()
+
+
+def decide(message: Message, customer: Customer, setup: ChannelSetup | None,
+           now: dt.datetime, rules: Policy | None = None) -> Decision:
+    """Whether `message` may go out now. Call it inside the dispatch transaction, with
+    the customer's row locked (select_for_update) so concurrent dispatches of the same
+    customer's messages see each other's."""
+    rules = rules or policy()
+    if customer.erased_at is not None:
+        return Decision(False, "erased")
+    if setup is None or not setup.active:
+        return Decision(False, "channel_off")
+    address = address_for(customer, message.channel, setup)
+    if not address:
+        return Decision(False, "no_address")
+    purpose = message.purpose
+    if purpose in NEED_CONSENT and not Consent.objects.filter(
+            customer=customer, channel=message.channel, purpose=purpose,
+            granted=True).exists():
+        return Decision(False, "no_consent", address=address)
+    blocked = Suppression.objects.filter(channel=message.channel, address=address)
+    if purpose not in CAPPED:
+        blocked = blocked.exclude(reason__in=MARKETING_ONLY)
+    if blocked.exists():
+        return Decision(False, "suppressed", address=address)
+    if purpose != Purpose.TRANSACTIONAL and (until := _quiet(setup, customer, now)):
+        return Decision(False, "quiet_hours", hold_until=until, address=address)
+    if purpose in CAPPED and rules.cap_messages and sent_in_window(
+            customer.pk, now, rules.cap_days) >= rules.cap_messages:
+        return Decision(False, "frequency_cap", address=address)
+    return Decision(True, address=address)
