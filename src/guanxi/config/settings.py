@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from datetime import timedelta
@@ -258,6 +259,11 @@ EMAIL_HOST = os.environ.get("GUANXI_SMTP_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("GUANXI_SMTP_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("GUANXI_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("GUANXI_SMTP_PASSWORD", "")
+# An email service used through django-anymail: its API key(s) as JSON in GUANXI_ANYMAIL
+# (e.g. {"POSTMARK_SERVER_TOKEN": "…"}); GUANXI_ANYMAIL_WEBHOOK_SECRET ("user:password")
+# guards its tracking webhooks at /anymail/<service>/tracking/.
+ANYMAIL = {**json.loads(os.environ.get("GUANXI_ANYMAIL", "{}")),
+           "WEBHOOK_SECRET": os.environ.get("GUANXI_ANYMAIL_WEBHOOK_SECRET", "")}
 HUEY["consumer"] = {"workers": int(os.environ.get("GUANXI_WORKERS", "2")), "worker_type": "thread"}
 
 SESSION_COOKIE_HTTPONLY = True

@@ -25,6 +25,9 @@ urlpatterns = [
     path("automations/", include("guanxi.automation.urls")),
     path("messages/", include("guanxi.engagement.urls")),
     *message_links,
+    # email services' delivery, bounce, complaint, open and click webhooks (django-anymail;
+    # engagement.inbound maps them to messages and the timeline)
+    path("anymail/", include("anymail.urls")),
     path("integrations/", include("guanxi.integrations.urls")),
     path("hooks/<slug:slug>", hook, name="inbound_hook"),
     path("privacy/", include("guanxi.privacy.urls")),

@@ -35,6 +35,12 @@ def message_text(event: Any) -> str:
     return texts[event.kind] % {"channel": channel, "reason": reason}
 
 
+def _anymail_tracking(sender: Any, event: Any, esp_name: str, **kwargs: Any) -> None:
+    from guanxi.engagement.inbound import anymail_tracking
+
+    anymail_tracking(event)
+
+
 def messages_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     from guanxi.engagement.permissions import EngagementAction
     from guanxi.engagement.selectors import messages_of_customer, send_form_choices
@@ -97,7 +103,13 @@ def register_engagement() -> None:
                   render=message_text, app="engagement", personal=frozenset({"url"})),
         EventKind("message_unsubscribed", _("Unsubscribed"), frozenset({INTERNAL}), fields,
                   strict=True, render=message_text, app="engagement"),
+        EventKind("message_reply", _("Reply to a message"), frozenset({INTERNAL, INTERACTION}),
+                  {"channel": str, "text": str}, strict=True, render=message_text,
+                  app="engagement", personal=frozenset({"text"})),
     ])
+    from anymail.signals import tracking
+
+    tracking.connect(_anymail_tracking, dispatch_uid="guanxi.engagement.tracking")
     register_handler("engagement.send", lazy("guanxi.engagement.outbox:send_work"),
                      atomic=False, lease_s=60, max_attempts=5, backoff_s=10)
     register_action_types(ActionType(

@@ -6,6 +6,7 @@ field paths; messages themselves go through the outbox and its one send policy."
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -156,9 +157,13 @@ def channel_setup_save(*, actor: Actor, channel: str, provider_name: str,
             if merged.get(key) in (None, "") and _secret(key):
                 merged[key] = value
     merged = {k: v for k, v in merged.items() if v not in (None, "")}
+    if channel == MessageChannel.SMS:  # the secret in the address of reports and replies
+        merged["callback_token"] = (existing.config.get("callback_token") if existing
+                                    else None) or secrets.token_urlsafe(24)
     if not errors:
         errors += [FieldError(f"config.{f}", m, merged.get(f))
-                   for f, m in config_errors(provider(provider_name).fields, merged)]
+                   for f, m in config_errors(provider(provider_name).fields, {
+                       k: v for k, v in merged.items() if k != "callback_token"})]
     if not 1 <= rate_per_second <= 10000:
         errors.append(FieldError("rate_per_second", _("Give 1 to 10,000"), rate_per_second))
     start = _time(quiet_start, "quiet_start", errors)

@@ -21,4 +21,5 @@ public = [
     path("m/c/<str:token>", views.click, name="message_click"),
     path("m/o/<str:token>.gif", views.open_pixel, name="message_open"),
     path("m/u/<str:token>", views.unsubscribe, name="message_unsubscribe"),
+    path("m/sms/<str:token>/<str:what>", views.sms_callback, name="sms_callback"),
 ]

@@ -6,13 +6,15 @@ open pixel, unsubscribe)."""
 from __future__ import annotations
 
 import base64
+import json
 from typing import Any
 
+from django.conf import settings as django_settings
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -22,8 +24,8 @@ from guanxi.core.automation import ConfigField
 from guanxi.core.errors import DomainError, FieldError
 from guanxi.core.permissions import can, require
 from guanxi.customers.selectors import customer_get, visible_customers
+from guanxi.engagement import inbound, selectors, services, tracking
 from guanxi.engagement import render as rendering
-from guanxi.engagement import selectors, services, tracking
 from guanxi.engagement.models import (
     REASONS,
     Message,
@@ -247,6 +249,9 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         channels.append({
             "code": code, "label": label, "setup": setup,
             "provider_label": labels.get(setup.provider, setup.provider) if setup else "",
+            "callback": f"{django_settings.GUANXI_PUBLIC_URL}/m/sms/"
+                        f"{setup.config['callback_token']}"
+                        if setup and setup.config.get("callback_token") else "",
             "providers": [{"name": p.name, "label": str(p.label), "help": str(p.help),
                            "fields": _field_rows(p.fields, setup.config if setup and
                                                  setup.provider == p.name else {})}
@@ -304,6 +309,23 @@ def open_pixel(request: HttpRequest, token: str) -> HttpResponse:
     response = HttpResponse(PIXEL, content_type="image/gif")
     response["Cache-Control"] = "no-store"
     return response
+
+
+@csrf_exempt  # the provider POSTs; the secret token in the address authenticates it
+@require_POST
+def sms_callback(request: HttpRequest, token: str, what: str) -> HttpResponse:
+    """Aliyun and Tencent Cloud SMS delivery reports (`report`) and replies (`reply`)."""
+    if what not in ("report", "reply") or inbound.sms_setup_for(token) is None:
+        raise Http404
+    try:
+        rows = json.loads(request.body or b"[]")
+    except ValueError:
+        return JsonResponse({"code": 1, "msg": "malformed JSON"}, status=400)
+    rows = rows if isinstance(rows, list) else [rows]
+    rows = [r for r in rows if isinstance(r, dict)]
+    handled = inbound.sms_reports(rows) if what == "report" else inbound.sms_replies(rows)
+    # both providers expect {"code": 0} (Aliyun) / {"result": 0} (Tencent) for "received"
+    return JsonResponse({"code": 0, "result": 0, "msg": "ok", "handled": handled})
 
 
 @csrf_exempt  # RFC 8058 one-click: the mail program POSTs without a session or token

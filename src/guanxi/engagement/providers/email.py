@@ -102,6 +102,7 @@ def send_anymail(message: Outgoing, config: Mapping[str, Any]) -> Outcome:
     backend = f"anymail.backends.{config.get('esp')}.EmailBackend"
     connection = _connection(backend, {})
     email = _build(message, config, connection)
+    email.metadata = {"guanxi_key": message.key}  # type: ignore[attr-defined]  # echoed back
     try:
         email.send()
     except AnymailRecipientsRefused as exc:

@@ -13,6 +13,11 @@ ALL = ("email", "sms", "wechat", "push")
 
 def register_builtin_providers() -> None:
     email = "guanxi.engagement.providers.email"
+    sms = "guanxi.engagement.providers.sms"
+    wechat = "guanxi.engagement.providers.wechat"
+    endpoint = ConfigField("endpoint", _("API address (empty: the provider's own)"),
+                           required=False)
+    sign = ConfigField("sign", _("SMS sign (the 【brand】 registered with the carrier)"))
     register_providers(
         ProviderType("log", _("Log only (nothing is sent)"), ALL,
                      lazy("guanxi.engagement.providers.log:send"),
@@ -38,4 +43,35 @@ def register_builtin_providers() -> None:
             ConfigField("from_name", _("Sender name"), required=False)),
             help=_("The service's API key goes in the ANYMAIL setting; its delivery, "
                    "bounce, open and click webhooks go to /anymail/<service>/tracking/.")),
+        ProviderType("aliyun", _("Aliyun SMS"), ("sms",), lazy(f"{sms}:send_aliyun"), (
+            ConfigField("access_key_id", _("AccessKey ID")),
+            ConfigField("access_key_secret", _("AccessKey secret")),
+            sign, ConfigField("region", _("Region"), required=False), endpoint),
+            help=_("Templates need the provider template id (SMS_…); they get the variables "
+                   "name (the salutation) and text.")),
+        ProviderType("tencent", _("Tencent Cloud SMS"), ("sms",), lazy(f"{sms}:send_tencent"), (
+            ConfigField("secret_id", _("SecretId")), ConfigField("secret_key", _("SecretKey")),
+            ConfigField("app_id", _("SmsSdkAppId")), sign,
+            ConfigField("region", _("Region"), required=False), endpoint),
+            help=_("Templates need the provider template id; its parameters are the "
+                   "salutation and the text, in that order.")),
+        ProviderType("wechat", _("WeChat official account"), ("wechat",),
+                     lazy(f"{wechat}:send_wechat"), (
+            ConfigField("app_id", _("AppID")), ConfigField("app_secret", _("AppSecret")),
+            ConfigField("url", _("Link opened from the message"), required=False), endpoint),
+            help=_("Template messages to followers (their OpenID of this AppID); templates "
+                   "need the WeChat template id, whose fields get name and text.")),
+        ProviderType("jpush", _("JPush"), ("push",), lazy(f"{wechat}:send_jpush"), (
+            ConfigField("app_key", _("AppKey")), ConfigField("master_secret", _("Master secret")),
+            ConfigField("production", _("Production (APNs)"), "boolean", required=False),
+            endpoint, ConfigField("identity_system", _("Identity system of app user ids"),
+                                  required=False)),
+            help=_("Pushes to the alias that is the customer's app user id.")),
+        ProviderType("push_webhook", _("Own push service (signed webhook)"), ("push",),
+                     lazy(f"{wechat}:send_push_webhook"), (
+            ConfigField("url", _("Address")), ConfigField("secret", _("Signing secret (whsec_…)")),
+            ConfigField("identity_system", _("Identity system of app user ids"),
+                        required=False)),
+            idempotent=True,
+            help=_("Signed per Standard Webhooks; the webhook-id stays the same on a retry.")),
     )

@@ -27,7 +27,8 @@ TERMS = {"API", "CSV", "Excel", "RFM", "SKU", "ID", "CNY", "EUR", "USD", "Guanxi
          "Swagger", "UI", "Microsoft", "Authenticator", "Google", "FreeOTP", "Splink", "ISO",
          "URL", "HTTP", "ok", "CRM", "MB", "Webhook", "Webhooks", "Standard", "Shopify",
          "WooCommerce", "webhook-signature", "https", "HTML", "CSS", "SMTP", "STARTTLS",
-         "TLS",
+         "TLS", "AccessKey", "Secret", "SecretId", "SecretKey", "SmsSdkAppId", "AppID",
+         "AppSecret", "AppKey", "Master", "SMS_",
          "English"}  # the language switch names each language in itself
 WORD = re.compile(r"[A-Za-z][A-Za-z'’-]+")
 
