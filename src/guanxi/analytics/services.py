@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
-from django.db.models import F, Max, Min
+from django.db.models import F, Max, Min, ProtectedError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -455,10 +455,15 @@ def segment_refresh_now(*, actor: Actor, segment: Segment) -> SegmentSize:
 
 def segment_delete(*, actor: Actor, segment: Segment) -> None:
     require(actor, AnalyticsAction.SEGMENT_MANAGE)
-    with transaction.atomic():
-        log_action(actor=actor, action="segment.delete", obj=segment,
-                   changes={"name": [segment.name, None], "rules": [segment.rules, None]})
-        segment.delete()
+    try:
+        with transaction.atomic():
+            log_action(actor=actor, action="segment.delete", obj=segment,
+                       changes={"name": [segment.name, None], "rules": [segment.rules, None]})
+            segment.delete()
+    except ProtectedError as exc:  # an upper app's rows use it (a campaign's audience)
+        users = ", ".join(sorted({str(o) for o in exc.protected_objects})[:5])
+        raise Conflict(_("The segment is still used by: %(users)s") % {"users": users},
+                       field_name="segment") from exc
 
 
 def scoring_settings_save(*, actor: Actor, rfm: dict[str, Any], lifecycle: dict[str, Any]

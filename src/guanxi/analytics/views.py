@@ -19,7 +19,7 @@ from guanxi.analytics import charts, selectors, services
 from guanxi.analytics.models import Segment
 from guanxi.analytics.permissions import AnalyticsAction
 from guanxi.analytics.settings import config_dict
-from guanxi.core.errors import DomainError, InvalidInput
+from guanxi.core.errors import Conflict, DomainError, InvalidInput
 from guanxi.core.permissions import can, require
 from guanxi.core.spreadsheet import csv_download, xlsx_download
 from guanxi.customers.permissions import CustomerAction
@@ -157,7 +157,11 @@ def segment_refresh(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def segment_delete(request: HttpRequest, pk: int) -> HttpResponse:
     segment = selectors.segment_get(actor=request.user, segment_id=pk)
-    services.segment_delete(actor=request.user, segment=segment)
+    try:
+        services.segment_delete(actor=request.user, segment=segment)
+    except Conflict as exc:
+        messages.error(request, exc.message)
+        return redirect("analytics:segment", pk=pk)
     messages.success(request, _("Segment deleted."))
     return redirect("analytics:segments")
 

@@ -235,3 +235,93 @@ class Message(models.Model):
     @property
     def reason_label(self) -> str:
         return str(REASONS.get(self.reason, self.reason))
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class WinnerMetric(models.TextChoices):
+    NONE = "", _("No test: every variant to its share")
+    OPEN = "open", _("Opens")
+    CLICK = "click", _("Clicks")
+    CONVERSION = "conversion", _("Orders (conversion)")
+
+
+class Campaign(models.Model):
+    """One send to a segment: variants (A/B/n) with their shares, a holdout control group
+    that gets nothing, a schedule and a throttle. With a winner metric and a test share
+    below 100 %, the variants go to the test share first and the winner to the rest."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    segment = models.ForeignKey("analytics.Segment", verbose_name=_("audience"),
+                                on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(_("channel"), max_length=10, choices=MessageChannel.choices)
+    status = models.CharField(_("status"), max_length=10, choices=CampaignStatus.choices,
+                              default=CampaignStatus.DRAFT)
+    scheduled_at = models.DateTimeField(_("send at"), null=True, blank=True)
+    throttle_per_hour = models.PositiveIntegerField(_("messages per hour at most"), default=0,
+                                                    help_text=_("0: as fast as the channel"))
+    holdout_percent = models.PositiveSmallIntegerField(_("holdout (%)"), default=10)
+    winner_metric = models.CharField(_("winner by"), max_length=12,
+                                     choices=WinnerMetric.choices, default="", blank=True)
+    test_percent = models.PositiveSmallIntegerField(_("test share (%)"), default=100)
+    winner_after_hours = models.PositiveIntegerField(_("pick the winner after (hours)"),
+                                                     default=4)
+    conversion_days = models.PositiveSmallIntegerField(_("conversion window (days)"),
+                                                       default=7)
+    audience_size = models.PositiveIntegerField(default=0)
+    launched_at = models.DateTimeField(null=True, blank=True)
+    winner = models.CharField(max_length=10, blank=True)
+    winner_p = models.FloatField(null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignVariant(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="variants")
+    code = models.CharField(max_length=2)  # A, B, C…
+    template = models.ForeignKey(Template, on_delete=models.PROTECT, related_name="+")
+    share = models.PositiveSmallIntegerField(default=50)  # percent of those who get one
+
+    class Meta:
+        ordering = ["code"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "code"],
+                                               name="campaignvariant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.code}"
+
+
+HOLDOUT = "holdout"
+
+
+class CampaignRecipient(models.Model):
+    """The audience as it was when the campaign was sent: who got which variant, who was
+    held out (variant "holdout"), who waits for the winner (variant "")."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    variant = models.CharField(max_length=10, blank=True)
+    test = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "customer"],
+                                               name="campaignrecipient_unique")]
+        indexes = [models.Index(fields=["campaign", "variant"], name="recipient_variant")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}/{self.customer_id}"

@@ -112,6 +112,8 @@ def register_engagement() -> None:
     tracking.connect(_anymail_tracking, dispatch_uid="guanxi.engagement.tracking")
     register_handler("engagement.send", lazy("guanxi.engagement.outbox:send_work"),
                      atomic=False, lease_s=60, max_attempts=5, backoff_s=10)
+    register_handler("engagement.campaign", lazy("guanxi.engagement.campaigns:campaign_work"),
+                     atomic=False, lease_s=120, max_attempts=5, backoff_s=30)
     register_action_types(ActionType(
         "engagement.send_message", _("Send a message"), "engagement",
         lazy("guanxi.engagement.actions:send_message"), EngagementAction.MANAGE,

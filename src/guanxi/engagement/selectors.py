@@ -56,3 +56,32 @@ def send_form_choices() -> dict[str, Any]:
     return {"channels": MessageChannel.choices, "purposes": Purpose.choices,
             "templates": [(t.pk, t.name, t.channel) for t in
                           Template.objects.filter(archived=False).order_by("name")]}
+
+
+def automation_message_stats() -> list[dict[str, Any]]:
+    """Messages sent by automation steps, per automation version and step: queued, out,
+    not sent, opened, clicked."""
+    from django.db.models import Count, Q
+
+    from guanxi.engagement.models import OUT, MessageStatus
+
+    rows: list[dict[str, Any]] = [dict(r) for r in
+        Message.objects.filter(origin="automation").values("origin_id", "variant")
+                .annotate(total=Count("pk"), out=Count("pk", filter=Q(status__in=OUT)),
+                          not_sent=Count("pk", filter=Q(status=MessageStatus.NOT_SENT)),
+                          opened=Count("pk", filter=Q(opened_at__isnull=False)),
+                          clicked=Count("pk", filter=Q(clicked_at__isnull=False)))
+                .order_by("origin_id", "variant")]
+    names = _automation_names({int(r["origin_id"]) for r in rows if r["origin_id"]})
+    for r in rows:
+        r["automation"], r["automation_id"] = names.get(int(r["origin_id"] or 0), ("", None))
+    return rows
+
+
+def _automation_names(version_ids: set[int]) -> dict[int, tuple[str, int | None]]:
+    """The automation (name, id) of each version."""
+    from guanxi.automation.models import AutomationVersion
+
+    return {v["pk"]: (v["automation__name"], v["automation_id"])
+            for v in AutomationVersion.objects.filter(pk__in=version_ids).values(
+                "pk", "automation__name", "automation_id")}

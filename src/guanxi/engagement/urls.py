@@ -13,6 +13,13 @@ urlpatterns = [
     path("templates/<int:pk>/preview", views.template_preview, name="template_preview"),
     path("send/<int:customer_id>", views.send, name="send"),
     path("settings/", views.settings_page, name="settings"),
+    path("campaigns/", views.campaign_list, name="campaigns"),
+    path("campaigns/new", views.campaign_edit, name="campaign_new"),
+    path("campaigns/<int:pk>/", views.campaign_detail, name="campaign"),
+    path("campaigns/<int:pk>/edit", views.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/launch", views.campaign_launch, name="campaign_launch"),
+    path("campaigns/<int:pk>/cancel", views.campaign_cancel, name="campaign_cancel"),
+    path("automations/", views.automation_report, name="automation_report"),
     path("suppressions/<int:pk>/remove", views.suppression_remove, name="suppression_remove"),
 ]
 

@@ -6,6 +6,7 @@ open pixel, unsubscribe)."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 from typing import Any
 
@@ -16,18 +17,22 @@ from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from guanxi.core.automation import ConfigField
-from guanxi.core.errors import DomainError, FieldError
+from guanxi.core.errors import DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import can, require
 from guanxi.customers.selectors import customer_get, visible_customers
-from guanxi.engagement import inbound, selectors, services, tracking
+from guanxi.engagement import campaigns, inbound, selectors, services, tracking
 from guanxi.engagement import render as rendering
 from guanxi.engagement.models import (
+    HOLDOUT,
     REASONS,
+    Campaign,
+    CampaignStatus,
     Message,
     MessageChannel,
     MessageStatus,
@@ -35,6 +40,7 @@ from guanxi.engagement.models import (
     Purpose,
     Suppression,
     Template,
+    WinnerMetric,
 )
 from guanxi.engagement.outbox import render_message
 from guanxi.engagement.permissions import EngagementAction
@@ -345,3 +351,151 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return render(request, "engagement/unsubscribe.html", {
         "message": message, "done": done,
         "channel": dict(MessageChannel.choices).get(message.channel, message.channel)})
+
+
+# --- campaigns --------------------------------------------------------------------------
+
+@login_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    require(request.user, EngagementAction.VIEW)
+    rows = [(c, campaigns.progress(c)) for c in Campaign.objects.select_related("segment")[:200]]
+    return render(request, "engagement/campaigns.html", {
+        "rows": rows, "can_manage": can(request.user, EngagementAction.MANAGE)})
+
+
+def _campaign_form(request: HttpRequest, campaign: Campaign | None) -> dict[str, Any]:
+    if request.method == "POST":
+        post = request.POST
+        return {k: post.get(k, "") for k in (
+            "name", "segment", "holdout_percent", "scheduled_at", "throttle_per_hour",
+            "winner_metric", "test_percent", "winner_after_hours", "conversion_days")} | {
+            "variants": [(post.get(f"variant_template_{i}", ""),
+                          post.get(f"variant_share_{i}", "")) for i in range(5)]}
+    variants = [(str(v.template_id), str(v.share)) for v in campaign.variants.all()] \
+        if campaign else [("", "50"), ("", "50")]
+    variants += [("", "")] * (5 - len(variants))
+    return {"name": campaign.name if campaign else "",
+            "segment": str(campaign.segment_id) if campaign else "",
+            "holdout_percent": campaign.holdout_percent if campaign else 10,
+            "scheduled_at": timezone.localtime(campaign.scheduled_at).strftime(
+                "%Y-%m-%dT%H:%M") if campaign and campaign.scheduled_at else "",
+            "throttle_per_hour": campaign.throttle_per_hour if campaign else 0,
+            "winner_metric": campaign.winner_metric if campaign else "",
+            "test_percent": campaign.test_percent if campaign else 100,
+            "winner_after_hours": campaign.winner_after_hours if campaign else 4,
+            "conversion_days": campaign.conversion_days if campaign else 7,
+            "variants": variants}
+
+
+def _when(raw: str) -> dt.datetime | None:
+    if not raw:
+        return None
+    try:
+        return timezone.make_aware(dt.datetime.fromisoformat(raw))
+    except ValueError as exc:
+        raise InvalidInput.single("scheduled_at", _("Give a date and time"), raw) from exc
+
+
+@login_required
+def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
+    require(request.user, EngagementAction.MANAGE)
+    campaign = get_object_or_404(Campaign, pk=pk) if pk else None
+    form = _campaign_form(request, campaign)
+    errors: list[FieldError] = []
+    if request.method == "POST":
+        try:
+            variants = [campaigns.VariantInput(int(t), _int(s)) for t, s in form["variants"]
+                        if t.strip().isdigit()]
+            campaign = campaigns.campaign_save(
+                actor=request.user, campaign=campaign, name=form["name"],
+                segment_id=form["segment"], variants=variants,
+                holdout_percent=_int(form["holdout_percent"]),
+                scheduled_at=_when(form["scheduled_at"]),
+                throttle_per_hour=_int(form["throttle_per_hour"]),
+                winner_metric=form["winner_metric"], test_percent=_int(form["test_percent"]),
+                winner_after_hours=_int(form["winner_after_hours"]),
+                conversion_days=_int(form["conversion_days"]))
+        except DomainError as exc:
+            errors = _errors(exc)
+        else:
+            flash.success(request, _("Campaign saved. Check the audience, then send it."))
+            return redirect("engagement:campaign", pk=campaign.pk)
+    from guanxi.analytics.models import Segment
+
+    return render(request, "engagement/campaign_edit.html", {
+        "campaign": campaign, "form": form, "errors": errors,
+        "segments": Segment.objects.order_by("name"),
+        "templates": selectors.templates(), "metrics": WinnerMetric.choices},
+        status=422 if errors else 200)
+
+
+@login_required
+def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    require(request.user, EngagementAction.VIEW)
+    campaign = get_object_or_404(Campaign.objects.select_related("segment"), pk=pk)
+    done = campaigns.progress(campaign)
+    context: dict[str, Any] = {"campaign": campaign, "progress": done,
+                               "variants": campaign.variants.select_related("template"),
+                               "can_manage": can(request.user, EngagementAction.MANAGE)}
+    if campaign.status == CampaignStatus.DRAFT:
+        people = campaigns.audience(campaign)
+        context["audience_count"] = people.count()
+        context["audience_sample"] = people.order_by("-pk")[:8]
+    else:
+        result = campaigns.report(campaign)
+        context["report"] = result
+        context["chart"] = _report_chart(result)
+    if request.headers.get("HX-Request") and request.GET.get("part") == "progress":
+        return render(request, "engagement/_campaign_progress.html", context)
+    return render(request, "engagement/campaign.html", context)
+
+
+def _report_chart(result: dict[str, Any]) -> dict[str, Any]:
+    names = [_("Holdout") if r["code"] == HOLDOUT else _("Variant %(code)s") % {
+        "code": r["code"]} for r in result["variants"]]
+
+    def rate(r: dict[str, Any], field: str) -> float:
+        base = r["base"] if field == "converted" else r["sent"]
+        return round(100 * r[field] / base, 1) if base else 0.0
+
+    series = [{"name": str(label), "type": "bar",
+               "data": [None if r["code"] == HOLDOUT and field != "converted"
+                        else rate(r, field) for r in result["variants"]]}
+              for field, label in (("opened", _("Opened (%)")), ("clicked", _("Clicked (%)")),
+                                   ("converted", _("Converted (%)")))]
+    return {"tooltip": {"trigger": "axis"}, "legend": {}, "xAxis": {"type": "category",
+            "data": names}, "yAxis": {"type": "value"}, "series": series}
+
+
+@login_required
+@require_POST
+def campaign_launch(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        campaigns.campaign_launch(actor=request.user, campaign=campaign)
+    except DomainError as exc:
+        flash.error(request, exc.message)
+    else:
+        flash.success(request, _("The campaign is on its way."))
+    return redirect("engagement:campaign", pk=pk)
+
+
+@login_required
+@require_POST
+def campaign_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    campaign = get_object_or_404(Campaign, pk=pk)
+    try:
+        n = campaigns.campaign_cancel(actor=request.user, campaign=campaign)
+    except DomainError as exc:
+        flash.error(request, exc.message)
+    else:
+        flash.success(request, _("Cancelled: %(n)s messages will not be sent.") % {"n": n})
+    return redirect("engagement:campaign", pk=pk)
+
+
+@login_required
+def automation_report(request: HttpRequest) -> HttpResponse:
+    """Messages sent by automation steps: per automation and step."""
+    require(request.user, EngagementAction.VIEW)
+    return render(request, "engagement/automation_report.html",
+                  {"rows": selectors.automation_message_stats()})

@@ -34,7 +34,8 @@ def test_grants_come_from_the_registry():
     assert role_actions(Role.ADMIN) == {a.code for a in registered_actions()}
     assert "user.manage" not in role_actions(Role.MANAGER)
     assert role_actions(Role.ANALYST) == {"customer.view", "customer.export",
-                                          "segment.manage", "automation.view"}
+                                          "segment.manage", "automation.view",
+                                          "engagement.view"}
     assert role_actions(None) == frozenset()
 
 

@@ -151,6 +151,14 @@ PAGE_CASES = [
                                           "subject": "回访", "body": "您好"}, SEND, 200),
     ("get", "/messages/settings/", None, CHANNELS, 200),
     ("post", "/messages/suppressions/{suppression}/remove", None, CHANNELS, 302),
+    ("get", "/messages/campaigns/", None, MESSAGES, 200),
+    ("get", "/messages/campaigns/new", None, CAMPAIGNS, 200),
+    ("get", "/messages/campaigns/{campaign}/", None, MESSAGES, 200),
+    ("get", "/messages/campaigns/{sending}/", None, MESSAGES, 200),
+    ("get", "/messages/campaigns/{campaign}/edit", None, CAMPAIGNS, 200),
+    ("post", "/messages/campaigns/{campaign}/launch", None, CAMPAIGNS, 302),
+    ("post", "/messages/campaigns/{sending}/cancel", None, CAMPAIGNS, 302),
+    ("get", "/messages/automations/", None, MESSAGES, 200),
 ]
 # The administration site: a role it does not open is sent to its sign-in page.
 ADMIN_CASES = [
@@ -219,10 +227,20 @@ def objects(personas):
                                               "回访")])
     suppression = Suppression.objects.create(channel="email", address="x@example.com",
                                              reason="manual")
+    from guanxi.engagement.campaigns import VariantInput, campaign_launch, campaign_save
+
+    audience = segment_save(actor=m, name="杭州客户", rules={
+        "field": "region", "operator": "contains", "value": "杭州"})
+    campaign = campaign_save(actor=m, name="中秋活动", segment_id=audience.pk,
+                             variants=[VariantInput(template.pk, 100)])
+    sending = campaign_save(actor=m, name="发送中", segment_id=audience.pk,
+                            variants=[VariantInput(template.pk, 100)])
+    campaign_launch(actor=m, campaign=sending)
     return {"customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
             "segment": segment.pk, "run": run.pk, "automation": automation.pk,
             "paused": paused.pk, "endpoint": endpoint.pk, "delivery": delivery.pk,
-            "template": template.pk, "suppression": suppression.pk}
+            "template": template.pk, "suppression": suppression.pk,
+            "campaign": campaign.pk, "sending": sending.pk}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:

@@ -120,9 +120,18 @@ def _data(personas) -> set[str]:
                           purpose="marketing", origin="campaign", template_id=template.pk),
                     Draft(key="crawl:2", customer_id=a.pk, channel="sms", purpose="service",
                           origin="staff", body="您的订单已发货")])
+    from guanxi.engagement.campaigns import VariantInput, campaign_launch, campaign_save
+
+    shanghai = segment_save(actor=personas.admin, name="浙江客户",
+                            rules={"field": "region", "operator": "contains", "value": "浙江"})
+    campaign_save(actor=personas.admin, name="草稿活动", segment_id=shanghai.pk,
+                  variants=[VariantInput(template.pk, 100)], winner_metric="click")
+    sent = campaign_save(actor=personas.admin, name="中秋活动", segment_id=shanghai.pk,
+                         variants=[VariantInput(template.pk, 100)], holdout_percent=10)
+    campaign_launch(actor=personas.admin, campaign=sent)
     from guanxi.core.work import work_drain
 
-    work_drain(["engagement.send"])
+    work_drain(["engagement.campaign", "engagement.send"])
     # what users typed or were given: usernames, emails and the like
     typed = {u.username for u in (personas.admin, personas.manager, personas.sales,
                                   personas.service, personas.marketing, personas.analyst,
