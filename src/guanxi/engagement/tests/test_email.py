@@ -3,20 +3,16 @@ message sent by staff from the 360 page."""
 
 from __future__ import annotations
 
-import email
-import email.policy
 import itertools
-import socket
 
 import pytest
-from aiosmtpd.controller import Controller
 from django.core import signing
 from django.urls import reverse
 
 from guanxi.core.work import work_drain
 from guanxi.customers.models import Consent, Event
 from guanxi.customers.services import consent_set
-from guanxi.engagement.models import ChannelSetup, Message, MessageStatus, Suppression
+from guanxi.engagement.models import Message, MessageStatus, Suppression
 from guanxi.engagement.outbox import Draft, queue_message
 from guanxi.engagement.services import TextInput, message_send, template_save
 from guanxi.engagement.tracking import click_url
@@ -24,35 +20,6 @@ from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
 _N = itertools.count(1)
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.messages: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        if any(r.startswith("bounce") for r in envelope.rcpt_tos):
-            return "550 5.1.1 no such user"
-        self.messages.append(email.message_from_bytes(envelope.content,
-                                                      policy=email.policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(db):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    sink = Sink()
-    controller = Controller(sink, hostname="127.0.0.1", port=port)
-    controller.start()
-    ChannelSetup.objects.update_or_create(channel="email", defaults={
-        "provider": "smtp", "config": {"host": "127.0.0.1", "port": port,
-                                       "from_email": "shop@longjing.example",
-                                       "from_name": "龙井茶庄"},
-        "quiet_start": "00:00", "quiet_end": "00:00", "rate_per_second": 1000})
-    yield sink
-    controller.stop()
 
 
 def _customer(actor, address=""):
