@@ -296,6 +296,7 @@ def mount() -> None:
     from guanxi.automation.api import router as automation_router
     from guanxi.customers.api import router as customers_router
     from guanxi.dataquality.api import router as dataquality_router
+    from guanxi.engagement.api import router as engagement_router
     from guanxi.integrations.api import router as integrations_router
     from guanxi.privacy.api import router as privacy_router
 
@@ -304,7 +305,8 @@ def mount() -> None:
     for app, router in (("customers", customers_router), ("", accounts_router),
                         ("dataquality", dataquality_router), ("analytics", analytics_router),
                         ("privacy", privacy_router), ("automation", automation_router),
-                        ("integrations", integrations_router)):
+                        ("integrations", integrations_router),
+                        ("engagement", engagement_router)):
         api.add_router("/", router, auth=[TokenAuth(app), django_auth])
 
 

@@ -99,6 +99,33 @@ API_CASES = [
     ("get", "/api/v1/webhooks/{endpoint}/deliveries", None, INTEGRATE, 200),
     ("post", "/api/v1/webhook-deliveries/{delivery}/replay", None, INTEGRATE, 202),
     ("delete", "/api/v1/webhooks/{endpoint}", None, INTEGRATE, 204),
+    # messages
+    ("get", "/api/v1/templates", None, MESSAGES, 200),
+    ("post", "/api/v1/templates", {"name": "新模板", "channel": "sms", "purpose": "service",
+                                   "texts": [{"language": "zh-hans", "body": "您好"}]},
+     CAMPAIGNS, 201),
+    ("get", "/api/v1/templates/{template}", None, MESSAGES, 200),
+    ("put", "/api/v1/templates/{template}", {"name": "回访2", "channel": "email",
+                                             "purpose": "service", "texts": [
+                                                 {"language": "zh-hans", "subject": "回访",
+                                                  "body": "您好"}]}, CAMPAIGNS, 200),
+    ("post", "/api/v1/customers/{customer}/messages", {"channel": "email",
+                                                       "purpose": "service",
+                                                       "subject": "回访", "body": "您好"},
+     SEND, 202),
+    ("get", "/api/v1/customers/{customer}/messages", None, MESSAGES, 200),
+    ("get", "/api/v1/messages/{message}", None, MESSAGES, 200),
+    ("get", "/api/v1/campaigns", None, MESSAGES, 200),
+    ("post", "/api/v1/campaigns", {"name": "新活动", "segment_id": "{audience}",
+                                   "variants": [{"template_id": "{template}", "share": 100}]},
+     CAMPAIGNS, 201),
+    ("get", "/api/v1/campaigns/{campaign}", None, MESSAGES, 200),
+    ("put", "/api/v1/campaigns/{campaign}", {"name": "改名活动", "segment_id": "{audience}",
+                                             "variants": [{"template_id": "{template}",
+                                                           "share": 100}]}, CAMPAIGNS, 200),
+    ("post", "/api/v1/campaigns/{campaign}/launch", None, CAMPAIGNS, 202),
+    ("post", "/api/v1/campaigns/{sending}/cancel", None, CAMPAIGNS, 200),
+    ("get", "/api/v1/campaigns/{sending}/report", None, MESSAGES, 200),
 ]
 PAGE_CASES = [
     ("get", "/", None, ANY, 200),
@@ -236,11 +263,16 @@ def objects(personas):
     sending = campaign_save(actor=m, name="发送中", segment_id=audience.pk,
                             variants=[VariantInput(template.pk, 100)])
     campaign_launch(actor=m, campaign=sending)
+    from guanxi.engagement.services import message_send
+
+    message = message_send(actor=m, customer=e, channel="email", purpose="service",
+                           subject="回访", body="您好")
     return {"customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
             "segment": segment.pk, "run": run.pk, "automation": automation.pk,
             "paused": paused.pk, "endpoint": endpoint.pk, "delivery": delivery.pk,
             "template": template.pk, "suppression": suppression.pk,
-            "campaign": campaign.pk, "sending": sending.pk}
+            "campaign": campaign.pk, "sending": sending.pk, "audience": audience.pk,
+            "message": message.pk}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:
