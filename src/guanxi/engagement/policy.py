@@ -124,32 +124,61 @@ def sent_in_window(customer_id: int, now: dt.datetime, days: int) -> int:
                                   sent_at__gt=now - dt.timedelta(days=days)).count()
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the policy looks at, read from the database at dispatch time."""
+
+    purpose: str
+    erased: bool = False
+    channel_active: bool = True
+    address: str = ""
+    consented: bool = False
+    suppressed: frozenset[str] = frozenset()  # reasons the address is on the list for
+    quiet_until: dt.datetime | None = None     # the end of the quiet hours we are in
+    sent_in_window: int = 0
+    cap: int = 0                               # 0: no cap
+
+
+def verdict(f: Facts) -> Decision:
+    """The policy itself, as a pure function of the facts (property-tested)."""
+    if f.erased:
+        return Decision(False, "erased")
+    if not f.channel_active:
+        return Decision(False, "channel_off")
+    if not f.address:
+        return Decision(False, "no_address")
+    if f.purpose in NEED_CONSENT and not f.consented:
+        return Decision(False, "no_consent", address=f.address)
+    blocking = f.suppressed if f.purpose in CAPPED else f.suppressed - MARKETING_ONLY
+    if blocking:
+        return Decision(False, "suppressed", address=f.address)
+    if f.purpose != Purpose.TRANSACTIONAL and f.quiet_until is not None:
+        return Decision(False, "quiet_hours", hold_until=f.quiet_until, address=f.address)
+    if f.purpose in CAPPED and f.cap and f.sent_in_window >= f.cap:
+        return Decision(False, "frequency_cap", address=f.address)
+    return Decision(True, address=f.address)
+
+
 def decide(message: Message, customer: Customer, setup: ChannelSetup | None,
            now: dt.datetime, rules: Policy | None = None) -> Decision:
     """Whether `message` may go out now. Call it inside the dispatch transaction, with
     the customer's row locked (select_for_update) so concurrent dispatches of the same
     customer's messages see each other's."""
     rules = rules or policy()
-    if customer.erased_at is not None:
-        return Decision(False, "erased")
-    if setup is None or not setup.active:
-        return Decision(False, "channel_off")
-    address = address_for(customer, message.channel, setup)
-    if not address:
-        return Decision(False, "no_address")
+    active = setup is not None and setup.active
+    address = address_for(customer, message.channel, setup) if active else ""
     purpose = message.purpose
-    if purpose in NEED_CONSENT and not Consent.objects.filter(
+    facts = Facts(
+        purpose=purpose, erased=customer.erased_at is not None, channel_active=active,
+        address=address,
+        consented=bool(address) and purpose in NEED_CONSENT and Consent.objects.filter(
             customer=customer, channel=message.channel, purpose=purpose,
-            granted=True).exists():
-        return Decision(False, "no_consent", address=address)
-    blocked = Suppression.objects.filter(channel=message.channel, address=address)
-    if purpose not in CAPPED:
-        blocked = blocked.exclude(reason__in=MARKETING_ONLY)
-    if blocked.exists():
-        return Decision(False, "suppressed", address=address)
-    if purpose != Purpose.TRANSACTIONAL and (until := _quiet(setup, customer, now)):
-        return Decision(False, "quiet_hours", hold_until=until, address=address)
-    if purpose in CAPPED and rules.cap_messages and sent_in_window(
-            customer.pk, now, rules.cap_days) >= rules.cap_messages:
-        return Decision(False, "frequency_cap", address=address)
-    return Decision(True, address=address)
+            granted=True).exists(),
+        suppressed=frozenset(Suppression.objects.filter(
+            channel=message.channel, address=address).values_list("reason", flat=True))
+        if address else frozenset(),
+        quiet_until=_quiet(setup, customer, now) if active else None,
+        sent_in_window=sent_in_window(customer.pk, now, rules.cap_days)
+        if purpose in CAPPED and rules.cap_messages else 0,
+        cap=rules.cap_messages)
+    return verdict(facts)

@@ -20,7 +20,11 @@ def register_builtin_providers() -> None:
     sign = ConfigField("sign", _("SMS sign (the 【brand】 registered with the carrier)"))
     register_providers(
         ProviderType("log", _("Log only (nothing is sent)"), ALL,
-                     lazy("guanxi.engagement.providers.log:send"),
+                     lazy("guanxi.engagement.providers.log:send"), (
+                         ConfigField("sign", _("SMS sign shown before the text"),
+                                     required=False,
+                                     help=_("For SMS only: how the messages would look "
+                                            "with a carrier's 【sign】.")),),
                      help=_("For trying Guanxi out: messages are written to the log and "
                             "count as sent.")),
         ProviderType("smtp", _("SMTP server"), ("email",), lazy(f"{email}:send_smtp"), (

@@ -94,10 +94,16 @@ class Command(BaseCommand):
         scored = scores_refresh(actor=admin)
         segments = demo_segments(actor=admin)
         from guanxi.automation.demo import demo_automations
+        from guanxi.engagement.demo import demo_engagement
 
         automations = demo_automations(actor=admin)
+        messaging = demo_engagement(actor=admin)
+        automations += messaging["automations"]
         self.stdout.write(f"  Scored {scored['customers']} customers; "
-                          f"{segments} example segments; {automations} automations.")
+                          f"{segments} example segments; {automations} automations; "
+                          f"{messaging['templates']} message templates and "
+                          f"{messaging['campaigns']} campaign (channels send to the log "
+                          "only until set up in Settings).")
 
     help = ("Migrate, create an admin, load demo data once, then serve web and worker "
             "on http://127.0.0.1:8000 until interrupted; a server that stops is started "
