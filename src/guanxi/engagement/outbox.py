@@ -1,22 +1,26 @@
-"""The outbox: every message is a row (engagement.Message) and its dispatch a durable work
-item (`engagement.send`, keyed by the message and attempt). A dispatch runs in three
-steps:
+"""The outbox: every message is a row (engagement.Message) and its dispatch durable work
+(`engagement.send`; one work item carries up to BATCH messages due at the same moment —
+a campaign's — or one message). A dispatch runs in three steps:
 
-1. **decide** (one transaction, the customer's row locked): the send policy at this
-   moment; a message not allowed is marked *not sent* with its reason, one in quiet
-   hours is *held* with a new work item at the window's end; one allowed is rendered
-   with the customer's current data, marked *sending* (it now counts against the cap)
-   and given a slot in the channel's rate limit;
-2. **send** (no transaction open): the provider, with the message's key;
-3. **record** (one transaction): *sent* with the provider's id and a timeline event; a
-   temporary failure queues a retry with backoff (the message goes back to *queued*,
-   and the policy is asked again); a permanent one marks it *failed* and puts the
-   address on the suppression list.
+1. **decide** (one transaction, the messages' customers' rows locked): the send policy at
+   this moment for each message, its facts read for the whole batch at once; a message
+   not allowed is marked *not sent* with its reason, one in quiet hours is *held* with a
+   new work item at the window's end; one allowed is rendered with the customer's
+   current data, marked *sending* (it now counts against the cap) and given a slot in
+   the channel's rate limit;
+2. **send** (no transaction open): the provider, with the message's key, one message at
+   a time;
+3. **record** (one small transaction per message, right after the provider answers):
+   *sent* with the provider's id and a timeline event; a temporary failure queues a
+   retry with backoff (the message goes back to *queued*, and the policy is asked
+   again); a permanent one marks it *failed* and puts the address on the suppression
+   list.
 
 A worker killed during 1 leaves nothing (the item is claimed again); during 2 or before
-3 commits leaves the message *sending*: the next claim sends it again with the same key
-(providers that take an idempotency key drop the repeat; SMTP cannot — the one window in
-which a customer can get an email twice, counted by the benchmark)."""
+3 commits leaves that one message *sending* (the batch's others are recorded or still
+unsent): the next claim sends it again with the same key (providers that take an
+idempotency key drop the repeat; SMTP cannot — the one window in which a customer can
+get an email twice, counted by the benchmark)."""
 
 from __future__ import annotations
 
@@ -29,7 +33,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from guanxi.core.bulk import insert_objects
@@ -46,15 +50,17 @@ from guanxi.engagement.models import (
     Purpose,
     Suppression,
     SuppressionReason,
-    Template,
     TemplateText,
 )
-from guanxi.engagement.policy import decide, policy
+from guanxi.engagement.policy import decide_many, policy
 from guanxi.engagement.providers import Outgoing, provider
 from guanxi.timeline.services import event_append
 
 QUEUE = "engagement.send"
 RETRIES = (30, 120, 600, 1800, 3600)  # seconds before each retry of a temporary failure
+BATCH = 50         # messages dispatched by one work item (decided together, sent in turn)
+MAX_WAIT_S = 20.0  # a batch takes no more of a channel's rate limit than this many seconds
+RENEW_S = 15.0     # the lease is renewed this often while a batch is being sent
 
 
 # --- queueing ---------------------------------------------------------------------------
@@ -95,8 +101,16 @@ def queue_messages(drafts: Sequence[Draft]) -> int:
              "created_at": now} for d in drafts], ignore_conflicts=True)
         ids = dict(Message.objects.filter(key__in=[d.key for d in drafts], created_at=now)
                    .values_list("key", "pk"))
-        work_enqueue_many(QUEUE, [({"message": ids[d.key]}, f"message:{ids[d.key]}:0",
-                                   d.due_at or now) for d in drafts if d.key in ids])
+        # one work item per BATCH messages due at the same moment (a campaign's), each
+        # message in exactly one item
+        groups: dict[dt.datetime, list[int]] = {}
+        for d in drafts:
+            if d.key in ids:
+                groups.setdefault(d.due_at or now, []).append(ids[d.key])
+        work_enqueue_many(QUEUE, [
+            ({"messages": part}, f"message:{part[0]}:0", at)
+            for at, group in groups.items()
+            for part in (group[i:i + BATCH] for i in range(0, len(group), BATCH))])
     return added
 
 
@@ -113,18 +127,17 @@ def cancel(message_ids: Iterable[int]) -> int:
 
 # --- rendering --------------------------------------------------------------------------
 
-def _language(customer: Customer, template: Template | None) -> str:
+def _language(customer: Customer, languages: Iterable[str], default: str) -> str:
     """The customer's language if the template has a text in it, else the business
     default, else any text the template has."""
     wanted = (customer.preferred_language or "").lower()
-    default = policy().default_language.lower()
-    if template is None:
-        return wanted or default
-    have = {t.lower(): t for t in template.texts.values_list("language", flat=True)}
-    for lang in (wanted, wanted.split("-")[0], default):
+    have = {t.lower(): t for t in languages}
+    if not have:
+        return wanted or default.lower()
+    for lang in (wanted, wanted.split("-")[0], default.lower()):
         if lang and lang in have:
             return have[lang]
-    return next(iter(have.values()), default)
+    return next(iter(have.values()))
 
 
 def unsubscribe_url(message: Message) -> str:
@@ -141,11 +154,17 @@ class Rendered:
     params: Mapping[str, str] | None = None
 
 
-def render_message(message: Message, customer: Customer, setup: ChannelSetup | None
-                   ) -> Rendered:
-    """The message's text for this customer now (raises render.TemplateError)."""
+def render_message(message: Message, customer: Customer, setup: ChannelSetup | None,
+                   texts: Mapping[str, TemplateText] | None = None,
+                   default_language: str | None = None) -> Rendered:
+    """The message's text for this customer now (raises render.TemplateError). `texts`
+    (the template's texts by language) and `default_language` may be given by a caller
+    rendering many."""
     template = message.template
-    language = _language(customer, template)
+    if template is not None and texts is None:
+        texts = {t.language: t for t in template.texts.all()}
+    default = default_language or policy().default_language
+    language = _language(customer, texts or {}, default)
     context = {"customer": rendering.customer_context(customer, language),
                "business": {"name": settings.GUANXI_BUSINESS_NAME},
                "unsubscribe_url": unsubscribe_url(message)}
@@ -154,7 +173,9 @@ def render_message(message: Message, customer: Customer, setup: ChannelSetup | N
         body = rendering.render(message.body, context)
         html = ""
     else:
-        text = TemplateText.objects.get(template=template, language=language)
+        if not texts or language not in texts:
+            raise TemplateText.DoesNotExist(language)
+        text = texts[language]
         subject = rendering.render(text.subject, context)
         body = rendering.render(text.body, context)
         html = rendering.render(text.html, context, html=True) if text.html else ""
@@ -188,75 +209,136 @@ def _not_sent(message: Message, reason: str) -> None:
     _event(message, "message_not_sent", reason=reason)
 
 
-def _reserve_slot(setup: ChannelSetup, now: dt.datetime) -> float:
-    """Seconds to wait before calling the provider, so that all workers together stay
-    under the channel's messages per second (the next free slot is kept in the channel's
-    row, which the dispatch transaction holds locked)."""
-    rate = max(1, setup.rate_per_second)
-    at = max(setup.next_slot, now.timestamp())
-    ChannelSetup.objects.filter(pk=setup.pk).update(next_slot=at + 1.0 / rate)
-    return max(0.0, at - now.timestamp())
-
-
 @dataclass(frozen=True)
 class Ready:
     message: Message
     setup: ChannelSetup
     text: Rendered
-    wait: float
+    wait: float  # seconds after the decision until its slot in the channel's rate limit
 
 
-def _decide(item: WorkItem, ctx: Any) -> Ready | None:
-    """Step 1: the policy, in one transaction. Returns what to send, or None."""
+def _message_ids(payload: Mapping[str, Any]) -> list[int]:
+    return [int(x) for x in payload.get("messages") or [payload["message"]]]
+
+
+def _decide(item: WorkItem, ctx: Any) -> list[Ready]:
+    """Step 1: the policy for the item's messages, in one transaction. Returns what to
+    send, in order, each with its slot in the channel's rate limit."""
     with transaction.atomic():
         ctx.renew()
-        message = (Message.objects.select_for_update(of=("self",))
-                   .select_related("template").filter(pk=item.payload["message"]).first())
-        if message is None or message.status not in (*PENDING, MessageStatus.SENDING):
-            return None
-        customer = Customer.objects.select_for_update().get(pk=message.customer_id)
-        setup = (ChannelSetup.objects.select_for_update()
-                 .filter(channel=message.channel).first())
+        messages = list(Message.objects.select_for_update(of=("self",))
+                        .select_related("template")
+                        .filter(pk__in=_message_ids(item.payload),
+                                status__in=(*PENDING, MessageStatus.SENDING)).order_by("pk"))
+        if not messages:
+            return []
+        customers = {c.pk: c for c in Customer.objects.select_for_update().filter(
+            pk__in={m.customer_id for m in messages}).order_by("pk")}
+        setups = {s.channel: s for s in ChannelSetup.objects.select_for_update().filter(
+            channel__in={m.channel for m in messages}).order_by("channel")}
         now = timezone.now()
-        if message.status == MessageStatus.SENDING:  # a dispatch that died after deciding
-            if setup is None:
-                _not_sent(message, "channel_off")
-                return None
+        rules = policy()
+        texts: dict[int, dict[str, TemplateText]] = {}
+        for row in TemplateText.objects.filter(
+                template_id__in={m.template_id for m in messages if m.template_id}):
+            texts.setdefault(row.template_id, {})[row.language] = row
+        again, fresh, early = [], [], []
+        for m in messages:
+            if m.status == MessageStatus.SENDING:  # a dispatch that died after deciding
+                again.append(m)
+            elif m.due_at > now + dt.timedelta(seconds=1):  # an early wake-up
+                early.append(m)
+            else:
+                fresh.append(m)
+        for m in early:
+            _requeue([m], m.due_at, "due")
+        # no more of each channel's rate than MAX_WAIT_S: the rest in a later item
+        room = {c: max(1, int(s.rate_per_second * MAX_WAIT_S)) for c, s in setups.items()}
+        taken: dict[str, int] = {}
+        later: list[Message] = []
+        for m in [*again, *fresh]:
+            taken[m.channel] = taken.get(m.channel, 0) + 1
+            if m.channel in room and taken[m.channel] > room[m.channel]:
+                later.append(m)
+        if later:
+            skip = {m.pk for m in later}
+            again = [m for m in again if m.pk not in skip]
+            fresh = [m for m in fresh if m.pk not in skip]
+            _requeue(later, now + dt.timedelta(seconds=MAX_WAIT_S), "later")
+        go: list[tuple[Message, Rendered]] = []
+        for m in again:
+            if m.channel not in setups:
+                _not_sent(m, "channel_off")
+                continue
             # sent again with the same key (and the text of the first try's moment)
-            text = Rendered(message.language, message.subject, message.body,
-                            _html_again(message, customer, setup))
-            return Ready(message, setup, text, _reserve_slot(setup, now))
-        if message.due_at > now + dt.timedelta(seconds=1):  # an early wake-up
-            _requeue(message, message.due_at, "due")
-            return None
-        decision = decide(message, customer, setup, now)
-        if decision.hold_until is not None:
-            message.status = MessageStatus.HELD
-            message.reason = decision.reason
-            message.due_at = decision.hold_until
-            message.save(update_fields=["status", "reason", "due_at"])
-            _requeue(message, decision.hold_until, "held")
-            return None
-        if not decision.send:
-            _not_sent(message, decision.reason)
-            return None
-        assert setup is not None
-        try:
-            text = render_message(message, customer, setup)
-        except (rendering.TemplateError, TemplateText.DoesNotExist) as exc:
-            message.detail = str(exc)[:300]
-            _not_sent(message, "template")
-            return None
-        message.status = MessageStatus.SENDING
-        message.reason = ""
-        message.address = decision.address
-        message.language, message.subject, message.body = text.language, text.subject, text.body
-        message.provider = setup.provider
-        message.sent_at = now
-        message.attempts += 1
-        message.save(update_fields=["status", "reason", "address", "language", "subject",
-                                    "body", "provider", "sent_at", "attempts"])
-        return Ready(message, setup, text, _reserve_slot(setup, now))
+            go.append((m, Rendered(m.language, m.subject, m.body,
+                                   _html_again(m, customers[m.customer_id],
+                                               setups[m.channel]))))
+        decisions = decide_many(fresh, customers, setups, now, rules)
+        held: dict[dt.datetime, list[Message]] = {}
+        sending: list[Message] = []
+        for m in fresh:
+            decision = decisions[m.pk]
+            if decision.hold_until is not None:
+                m.status, m.reason, m.due_at = (MessageStatus.HELD, decision.reason,
+                                                decision.hold_until)
+                m.save(update_fields=["status", "reason", "due_at"])
+                held.setdefault(decision.hold_until, []).append(m)
+                continue
+            if not decision.send:
+                _not_sent(m, decision.reason)
+                continue
+            setup = setups[m.channel]
+            try:
+                rendered = render_message(m, customers[m.customer_id], setup,
+                                          texts.get(m.template_id or 0, {}),
+                                          rules.default_language)
+            except (rendering.TemplateError, TemplateText.DoesNotExist) as exc:
+                m.detail = str(exc)[:300]
+                _not_sent(m, "template")
+                continue
+            m.status, m.reason, m.address = MessageStatus.SENDING, "", decision.address
+            m.language, m.subject, m.body = rendered.language, rendered.subject, rendered.body
+            m.provider, m.sent_at, m.attempts = setup.provider, now, m.attempts + 1
+            sending.append(m)
+            go.append((m, rendered))
+        _mark_sending(sending)
+        for until, group in held.items():
+            _requeue(group, until, "held")
+        return _slots(go, setups, now)
+
+
+def _mark_sending(messages: Sequence[Message]) -> None:
+    """Save the decided messages in one statement run for each (bulk_update's CASE
+    expressions cost more than the dispatch itself)."""
+    if not messages:
+        return
+    table = Message._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET status = %s, reason = %s, address = %s, language = %s, "
+            "subject = %s, body = %s, provider = %s, sent_at = %s, attempts = %s "
+            "WHERE id = %s",
+            [(m.status, m.reason, m.address, m.language, m.subject, m.body, m.provider,
+              adapt(m.sent_at), m.attempts, m.pk) for m in messages])
+
+
+def _slots(go: Sequence[tuple[Message, Rendered]], setups: Mapping[str, ChannelSetup],
+           now: dt.datetime) -> list[Ready]:
+    """When each message may go, so that all workers together stay under each channel's
+    messages per second (the next free slot is kept in the channel's row, which the
+    dispatch transaction holds locked)."""
+    nxt: dict[str, float] = {}
+    out = []
+    for m, text in go:
+        setup = setups[m.channel]
+        at = nxt.get(m.channel, max(setup.next_slot, now.timestamp()))
+        nxt[m.channel] = at + 1.0 / max(1, setup.rate_per_second)
+        out.append(Ready(m, setup, text, max(0.0, at - now.timestamp())))
+    for channel, slot in nxt.items():
+        ChannelSetup.objects.filter(pk=setups[channel].pk).update(next_slot=slot)
+    return out
 
 
 def _html_again(message: Message, customer: Customer, setup: ChannelSetup) -> str:
@@ -269,10 +351,13 @@ def _html_again(message: Message, customer: Customer, setup: ChannelSetup) -> st
         return ""
 
 
-def _requeue(message: Message, at: dt.datetime, why: str) -> None:
-    n = message.attempts
-    work_enqueue(QUEUE, {"message": message.pk}, run_after=at,
-                 key=f"message:{message.pk}:{why}:{n}:{int(at.timestamp())}")
+def _requeue(messages: Sequence[Message], at: dt.datetime, why: str) -> None:
+    ids = [m.pk for m in messages]
+    for i in range(0, len(ids), BATCH):
+        part = ids[i:i + BATCH]
+        n = messages[i].attempts
+        work_enqueue(QUEUE, {"messages": part}, run_after=at,
+                     key=f"message:{part[0]}:{why}:{n}:{int(at.timestamp())}")
 
 
 def message_id(key: str, sender: str = "") -> str:
@@ -305,41 +390,57 @@ def _outgoing(message: Message, text: Rendered, config: Mapping[str, Any]) -> Ou
 
 def send_work(item: WorkItem, ctx: Any) -> dict[str, Any]:
     """The `engagement.send` handler (not atomic: the provider is called outside any
-    transaction)."""
+    transaction). Each message's outcome is recorded as soon as the provider answers, so
+    a worker killed mid-batch resends at most the one message it was sending."""
     ready = _decide(item, ctx)
-    if ready is None:
-        return {"sent": False}
-    message, setup = ready.message, ready.setup
-    if ready.wait:
-        time.sleep(min(ready.wait, 30.0))
-    outcome = provider(setup.provider).send(_outgoing(message, ready.text, setup.config),
-                                               setup.config)
+    decided = renewed = time.monotonic()
+    sent = 0
+    for r in ready:
+        wait = decided + r.wait - time.monotonic()
+        if wait > 0:
+            time.sleep(min(wait, MAX_WAIT_S + 10))
+        outcome = provider(r.setup.provider).send(
+            _outgoing(r.message, r.text, r.setup.config), r.setup.config)
+        renew = time.monotonic() - renewed > RENEW_S
+        sent += _record(r.message, outcome, ctx if renew else None)
+        if renew:
+            renewed = time.monotonic()
+    return {"sent": sent, "messages": len(ready)}
+
+
+def _record(message: Message, outcome: Any, ctx: Any) -> int:
+    """Step 3 for one message: only a message still *sending* is recorded (a message
+    another worker took over and recorded first is left alone)."""
     now = timezone.now()
+    mine = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING)
     with transaction.atomic():
-        ctx.renew()
+        if ctx is not None:
+            ctx.renew()
         if outcome.ok:
-            Message.objects.filter(pk=message.pk).update(
-                status=MessageStatus.SENT, provider_id=outcome.provider_id[:120], detail="")
-            _event(message, "message_sent")
-            return {"sent": True}
+            if mine.update(status=MessageStatus.SENT, provider_id=outcome.provider_id[:120],
+                           detail=""):
+                _event(message, "message_sent")
+                return 1
+            return 0
         if outcome.permanent:
-            Message.objects.filter(pk=message.pk).update(
-                status=MessageStatus.FAILED, reason="invalid", detail=outcome.error[:300])
-            Suppression.objects.get_or_create(
-                channel=message.channel, address=message.address,
-                defaults={"reason": SuppressionReason.INVALID, "note": outcome.error[:200]})
-            _event(message, "message_failed", reason="invalid")
-            return {"sent": False, "permanent": True}
+            if mine.update(status=MessageStatus.FAILED, reason="invalid",
+                           detail=outcome.error[:300]):
+                Suppression.objects.get_or_create(
+                    channel=message.channel, address=message.address,
+                    defaults={"reason": SuppressionReason.INVALID,
+                              "note": outcome.error[:200]})
+                _event(message, "message_failed", reason="invalid")
+            return 0
         if message.attempts > len(RETRIES):
-            Message.objects.filter(pk=message.pk).update(
-                status=MessageStatus.FAILED, reason="gave_up", detail=outcome.error[:300])
-            _event(message, "message_failed", reason="gave_up")
-            return {"sent": False}
+            if mine.update(status=MessageStatus.FAILED, reason="gave_up",
+                           detail=outcome.error[:300]):
+                _event(message, "message_failed", reason="gave_up")
+            return 0
         at = now + dt.timedelta(seconds=RETRIES[message.attempts - 1])
-        Message.objects.filter(pk=message.pk).update(
-            status=MessageStatus.QUEUED, due_at=at, sent_at=None, detail=outcome.error[:300])
-        _requeue(message, at, "retry")
-    return {"sent": False, "retry": at.isoformat()}
+        if mine.update(status=MessageStatus.QUEUED, due_at=at, sent_at=None,
+                       detail=outcome.error[:300]):
+            _requeue([message], at, "retry")
+    return 0
 
 
 def suppress(channel: str, address: str, reason: str, note: str = "") -> None:

@@ -18,11 +18,13 @@ One message per (campaign or automation step, customer, channel) ever is the uni
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.db.models import Count
 
 from guanxi.customers.models import Consent, Customer, Identity, IdentityKind
 from guanxi.engagement.models import (
@@ -66,27 +68,43 @@ def customer_tz(customer: Customer) -> ZoneInfo:
     return ZoneInfo(settings.TIME_ZONE)
 
 
-def address_for(customer: Customer, channel: str, setup: ChannelSetup | None) -> str:
-    """Where a message on `channel` goes: the primary (else the newest) email, phone,
-    WeChat OpenID (of the official account's app id, when set) or app user id."""
+def _identity_filter(channel: str, setup: ChannelSetup | None) -> dict[str, Any] | None:
     config = setup.config if setup is not None else {}
-    query = Identity.objects.filter(customer=customer)
     if channel == MessageChannel.EMAIL:
-        query = query.filter(kind=IdentityKind.EMAIL)
-    elif channel == MessageChannel.SMS:
-        query = query.filter(kind=IdentityKind.PHONE)
-    elif channel == MessageChannel.WECHAT:
-        query = query.filter(kind=IdentityKind.WECHAT_OPENID)
+        return {"kind": IdentityKind.EMAIL}
+    if channel == MessageChannel.SMS:
+        return {"kind": IdentityKind.PHONE}
+    if channel == MessageChannel.WECHAT:
+        found: dict[str, Any] = {"kind": IdentityKind.WECHAT_OPENID}
         if config.get("app_id"):
-            query = query.filter(system=config["app_id"])
-    elif channel == MessageChannel.PUSH:
-        query = query.filter(kind=IdentityKind.EXTERNAL,
-                             system=config.get("identity_system") or "app")
-    else:
-        return ""
-    found = query.order_by("-is_primary", "-created_at", "-pk").values_list("value",
-                                                                          flat=True).first()
-    return found or ""
+            found["system"] = config["app_id"]
+        return found
+    if channel == MessageChannel.PUSH:
+        return {"kind": IdentityKind.EXTERNAL,
+                "system": config.get("identity_system") or "app"}
+    return None
+
+
+def addresses_for(customer_ids: Iterable[int], channel: str, setup: ChannelSetup | None
+                  ) -> dict[int, str]:
+    """Where a message on `channel` goes, per customer (one query): the primary (else the
+    newest) email, phone, WeChat OpenID (of the official account's app id, when set) or
+    app user id. Customers without one are left out."""
+    wanted = _identity_filter(channel, setup)
+    ids = list(customer_ids)
+    if wanted is None or not ids:
+        return {}
+    out: dict[int, str] = {}
+    rows = (Identity.objects.filter(customer_id__in=ids, **wanted)
+            .order_by("customer_id", "-is_primary", "-created_at", "-pk")
+            .values_list("customer_id", "value"))
+    for cid, value in rows:
+        out.setdefault(cid, value)
+    return out
+
+
+def address_for(customer: Customer, channel: str, setup: ChannelSetup | None) -> str:
+    return addresses_for([customer.pk], channel, setup).get(customer.pk, "")
 
 
 def quiet_until(local: dt.datetime, start: dt.time, end: dt.time) -> dt.datetime | None:
@@ -118,10 +136,13 @@ def _as_time(value: Any) -> dt.time:
     return value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value))
 
 
-def sent_in_window(customer_id: int, now: dt.datetime, days: int) -> int:
-    return Message.objects.filter(customer_id=customer_id, purpose__in=CAPPED,
-                                  status__in=OUT,
-                                  sent_at__gt=now - dt.timedelta(days=days)).count()
+def sent_in_window(customer_ids: Iterable[int], now: dt.datetime, days: int
+                   ) -> dict[int, int]:
+    """Marketing and survey messages gone out per customer in the rolling window."""
+    rows = (Message.objects.filter(customer_id__in=list(customer_ids), purpose__in=CAPPED,
+                                   status__in=OUT, sent_at__gt=now - dt.timedelta(days=days))
+            .values("customer_id").annotate(n=Count("pk")).values_list("customer_id", "n"))
+    return dict(rows)
 
 
 @dataclass(frozen=True)
@@ -159,26 +180,53 @@ def verdict(f: Facts) -> Decision:
     return Decision(True, address=f.address)
 
 
+def decide_many(messages: Sequence[Message], customers: Mapping[int, Customer],
+                setups: Mapping[str, ChannelSetup], now: dt.datetime,
+                rules: Policy | None = None) -> dict[int, Decision]:
+    """Whether each message may go out now (by message id). Call it inside the dispatch
+    transaction, with the customers' rows locked (select_for_update) so concurrent
+    dispatches of the same customer's messages see each other's. The facts for the whole
+    batch are read in a handful of queries; messages of one customer in the batch count
+    against the cap in turn."""
+    rules = rules or policy()
+    addresses: dict[tuple[int, str], str] = {}
+    for channel in {m.channel for m in messages}:
+        setup = setups.get(channel)
+        if setup is not None and setup.active:
+            ids = {m.customer_id for m in messages if m.channel == channel}
+            for cid, value in addresses_for(ids, channel, setup).items():
+                addresses[cid, channel] = value
+    cids = {m.customer_id for m in messages}
+    consents = set(Consent.objects.filter(customer_id__in=cids, granted=True).values_list(
+        "customer_id", "channel", "purpose"))
+    suppressed: dict[tuple[str, str], set[str]] = {}
+    for channel in {c for _cid, c in addresses}:
+        values = {v for (_cid, c), v in addresses.items() if c == channel}
+        for address, reason in Suppression.objects.filter(
+                channel=channel, address__in=values).values_list("address", "reason"):
+            suppressed.setdefault((channel, address), set()).add(reason)
+    capping = rules.cap_messages and any(m.purpose in CAPPED for m in messages)
+    counts = sent_in_window(cids, now, rules.cap_days) if capping else {}
+    out: dict[int, Decision] = {}
+    for m in messages:
+        customer, setup = customers[m.customer_id], setups.get(m.channel)
+        active = setup is not None and setup.active
+        address = addresses.get((m.customer_id, m.channel), "")
+        facts = Facts(
+            purpose=m.purpose, erased=customer.erased_at is not None, channel_active=active,
+            address=address,
+            consented=(m.customer_id, m.channel, m.purpose) in consents,
+            suppressed=frozenset(suppressed.get((m.channel, address), ())),
+            quiet_until=_quiet(setup, customer, now) if active else None,
+            sent_in_window=counts.get(m.customer_id, 0), cap=rules.cap_messages)
+        out[m.pk] = decision = verdict(facts)
+        if decision.send and m.purpose in CAPPED:
+            counts[m.customer_id] = counts.get(m.customer_id, 0) + 1
+    return out
+
+
 def decide(message: Message, customer: Customer, setup: ChannelSetup | None,
            now: dt.datetime, rules: Policy | None = None) -> Decision:
-    """Whether `message` may go out now. Call it inside the dispatch transaction, with
-    the customer's row locked (select_for_update) so concurrent dispatches of the same
-    customer's messages see each other's."""
-    rules = rules or policy()
-    active = setup is not None and setup.active
-    address = address_for(customer, message.channel, setup) if active else ""
-    purpose = message.purpose
-    facts = Facts(
-        purpose=purpose, erased=customer.erased_at is not None, channel_active=active,
-        address=address,
-        consented=bool(address) and purpose in NEED_CONSENT and Consent.objects.filter(
-            customer=customer, channel=message.channel, purpose=purpose,
-            granted=True).exists(),
-        suppressed=frozenset(Suppression.objects.filter(
-            channel=message.channel, address=address).values_list("reason", flat=True))
-        if address else frozenset(),
-        quiet_until=_quiet(setup, customer, now) if active else None,
-        sent_in_window=sent_in_window(customer.pk, now, rules.cap_days)
-        if purpose in CAPPED and rules.cap_messages else 0,
-        cap=rules.cap_messages)
-    return verdict(facts)
+    """Whether one message may go out now (decide_many for one)."""
+    setups = {message.channel: setup} if setup is not None else {}
+    return decide_many([message], {customer.pk: customer}, setups, now, rules)[message.pk]

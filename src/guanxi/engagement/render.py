@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.utils.translation import gettext as _
@@ -83,9 +84,15 @@ def check(source: str) -> None:
                                     node.lineno)
 
 
-def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> str:
+@lru_cache(maxsize=512)
+def _compiled(source: str, html: bool) -> Any:
+    """A checked, compiled template (a campaign renders the same few for everyone)."""
     check(source)
-    return (_HTML if html else _TEXT).from_string(source).render(**context)
+    return (_HTML if html else _TEXT).from_string(source)
+
+
+def render(source: str, context: Mapping[str, Any], *, html: bool = False) -> str:
+    return str(_compiled(source, html).render(**context))
 
 
 # --- the customer as templates see it ---------------------------------------------------

@@ -71,6 +71,15 @@ def _build(message: Outgoing, config: Mapping[str, Any], connection: Any
     return email
 
 
+def _send_open(message: Outgoing, config: Mapping[str, Any], options: Mapping[str, Any]
+               ) -> None:
+    connection = _connection("django.core.mail.backends.smtp.EmailBackend", options)
+    if connection.connection is None:
+        # opened here, it stays open: Django's backend closes only what it opened itself
+        connection.open()
+    _build(message, config, connection).send()
+
+
 def send_smtp(message: Outgoing, config: Mapping[str, Any]) -> Outcome:
     options = {"host": config.get("host") or settings.EMAIL_HOST,
                "port": int(config.get("port") or settings.EMAIL_PORT),
@@ -78,9 +87,14 @@ def send_smtp(message: Outgoing, config: Mapping[str, Any]) -> Outcome:
                "password": config.get("password") or settings.EMAIL_HOST_PASSWORD,
                "use_tls": bool(config.get("use_tls")), "use_ssl": bool(config.get("use_ssl")),
                "timeout": float(config.get("timeout") or 20)}
-    connection = _connection("django.core.mail.backends.smtp.EmailBackend", options)
     try:
-        _build(message, config, connection).send()
+        try:
+            _send_open(message, config, options)
+        except smtplib.SMTPServerDisconnected:
+            # a kept connection the server closed while idle: nothing of this message
+            # was accepted, so it is sent once more on a new connection
+            _drop_connection()
+            _send_open(message, config, options)
     except smtplib.SMTPRecipientsRefused as exc:
         code = next(iter(exc.recipients.values()))[0] if exc.recipients else 0
         return Outcome(ok=False, permanent=500 <= code < 600, error=f"SMTP {code}")
