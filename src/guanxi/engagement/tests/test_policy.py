@@ -185,3 +185,26 @@ def test_the_text_is_rendered_at_dispatch_in_the_customers_language(personas, lo
     assert bodies[en] == "Dear Mr Smith,"
     assert bodies[unknown] == "张三，您好"
     assert Message.objects.get(key=f"t{en.pk}").language == "en"
+
+
+def test_a_batch_takes_only_its_share_of_the_rate_limit(personas, log_channels, monkeypatch):
+    """Messages due together are dispatched by one work item; at 2 messages/s with at most
+    1 s of waiting per item, the item sends 2 and leaves the rest to a later item."""
+    from guanxi.core.models import WorkItem, WorkState
+    from guanxi.core.work import work_run_one
+    from guanxi.engagement import outbox
+
+    monkeypatch.setattr(outbox, "MAX_WAIT_S", 1.0)
+    ChannelSetup.objects.filter(channel="email").update(rate_per_second=2)
+    people = [_customer(personas.manager, consent=("email", "service")) for _ in range(5)]
+    queue_messages([_draft(c, f"r{i}", purpose="service") for i, c in enumerate(people)])
+    assert WorkItem.objects.filter(queue="engagement.send").count() == 1  # one batch
+    work_run_one(["engagement.send"])
+    sent = Message.objects.filter(status=MessageStatus.SENT).count()
+    assert sent == 2
+    later = WorkItem.objects.get(queue="engagement.send", state=WorkState.QUEUED)
+    assert len(later.payload["messages"]) == 3
+    for _ in range(3):  # time passes: the later items come due (2, then the last 1)
+        WorkItem.objects.filter(state=WorkState.QUEUED).update(run_after=timezone.now())
+        work_drain(["engagement.send"])
+    assert Message.objects.filter(status=MessageStatus.SENT).count() == 5
