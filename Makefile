@@ -3,12 +3,6 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/guanxi
-# Test processes for the SQLite suite (pytest-xdist; each has its own database file):
-# 12 min in one process, 7.6 in two on a 2-core machine. The PostgreSQL suite runs in one
-# process: timeline cursors wait for every transaction older than an event, and
-# PostgreSQL's snapshot horizon spans the whole server, so a second test process's open
-# transaction (in its own test database) holds back the first one's consumers.
-TEST_WORKERS ?= 2
 SUM    := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 # One stamp per set of extras: `make run` installs only what running needs; `make test`
 # and `make bench` add the tools and reference packages (the CDNOW checks in the suite
@@ -47,7 +41,7 @@ test: install-test lint test-sqlite test-pg
 # open the test database too.
 test-sqlite: install-test
 	@mkdir -p var
-	GUANXI_TEST_SQLITE="$(CURDIR)/var/test-sqlite.sqlite3" $(BIN)/pytest -n $(TEST_WORKERS)
+	GUANXI_TEST_SQLITE="$(CURDIR)/var/test-sqlite.sqlite3" $(BIN)/pytest
 
 # The same suite on PostgreSQL. GUANXI_REQUIRE_PG=1 (set by .ci/run) turns an
 # unreachable server into a failure instead of a skipped pass.
