@@ -119,12 +119,6 @@ def queue_message(draft: Draft) -> Message:
     return Message.objects.get(key=draft.key)
 
 
-def cancel(message_ids: Iterable[int]) -> int:
-    """Cancel messages that have not gone out (a campaign stopped mid-send)."""
-    return Message.objects.filter(pk__in=list(message_ids), status__in=PENDING).update(
-        status=MessageStatus.CANCELLED, reason="cancelled")
-
-
 # --- rendering --------------------------------------------------------------------------
 
 def _language(customer: Customer, languages: Iterable[str], default: str) -> str:

@@ -1,5 +1,5 @@
 """The one send policy. Every message — a campaign's, an automation step's, one a member
-of staff sends — goes through `decide()` when it is dispatched (not only when it is
+of staff sends — goes through `decide_many()` when it is dispatched (not only when it is
 queued: consent withdrawn in between stops it), inside the transaction that marks it
 sent, with the customer's row locked so two workers cannot both fit under the cap.
 
@@ -101,10 +101,6 @@ def addresses_for(customer_ids: Iterable[int], channel: str, setup: ChannelSetup
     for cid, value in rows:
         out.setdefault(cid, value)
     return out
-
-
-def address_for(customer: Customer, channel: str, setup: ChannelSetup | None) -> str:
-    return addresses_for([customer.pk], channel, setup).get(customer.pk, "")
 
 
 def quiet_until(local: dt.datetime, start: dt.time, end: dt.time) -> dt.datetime | None:
@@ -224,9 +220,3 @@ def decide_many(messages: Sequence[Message], customers: Mapping[int, Customer],
             counts[m.customer_id] = counts.get(m.customer_id, 0) + 1
     return out
 
-
-def decide(message: Message, customer: Customer, setup: ChannelSetup | None,
-           now: dt.datetime, rules: Policy | None = None) -> Decision:
-    """Whether one message may go out now (decide_many for one)."""
-    setups = {message.channel: setup} if setup is not None else {}
-    return decide_many([message], {customer.pk: customer}, setups, now, rules)[message.pk]
