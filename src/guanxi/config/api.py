@@ -299,6 +299,8 @@ def mount() -> None:
     from guanxi.engagement.api import router as engagement_router
     from guanxi.integrations.api import router as integrations_router
     from guanxi.privacy.api import router as privacy_router
+    from guanxi.servicedesk.api import public as servicedesk_public
+    from guanxi.servicedesk.api import router as servicedesk_router
 
     # Each app's endpoints check the token's scopes for that app ("customers:read", ...);
     # /me answers any valid token, whatever its scopes.
@@ -306,8 +308,11 @@ def mount() -> None:
                         ("dataquality", dataquality_router), ("analytics", analytics_router),
                         ("privacy", privacy_router), ("automation", automation_router),
                         ("integrations", integrations_router),
-                        ("engagement", engagement_router)):
+                        ("engagement", engagement_router),
+                        ("servicedesk", servicedesk_router)):
         api.add_router("/", router, auth=[TokenAuth(app), django_auth])
+    # the FAQ bot of the public web widget: no token (rate limited per address)
+    api.add_router("/", servicedesk_public)
 
 
 mount()

@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "guanxi.automation",
     "guanxi.engagement",
     "guanxi.integrations",
+    "guanxi.servicedesk",
     "guanxi.privacy",
     "guanxi.web",
     "django.forms",  # after guanxi.web, whose django/forms/ templates give widgets Tabler's classes

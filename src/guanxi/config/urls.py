@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from guanxi.config.api import api
 from guanxi.engagement.urls import public as message_links
 from guanxi.integrations.views import hook
+from guanxi.servicedesk.urls import public as help_pages
 from guanxi.web import views as web_views
 
 admin.autodiscover()  # each app's admin module (see core/adminapps.py)
@@ -28,6 +29,8 @@ urlpatterns = [
     # email services' delivery, bounce, complaint, open and click webhooks (django-anymail;
     # engagement.inbound maps them to messages and the timeline)
     path("anymail/", include("anymail.urls")),
+    path("desk/", include("guanxi.servicedesk.urls")),
+    *help_pages,
     path("integrations/", include("guanxi.integrations.urls")),
     path("hooks/<slug:slug>", hook, name="inbound_hook"),
     path("privacy/", include("guanxi.privacy.urls")),

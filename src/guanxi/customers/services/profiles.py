@@ -303,6 +303,16 @@ def customers_bulk_create(*, actor: Actor, customers: Sequence[NewCustomer],
     return _insert(actor, ready, prefixes)
 
 
+def customer_create_automatic(*, new: NewCustomer, source: str) -> Customer:
+    """The system's own new customer (an unknown sender writing to the service desk, a
+    bot conversation): customer_create's checks, events and audit entry, acting for no
+    person. Raises InvalidInput naming the field."""
+    ready, errors = _prepare(None, replace(new, profile={"source": source, **new.profile}))
+    if ready is None:
+        raise InvalidInput(errors)
+    return _insert(None, [ready], [""])[0]
+
+
 def customer_update(*, actor: Actor, customer: Customer, expected_version: int | None = None,
                     **changes: Any) -> Customer:
     """Change profile fields. The row is locked and read again first, so concurrent
