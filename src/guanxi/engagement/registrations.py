@@ -47,7 +47,15 @@ def messages_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
 
     if not can(actor, EngagementAction.VIEW):
         return None
-    return {"messages": messages_of_customer(customer_id, limit=10),
+    from guanxi.core.masking import mask_free_text
+    from guanxi.core.permissions import sees_masked
+
+    messages = list(messages_of_customer(customer_id, limit=10))
+    if sees_masked(actor):  # what staff typed may quote contacts
+        for m in messages:
+            m.subject = mask_free_text(m.subject)
+            m.body = mask_free_text(m.body)
+    return {"messages": messages,
             "can_send": can(actor, EngagementAction.SEND),
             "choices": send_form_choices() if can(actor, EngagementAction.SEND) else None,
             "customer_id": customer_id}

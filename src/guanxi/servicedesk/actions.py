@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from guanxi.servicedesk.models import ACTIVE, Channel, Priority, Ticket, TicketMessage
 
@@ -54,7 +55,7 @@ def notify_team(*, customer_id: int, config: Mapping[str, Any], key: str
                 ) -> Mapping[str, Any]:
     from guanxi.accounts.models import User
     from guanxi.core.permissions import Role
-    from guanxi.servicedesk.services import alert_users
+    from guanxi.servicedesk.services import alert_users, business_language
 
     ticket = _trigger_ticket(customer_id, key)
     if ticket is None:
@@ -63,8 +64,10 @@ def notify_team(*, customer_id: int, config: Mapping[str, Any], key: str
     team = ticket.queue.team if ticket.queue_id and ticket.queue else None
     if team is not None and managers.filter(team=team).exists():
         managers = managers.filter(team=team)
-    text = str(config.get("text") or "") or _("SLA alert on ticket #%(id)d: %(subject)s") % {
-        "id": ticket.pk, "subject": ticket.subject}
+    with override(business_language()):
+        text = str(config.get("text") or "") or _(
+            "SLA alert on ticket #%(id)d: %(subject)s") % {"id": ticket.pk,
+                                                          "subject": ticket.subject}
     users = [*managers, *([ticket.assignee] if ticket.assignee else [])]
     return {"ticket": ticket.pk, "alerted": alert_users(users, ticket, text)}
 

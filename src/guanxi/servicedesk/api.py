@@ -165,8 +165,8 @@ def tickets_list(request: HttpRequest, view: str = "open", status: str = "",
                  q: str = "", limit: Limit = 100) -> Any:
     if view not in selectors.VIEWS:
         view = "open"
-    return list(selectors.tickets_view(request.user, view, status=status, q=q)[:min(limit,
-                                                                                     500)])
+    return selectors.mask_tickets(request.user, selectors.tickets_view(
+        request.user, view, status=status, q=q)[:min(limit, 500)])
 
 
 @router.post("/tickets", response={201: TicketOut}, summary="Open a ticket")
@@ -187,7 +187,7 @@ def tickets_create(request: HttpRequest, payload: TicketIn) -> Any:
 
 @router.get("/tickets/{ticket_id}", response=TicketOut, summary="One ticket")
 def tickets_get(request: HttpRequest, ticket_id: Id) -> Any:
-    return _ticket(request, ticket_id)
+    return selectors.mask_tickets(request.user, [_ticket(request, ticket_id)])[0]
 
 
 @router.patch("/tickets/{ticket_id}", response=TicketOut,
@@ -223,7 +223,8 @@ def tickets_update(request: HttpRequest, ticket_id: Id, payload: TicketPatch) ->
 @router.get("/tickets/{ticket_id}/messages", response=list[MessageOut],
             summary="A ticket's messages and internal notes")
 def ticket_messages(request: HttpRequest, ticket_id: Id) -> Any:
-    return list(_ticket(request, ticket_id).messages.all())
+    return selectors.mask_texts(request.user, _ticket(request, ticket_id).messages.all(),
+                                "body")
 
 
 @router.post("/tickets/{ticket_id}/messages", response={201: MessageOut},

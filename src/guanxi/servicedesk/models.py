@@ -227,6 +227,14 @@ class Ticket(models.Model):
     def __str__(self) -> str:
         return f"#{self.pk} {self.subject}"
 
+    @property
+    def classified_by_label(self) -> str:
+        return str(CLASSIFIED_BY.get(self.classified_by, self.classified_by))
+
+
+CLASSIFIED_BY = {"rules": _("keyword rules"), "model": _("the classifier trained on your "
+                                                          "tickets"), "agent": _("an agent")}
+
 
 class MessageKind(models.TextChoices):
     REPLY = "reply", _("Reply")
@@ -491,6 +499,9 @@ class Conversation(models.Model):
 
 
 
+INTENTS = {"human": _("wants a person"), "complaint": _("complaint")}
+
+
 class Turn(models.Model):
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE,
@@ -510,6 +521,10 @@ class Turn(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    @property
+    def intent_label(self) -> str:
+        return str(INTENTS.get(self.intent, self.intent))
 
     def __str__(self) -> str:
         return self.question[:50]

@@ -103,11 +103,11 @@ def _search(actor: Any, query: str, limit: int) -> list[Any]:
     from django.urls import reverse
 
     from guanxi.core.shell import SearchHit
-    from guanxi.servicedesk.selectors import tickets_view
+    from guanxi.servicedesk.selectors import mask_tickets, tickets_view
 
     return [SearchHit(f"#{t.pk} {t.subject}", str(t.customer),
                       reverse("servicedesk:ticket", args=[t.pk]))
-            for t in tickets_view(actor, "all", q=query)[:limit]]
+            for t in mask_tickets(actor, tickets_view(actor, "all", q=query)[:limit])]
 
 
 def register_servicedesk() -> None:

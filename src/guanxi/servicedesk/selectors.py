@@ -5,6 +5,7 @@ met" report, and what the 360 page and the home page show."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,8 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from guanxi.core.permissions import Actor, can, require
+from guanxi.core.masking import mask_email, mask_free_text
+from guanxi.core.permissions import Actor, can, require, sees_masked
 from guanxi.customers.selectors import visible_customers
 from guanxi.servicedesk.models import (
     ACTIVE,
@@ -23,6 +25,27 @@ from guanxi.servicedesk.models import (
     Ticket,
 )
 from guanxi.servicedesk.permissions import DeskAction
+
+def mask_tickets(actor: Actor, tickets: Iterable[Any]) -> list[Any]:
+    """Contacts and long numbers in subjects (and the reply address) hidden from roles
+    that see personal data masked."""
+    rows = list(tickets)
+    if sees_masked(actor):
+        for t in rows:
+            t.subject = mask_free_text(t.subject)
+            t.reply_to = mask_email(t.reply_to) if t.reply_to else ""
+    return rows
+
+
+def mask_texts(actor: Actor, rows: Iterable[Any], *fields: str) -> list[Any]:
+    """The same for free-text fields of messages, survey comments and bot questions."""
+    rows = list(rows)
+    if sees_masked(actor):
+        for row in rows:
+            for name in fields:
+                setattr(row, name, mask_free_text(getattr(row, name) or ""))
+    return rows
+
 
 VIEWS = ("mine", "unassigned", "open", "due_soon", "breached", "pending", "solved", "all")
 DUE_SOON = dt.timedelta(hours=2)
@@ -162,13 +185,14 @@ def sla_report(actor: Actor, by: str = "month", *, since: dt.date | None = None,
 def customer_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     if not can(actor, DeskAction.VIEW):
         return None
-    tickets = list(Ticket.objects.filter(customer_id=customer_id, merged_into__isnull=True)
-                   .select_related("assignee").order_by("-pk")[:8])
+    tickets = mask_tickets(actor, Ticket.objects.filter(
+        customer_id=customer_id, merged_into__isnull=True).select_related("assignee")
+        .order_by("-pk")[:8])
     from guanxi.servicedesk.models import Invitation
 
-    scores = list(Invitation.objects.filter(customer_id=customer_id,
-                                            answered_at__isnull=False)
-                  .select_related("survey").order_by("-answered_at")[:3])
+    scores = mask_texts(actor, Invitation.objects.filter(
+        customer_id=customer_id, answered_at__isnull=False).select_related("survey")
+        .order_by("-answered_at")[:3], "comment")
     return {"tickets": tickets, "customer_id": customer_id,
             "open": sum(t.status in ACTIVE for t in tickets),
             "complaints": Ticket.objects.filter(customer_id=customer_id,
@@ -187,7 +211,8 @@ def home_due(actor: Actor) -> dict[str, Any] | None:
     t = timers(ids)
     urgent = sorted(((tid, ts[0]) for tid, ts in t.items() if ts and not ts[0].paused),
                     key=lambda x: x[1].due_at)[:8]
-    tickets = {x.pk: x for x in Ticket.objects.filter(pk__in=[tid for tid, _ in urgent])}
+    tickets = {x.pk: x for x in mask_tickets(
+        actor, Ticket.objects.filter(pk__in=[tid for tid, _ in urgent]))}
     follow_ups = list(FollowUpTask.objects.filter(
         assignee_id=getattr(actor, "pk", 0) or 0, done_at__isnull=True,
         due_at__lte=timezone.now() + dt.timedelta(days=1)).select_related("ticket")[:5])

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import override
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
@@ -65,7 +66,21 @@ ALLOWED_TYPES = frozenset({
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "application/vnd.ms-excel",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
-NEW_CONTACT_TAG = "service-desk-new-contact"
+
+
+def business_language() -> str:
+    """The language the business works in (engagement's send policy): what Guanxi writes
+    for staff (system notes, alerts, the new-contact tag) is in it."""
+    from guanxi.engagement.policy import policy
+
+    return policy().default_language or "zh-hans"
+
+
+def new_contact_tag() -> str:
+    """The tag on customers the desk created from an unknown sender."""
+    with override(business_language()):
+        return _("new contact (service desk)")
+
 SOURCES: dict[str, str] = {
     Channel.EMAIL: Source.OTHER, Channel.WEB: Source.WEB, Channel.PORTAL: Source.WEB,
     Channel.API: Source.API, Channel.WECHAT: Source.WECHAT, Channel.PHONE: Source.PHONE,
@@ -124,7 +139,7 @@ def customer_for_contact(contact: Contact, channel: str) -> tuple[Customer, bool
     others = [IdentityInput(kind=k, value=v, system="") for k, v in keys
               if k == IdentityKind.WECHAT_OPENID]
     new = NewCustomer(display_name=name, emails=emails, phones=phones, identities=others,
-                      tags=[NEW_CONTACT_TAG])
+                      tags=[new_contact_tag()])
     return customer_create_automatic(new=new, source=SOURCES.get(channel, Source.OTHER)), True
 
 
@@ -515,10 +530,11 @@ def _solved(ticket: Ticket, at: dt.datetime) -> None:
     event_append(customer_id=ticket.customer_id, kind="ticket_solved", occurred_at=at,
                  source="servicedesk", data={"ticket": ticket.pk, "subject": ticket.subject},
                  idempotency_key=f"ticket_solved:{ticket.pk}:{int(at.timestamp())}")
-    note = TicketMessage.objects.create(
-        ticket=ticket, kind=MessageKind.SYSTEM, channel=Channel.AGENT, created_at=at,
-        body=_("Your request #%(id)d has been solved. If anything is still wrong, just reply "
-               "to this message and it opens again.") % {"id": ticket.pk})
+    with override(ticket.customer.preferred_language or business_language()):
+        text = _("Your request #%(id)d has been solved. If anything is still wrong, just "
+                 "reply to this message and it opens again.") % {"id": ticket.pk}
+    note = TicketMessage.objects.create(ticket=ticket, kind=MessageKind.SYSTEM,
+                                        channel=Channel.AGENT, created_at=at, body=text)
     _send(ticket, note, ticket.subject, note.body)
     surveys.invite_after_ticket(ticket)
     if ticket.is_complaint:
@@ -555,16 +571,17 @@ def ticket_reopen_for_score(ticket: Ticket, score: int) -> None:
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
         if ticket.status in (Status.SOLVED, Status.CLOSED):
             _set_status(None, ticket, Status.OPEN, None, timezone.now())
-        TicketMessage.objects.create(
-            ticket=ticket, kind=MessageKind.SYSTEM, channel=Channel.AGENT,
-            body=_("The customer rated the service %(score)d of 5: the ticket is open again.")
-            % {"score": score})
+        with override(business_language()):
+            note = _("The customer rated the service %(score)d of 5: the ticket is open "
+                     "again.") % {"score": score}
+            text = _("Low satisfaction score (%(score)d/5) on ticket #%(id)d: %(subject)s") % {
+                "score": score, "id": ticket.pk, "subject": ticket.subject}
+        TicketMessage.objects.create(ticket=ticket, kind=MessageKind.SYSTEM,
+                                     channel=Channel.AGENT, body=note)
         team = ticket.queue.team if ticket.queue_id and ticket.queue else None
         managers = User.objects.filter(is_active=True, role=Role.MANAGER)
         if team is not None and managers.filter(team=team).exists():
             managers = managers.filter(team=team)
-        text = _("Low satisfaction score (%(score)d/5) on ticket #%(id)d: %(subject)s") % {
-            "score": score, "id": ticket.pk, "subject": ticket.subject}
         alert_users([*managers, *([ticket.assignee] if ticket.assignee else [])], ticket,
                     text)
 
@@ -674,11 +691,12 @@ def ticket_merge(*, actor: Actor, source: Ticket, target: Ticket) -> Ticket:
     now = timezone.now()
     with transaction.atomic():
         moved = TicketMessage.objects.filter(ticket=source).update(ticket=target)
-        TicketMessage.objects.create(
-            ticket=target, kind=MessageKind.SYSTEM, channel=Channel.AGENT, created_at=now,
-            author=staff(actor),
-            body=_("Ticket #%(id)d (%(subject)s) was merged into this one.")
-            % {"id": source.pk, "subject": source.subject})
+        with override(business_language()):
+            note = _("Ticket #%(id)d (%(subject)s) was merged into this one.") % {
+                "id": source.pk, "subject": source.subject}
+        TicketMessage.objects.create(ticket=target, kind=MessageKind.SYSTEM,
+                                     channel=Channel.AGENT, created_at=now,
+                                     author=staff(actor), body=note)
         clocks.stop(source, list(Metric.values), now, None)
         Ticket.objects.filter(pk=source.pk).update(merged_into=target, status=Status.CLOSED,
                                                    closed_at=now)

@@ -200,7 +200,7 @@ def _sub_status(actor: Actor, data: Data) -> None:
 
 _DELETABLE: dict[str, Any] = {
     "queue": Queue, "category": Category, "policy": SlaPolicy, "macro": Macro,
-              "sub_status": SubStatus}
+    "sub_status": SubStatus}
 
 
 def _delete(actor: Actor, data: Data) -> None:

@@ -10,6 +10,7 @@ hand, or older than LINK_DAYS, opens nothing."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from collections import Counter
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.utils.translation import override
 
 from guanxi.audit.services import log_action
@@ -32,6 +34,7 @@ from guanxi.servicedesk.permissions import DeskAction
 from guanxi.timeline.services import event_append
 
 LINK_DAYS = 60
+_CONTACTLIKE = re.compile(r"\d{3,}|@")
 COMMENT_MAX = 2000
 QUESTION_MAX = 5
 
@@ -215,6 +218,24 @@ class Results:
     themes: dict[str, list[tuple[str, int]]]
     questions: list[tuple[str, float | None]]
 
+    @property
+    def band_rows(self) -> list[tuple[str, str, int]]:
+        return [(code, band_label(code), n) for code, n in self.bands.items()]
+
+    @property
+    def theme_rows(self) -> list[tuple[str, list[tuple[str, int]]]]:
+        return [(band_label(code), words) for code, words in self.themes.items()]
+
+
+BANDS = {"promoter": gettext_lazy("promoters (9–10)"), "passive": gettext_lazy("passives (7–8)"),
+         "detractor": gettext_lazy("detractors (0–6)"),
+         "satisfied": gettext_lazy("satisfied (4–5)"), "neutral": gettext_lazy("neutral (3)"),
+         "unsatisfied": gettext_lazy("unsatisfied (1–2)")}
+
+
+def band_label(code: str) -> str:
+    return str(BANDS.get(code, code))
+
 
 def band(kind: str, score: int) -> str:
     if kind == SurveyKind.NPS:
@@ -256,7 +277,9 @@ def results(*, actor: Actor, survey: Survey, since: dt.date | None = None,
     by_band: dict[str, Counter[str]] = {}
     for s, comment, _a in rows:
         if s is not None and comment:
-            by_band.setdefault(band(survey.kind, s), Counter()).update(set(words(comment)))
+            # themes are words: numbers and addresses (contacts) are left out
+            by_band.setdefault(band(survey.kind, s), Counter()).update(
+                {w for w in words(comment) if not _CONTACTLIKE.search(w)})
     for name, counter in by_band.items():
         themes[name] = counter.most_common(10)
     questions = []

@@ -86,6 +86,7 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     found = selectors.tickets_view(request.user, view, queue=queue, q=q,
                                    priority=request.GET.get("priority", ""))
     page = Paginator(found, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.mask_tickets(request.user, page.object_list)
     ids = [t.pk for t in page.object_list]
     return render(request, "servicedesk/tickets.html", {
         "page": page, "view": view, "queue": queue, "q": q, "timers": selectors.timers(ids),
@@ -109,7 +110,8 @@ def _ticket(request: HttpRequest, pk: int) -> Ticket:
 
 
 def _ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[str, Any]:
-    thread = list(ticket.messages.select_related("author").prefetch_related("attachments"))
+    thread = selectors.mask_texts(request.user, ticket.messages.select_related("author")
+                                  .prefetch_related("attachments"), "body")
     suggestions = []
     first = next((m for m in thread if m.kind == MessageKind.CUSTOMER), None)
     language = ticket.customer.preferred_language \
@@ -123,6 +125,7 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[
     from guanxi.accounts.models import User
 
     customer = customer_get(actor=request.user, customer_id=ticket.customer_id)
+    selectors.mask_tickets(request.user, [ticket])
     return {"ticket": ticket, "thread": thread, "customer": customer,
             "last_id": thread[-1].pk if thread else 0,
             "timers": selectors.timers([ticket.pk]).get(ticket.pk, []),
@@ -132,8 +135,8 @@ def _ticket_context(request: HttpRequest, ticket: Ticket, **extra: Any) -> dict[
             "agents": User.objects.filter(is_active=True, role__in=("service", "manager"))
             .order_by("username"),
             "suggestions": suggestions, "can_work": can(request.user, DeskAction.WORK),
-            "other_tickets": Ticket.objects.filter(customer_id=ticket.customer_id)
-            .exclude(pk=ticket.pk).order_by("-pk")[:5],
+            "other_tickets": selectors.mask_tickets(request.user, Ticket.objects.filter(
+                customer_id=ticket.customer_id).exclude(pk=ticket.pk).order_by("-pk")[:5]),
             "portal_url": surveys.portal_url(ticket),
             "reply_statuses": [(s, label) for s, label in Status.choices
                                if s in (Status.PENDING, Status.OPEN, Status.HOLD,
@@ -296,7 +299,7 @@ def article_list(request: HttpRequest) -> HttpResponse:
     else:
         articles = list(Article.objects.all()[:200])
     return render(request, "servicedesk/articles.html", {
-        "articles": articles, "q": q, "language": language, "languages": Language.choices,
+        "articles": articles, "q": q, "language": language, "language_choices": Language.choices,
         "can_edit": can(request.user, DeskAction.KB)})
 
 
@@ -320,7 +323,7 @@ def article_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             errors = _errors(exc)
     return render(request, "servicedesk/article_edit.html", {
         "article": article, "errors": errors, "posted": request.POST if errors else None,
-        "languages": Language.choices,
+        "language_choices": Language.choices,
         "versions": article.versions.all()[:10] if article else []},
         status=422 if errors else 200)
 
@@ -349,6 +352,7 @@ def bot_log(request: HttpRequest) -> HttpResponse:
     if request.GET.get("unknown"):
         turns = turns.filter(article__isnull=True)
     page = Paginator(turns, 50).get_page(request.GET.get("page"))
+    page.object_list = selectors.mask_texts(request.user, page.object_list, "question")
     return render(request, "servicedesk/bot_log.html", {
         "page": page, "articles": Article.objects.filter(status=ArticleStatus.PUBLISHED),
         "can_edit": can(request.user, DeskAction.KB), "unknown": request.GET.get("unknown")})
@@ -407,7 +411,9 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
     from guanxi.analytics.models import Segment
 
     return render(request, "servicedesk/survey.html", {
-        "survey": survey, "r": result, "answers": answers, "band": band,
+        "survey": survey, "r": result,
+        "answers": selectors.mask_texts(request.user, answers, "comment"), "band": band,
+        "band_label": surveys.band_label(band),
         "errors": errors, "segments": Segment.objects.all(),
         "chart": {"tooltip": {"trigger": "axis"},
                   "xAxis": {"type": "category", "data": [t[0] for t in result.trend]},

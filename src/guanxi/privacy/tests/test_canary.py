@@ -52,6 +52,10 @@ CANARIES = {
     "dup_phone": "13987654321",
     "import_bad_email": "bad-qz7@",
     "message": "QZ7金丝雀专属问候",
+    "ticket": "QZ7工单：金丝雀没收到货",
+    "ticket_reply": "QZ7客服：金丝雀已补发",
+    "survey": "QZ7评价：金丝雀很快",
+    "bot": "QZ7机器人：金丝雀能退吗",
 }
 
 
@@ -137,6 +141,27 @@ def _plant(personas, django_capture_on_commit_callbacks) -> Customer:
                  subject="订单", body=CANARIES["message"])
     work_drain(["engagement.send"])
     assert Message.objects.get(customer=person).address == CANARIES["email"]
+    # the service desk: their ticket (with an attachment), its reply, their CSAT comment,
+    # and a conversation with the FAQ bot handed over to a person
+    from guanxi.servicedesk import kb
+    from guanxi.servicedesk import services as desk
+    from guanxi.servicedesk.models import Invitation, Survey
+
+    Survey.objects.create(name="满意度", kind="csat", after_tickets=True)
+    ticket = desk.ticket_open(
+        actor=None, subject=CANARIES["ticket"], body=CANARIES["ticket"], channel="web",
+        contact=desk.Contact(email=CANARIES["email"]),
+        attachments=[desk.NewAttachment("qz7.txt", "text/plain",
+                                        CANARIES["ticket"].encode())])
+    assert ticket.customer_id == person.pk
+    desk.ticket_reply(actor=admin, ticket=ticket, body=CANARIES["ticket_reply"],
+                      status="solved")
+    desk.survey_answer(Invitation.objects.get(ticket=ticket), score=5,
+                       comment=CANARIES["survey"])
+    asked = kb.ask(CANARIES["bot"], "zh-hans")
+    kb.handoff(conversation=kb.conversation_for(asked["conversation"]),
+               contact=desk.Contact(email=CANARIES["email"]))
+    work_drain(["engagement.send"])
     return person
 
 

@@ -38,7 +38,7 @@ def test_unknown_sender_becomes_a_new_customer_marked_as_such(desk):
     customer = ticket.customer
     assert customer.display_name == "李雷"
     tags = list(customer.tag_links.values_list("tag__name", flat=True))
-    assert tags == [services.NEW_CONTACT_TAG]
+    assert tags == [services.new_contact_tag()] == ["新联系人（服务台）"]
     assert Identity.objects.filter(customer=customer, value="lilei@example.com").exists()
     # the second mail of the same address is the same customer
     again = _web(subject="还有一个问题", email="LiLei@Example.com")

@@ -37,6 +37,23 @@ def canary(personas) -> Customer:
     cs.identity_add(actor=m, customer=c, kind="wechat_openid", value="canary_wx_886")
     cs.interaction_log(actor=m, customer=c, kind="call",
                        summary=f"Called {PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}, mail {EMAIL}")
+    # the service desk: a ticket that quotes the contacts, a survey comment, a bot question
+    from guanxi.engagement.models import ChannelSetup
+    from guanxi.servicedesk import kb, services
+    from guanxi.servicedesk.models import Invitation, Survey
+
+    ChannelSetup.objects.create(channel="email", provider="log")
+    Survey.objects.create(name="满意度", kind="csat", after_tickets=True)
+    ticket = services.ticket_open(actor=None, subject=f"请回电 {PHONE}", channel="web",
+                                  body=f"我的手机 {PHONE}，邮箱 {EMAIL}",
+                                  contact=services.Contact(email=EMAIL))
+    services.ticket_reply(actor=m, ticket=ticket, body=f"已致电 {PHONE}", status="solved")
+    services.survey_answer(Invitation.objects.get(ticket=ticket), score=5,
+                           comment=f"打 {PHONE} 很快接通")
+    conversation = kb.conversation_for(kb.ask(f"{PHONE} 能退货吗", "zh-hans")["conversation"])
+    kb.handoff(conversation=conversation, contact=services.Contact(email=EMAIL))
+    c.desk = {"ticket_id": ticket.pk,  # type: ignore[attr-defined]
+              "survey_id": Invitation.objects.get(ticket=ticket).survey_id}
     return c
 
 
@@ -66,7 +83,8 @@ def test_no_api_response_carries_the_canary(client, personas, canary):
         "field": "tag", "operator": "not_has", "value": "无此标签"})
     order = cs.order_create(actor=personas.manager, customer=canary, lines=[
         cs.OrderLineInput(sku="TEA", quantity=1, unit_price=Decimal("9.90"), name="茶")])
-    ids = {"customer_id": canary.pk, "segment_id": segment.pk, "order_id": order.pk}
+    ids = {"customer_id": canary.pk, "segment_id": segment.pk, "order_id": order.pk,
+           **canary.desk}
     seen = 0
     for path, ops in api.get_openapi_schema()["paths"].items():
         if "get" not in ops:
@@ -90,10 +108,14 @@ def test_no_api_response_carries_the_canary(client, personas, canary):
     "/customers/", "/customers/?q=金丝雀", "/customers/{id}/", "/customers/{id}/timeline/",
     "/customers/export.csv", "/customers/export.csv?format=xlsx", "/analytics/",
     "/analytics/segments/", "/analytics/scores.csv", "/analytics/scores.csv?format=xlsx",
+    "/desk/?view=all", "/desk/{ticket}/", "/desk/surveys/{survey}/", "/desk/bot/",
+    "/search/?q=请回电",
 ])
 def test_no_page_or_export_carries_the_canary(client, personas, canary, url):
     client.force_login(personas.analyst)
-    r = client.get(url.replace("{id}", str(canary.pk)))
+    r = client.get(url.replace("{id}", str(canary.pk))
+                   .replace("{ticket}", str(canary.desk["ticket_id"]))
+                   .replace("{survey}", str(canary.desk["survey_id"])))
     assert r.status_code == 200
     text = _body(r)
     assert not _leaks(text), _leaks(text)

@@ -37,6 +37,9 @@ MESSAGES = VIEW
 SEND = {"admin", "manager", "sales", "service", "marketing"}
 CAMPAIGNS = {"admin", "manager", "marketing"}
 CHANNELS = {"admin", "manager"}
+DESK = {"admin", "manager", "service", "sales", "analyst"}
+DESK_WORK = KB = {"admin", "manager", "service"}
+DESK_MANAGE = {"admin", "manager"}
 STEPS = [{"id": "a", "type": "action", "action": "customers.tag_add", "config": {"tag": "自动"}}]
 
 # (method, url, body, roles allowed, status when allowed). Others get 403.
@@ -126,6 +129,26 @@ API_CASES = [
     ("post", "/api/v1/campaigns/{campaign}/launch", None, CAMPAIGNS, 202),
     ("post", "/api/v1/campaigns/{sending}/cancel", None, CAMPAIGNS, 200),
     ("get", "/api/v1/campaigns/{sending}/report", None, MESSAGES, 200),
+    # the service desk: service agents and managers work tickets; sales and analysts read
+    ("get", "/api/v1/tickets", None, DESK, 200),
+    ("post", "/api/v1/tickets", {"customer_id": "{customer}", "subject": "来电",
+                                 "body": "客户来电询问发货", "channel": "phone"}, DESK_WORK, 201),
+    ("get", "/api/v1/tickets/{ticket}", None, DESK, 200),
+    ("patch", "/api/v1/tickets/{ticket}", {"priority": "high"}, DESK_WORK, 200),
+    ("get", "/api/v1/tickets/{ticket}/messages", None, DESK, 200),
+    ("post", "/api/v1/tickets/{ticket}/messages", {"body": "已催促仓库", "internal": True},
+     DESK_WORK, 201),
+    ("post", "/api/v1/tickets/{ticket2}/merge/{ticket}", None, DESK_WORK, 200),
+    ("get", "/api/v1/sla/report", None, DESK, 200),
+    ("get", "/api/v1/surveys/{survey}/results", None, DESK, 200),
+    ("get", "/api/v1/kb/articles", None, DESK, 200),
+    ("post", "/api/v1/kb/articles", {"title": "如何退货", "body": "七天无理由退货。",
+                                     "language": "zh-hans", "questions": ["能退吗"]}, KB, 201),
+    ("get", "/api/v1/kb/articles/{article}", None, DESK, 200),
+    # the FAQ bot answers anyone (the public web widget)
+    ("post", "/api/v1/bot/ask", {"question": "怎么退货", "language": "zh-hans"}, ANY, 200),
+    ("post", "/api/v1/bot/handoff", {"conversation": "matrix-conversation",
+                                     "email": "bot@example.com"}, ANY, 201),
 ]
 PAGE_CASES = [
     ("get", "/", None, ANY, 200),
@@ -186,6 +209,27 @@ PAGE_CASES = [
     ("post", "/messages/campaigns/{campaign}/launch", None, CAMPAIGNS, 302),
     ("post", "/messages/campaigns/{sending}/cancel", None, CAMPAIGNS, 302),
     ("get", "/messages/automations/", None, MESSAGES, 200),
+    ("get", "/desk/", None, DESK, 200),
+    ("get", "/desk/new", None, DESK_WORK, 200),
+    ("get", "/desk/{ticket}/", None, DESK, 200),
+    ("post", "/desk/{ticket}/act", {"do": "note", "body": "老顾客"}, DESK_WORK, 302),
+    ("get", "/desk/files/{attachment}", None, DESK, 200),
+    ("get", "/desk/sla/", None, DESK, 200),
+    ("get", "/desk/kb/", None, DESK, 200),
+    ("get", "/desk/kb/new", None, KB, 200),
+    ("get", "/desk/kb/{article}/", None, KB, 200),
+    ("post", "/desk/kb/{article}/archive", None, KB, 302),
+    ("get", "/desk/bot/", None, DESK, 200),
+    ("get", "/desk/surveys/", None, DESK, 200),
+    ("get", "/desk/surveys/{survey}/", None, DESK, 200),
+    ("get", "/desk/settings/", None, DESK_MANAGE, 200),
+    # what customers reach without an account (any role may open it too)
+    ("get", "/help/", None, ANY, 200),
+    ("get", "/help/a/{article}", None, ANY, 200),
+    ("get", "/help/new", None, ANY, 200),
+    ("get", "/help/suggest", {"subject": "退货"}, ANY, 200),
+    ("get", "/help/t/{portal}", None, ANY, 200),
+    ("get", "/help/s/{invitation}", None, ANY, 200),
 ]
 # The administration site: a role it does not open is sent to its sign-in page.
 ADMIN_CASES = [
@@ -267,7 +311,25 @@ def objects(personas):
 
     message = message_send(actor=m, customer=e, channel="email", purpose="service",
                            subject="回访", body="您好")
-    return {"customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
+    from guanxi.servicedesk import kb, surveys
+    from guanxi.servicedesk.models import Conversation, Invitation, Survey
+    from guanxi.servicedesk.services import NewAttachment, ticket_open
+
+    ticket = ticket_open(actor=m, customer=e, subject="发货慢", body="还没发货",
+                         channel="phone",
+                         attachments=[NewAttachment("单据.pdf", "application/pdf", b"%PDF-1")])
+    ticket2 = ticket_open(actor=m, customer=e, subject="发货慢(2)", body="再问", channel="web")
+    article = kb.article_save(actor=m, title="退货政策", body="七天无理由退货。",
+                              language="zh-hans", questions=["怎么退货"], publish=True)
+    survey = Survey.objects.create(name="满意度", kind="csat")
+    invitation = Invitation.objects.create(survey=survey, customer=e, ticket=ticket,
+                                           key="matrix-invitation")
+    Conversation.objects.create(key="matrix-conversation")
+    desk = {"ticket": ticket.pk, "ticket2": ticket2.pk, "article": article.pk,
+            "survey": survey.pk, "portal": surveys.sign("portal", ticket.portal_key),
+            "invitation": surveys.sign("survey", invitation.key),
+            "attachment": ticket.messages.first().attachments.first().pk}
+    return {**desk, "customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
             "segment": segment.pk, "run": run.pk, "automation": automation.pk,
             "paused": paused.pk, "endpoint": endpoint.pk, "delivery": delivery.pk,
             "template": template.pk, "suppression": suppression.pk,
