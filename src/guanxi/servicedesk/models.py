@@ -522,14 +522,12 @@ class Turn(models.Model):
     class Meta:
         ordering = ["pk"]
 
-    @property
-    def intent_label(self) -> str:
-        return str(INTENTS.get(self.intent, self.intent))
-
     def __str__(self) -> str:
         return self.question[:50]
 
-
+    @property
+    def intent_label(self) -> str:
+        return str(INTENTS.get(self.intent, self.intent))
 
 class ClassifierModel(models.Model):
     """The ticket classifier trained on the desk's own solved tickets (a pickled

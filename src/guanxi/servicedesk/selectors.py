@@ -26,6 +26,7 @@ from guanxi.servicedesk.models import (
 )
 from guanxi.servicedesk.permissions import DeskAction
 
+
 def mask_tickets(actor: Actor, tickets: Iterable[Any]) -> list[Any]:
     """Contacts and long numbers in subjects (and the reply address) hidden from roles
     that see personal data masked."""

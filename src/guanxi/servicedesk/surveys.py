@@ -23,8 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
-from django.utils.translation import override
+from django.utils.translation import gettext_lazy, override
 
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, NotFound

@@ -135,8 +135,8 @@ def _data(personas) -> set[str]:
     work_drain(["engagement.campaign", "engagement.send"])
     _desk(personas, a)
     # what users typed or were given: usernames, emails and the like
-    typed = {"East", "West"} | {u.username for u in (personas.admin, personas.manager, personas.sales,
-                                  personas.service, personas.marketing, personas.analyst,
+    typed = {"East", "West"} | {u.username for u in (
+        personas.admin, personas.manager, personas.sales, personas.service, personas.marketing, personas.analyst,
                                   personas.teammate, personas.outsider, personas.norole)}
     return {w.lower() for t in typed | {"nana@example.com", "example.com"}
             for w in WORD.findall(t)}
