@@ -136,8 +136,9 @@ def _data(personas) -> set[str]:
     _desk(personas, a)
     # what users typed or were given: usernames, emails and the like
     typed = {"East", "West"} | {u.username for u in (
-        personas.admin, personas.manager, personas.sales, personas.service, personas.marketing, personas.analyst,
-                                  personas.teammate, personas.outsider, personas.norole)}
+        personas.admin, personas.manager, personas.sales, personas.service,
+        personas.marketing, personas.analyst, personas.teammate, personas.outsider,
+        personas.norole)}
     return {w.lower() for t in typed | {"nana@example.com", "example.com"}
             for w in WORD.findall(t)}
 
