@@ -168,6 +168,10 @@ def register_servicedesk() -> None:
         ActionType("servicedesk.raise_priority", _("Raise the ticket's priority"),
                    "servicedesk", lazy(f"{actions}:raise_priority"), DeskAction.WORK))
     register_check(tick, every=30.0)
+    from anymail.signals import inbound
+
+    inbound.connect(lazy("guanxi.servicedesk.inbound:anymail_inbound"),
+                    dispatch_uid="guanxi.servicedesk.inbound", weak=False)
     register_nav(NavEntry("servicedesk", _("Tickets"), "servicedesk:tickets", DeskAction.VIEW,
                           25, icon="lifebuoy"))
     register_nav(NavEntry("servicedesk.kb", _("Knowledge base"), "servicedesk:articles",

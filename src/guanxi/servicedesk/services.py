@@ -173,6 +173,13 @@ def _attachment_errors(files: Sequence[NewAttachment]) -> list[FieldError]:
     return errors
 
 
+def check_attachments(files: Sequence[NewAttachment]) -> None:
+    """Raise InvalidInput naming each file of a type or size the desk does not accept."""
+    errors = _attachment_errors(files)
+    if errors:
+        raise InvalidInput(errors)
+
+
 def _safe_name(name: str) -> str:
     name = re.sub(r"[\\/\x00-\x1f]", "_", name).strip(". ") or "file"
     return name[-200:]
