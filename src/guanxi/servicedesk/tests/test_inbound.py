@@ -60,7 +60,7 @@ def test_the_corpus_threads_completely(desk, personas):
 
 
 def test_duplicates_bounces_strangers_and_lone_auto_replies(desk, personas):
-    ticket, sender, reply_id = _opened_and_replied(2, personas)
+    ticket, sender, _reply_id = _opened_and_replied(2, personas)
     raw = mailcorpus.first(2, sender)
     assert inbound.receive(raw).ticket_id == ticket.pk  # the same Message-ID again
     assert TicketMessage.objects.filter(ticket=ticket, kind="customer").count() == 1
