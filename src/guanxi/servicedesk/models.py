@@ -63,6 +63,8 @@ class DeskSettings(models.Model):
         _("follow up complaints after (days)"), default=7)
     max_attachment_mb = models.PositiveIntegerField(_("largest attachment (MB)"), default=10)
     bot_threshold = models.FloatField(_("bot confidence threshold"), default=0.45)
+    # the Token set in the WeChat official account's server configuration (服务器配置)
+    wechat_token = models.CharField(_("WeChat callback token"), max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -95,6 +95,7 @@ class Contact:
     email: str = ""
     phone: str = ""
     wechat_openid: str = ""
+    language: str = ""  # the language they wrote in (a new customer's preferred one)
 
 
 @dataclass(frozen=True)
@@ -138,8 +139,10 @@ def customer_for_contact(contact: Contact, channel: str) -> tuple[Customer, bool
     phones = [v for k, v in keys if k == IdentityKind.PHONE]
     others = [IdentityInput(kind=k, value=v, system="") for k, v in keys
               if k == IdentityKind.WECHAT_OPENID]
+    profile = {"preferred_language": contact.language} \
+        if contact.language in ("zh-hans", "en") else {}
     new = NewCustomer(display_name=name, emails=emails, phones=phones, identities=others,
-                      tags=[new_contact_tag()])
+                      tags=[new_contact_tag()], profile=profile)
     return customer_create_automatic(new=new, source=SOURCES.get(channel, Source.OTHER)), True
 
 

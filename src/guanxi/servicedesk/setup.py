@@ -93,6 +93,8 @@ def _calendar(actor: Actor, data: Data) -> None:
     s = clocks.desk_settings()
     s.hours = {str(int(k)): v for k, v in hours.items()}
     s.tz, s.region, s.closures = _get(data, "tz"), _get(data, "region"), closures
+    if "wechat_token" in data:
+        s.wechat_token = _get(data, "wechat_token")[:64]
     for k, v in numbers.items():
         setattr(s, k, v)
     s.save()

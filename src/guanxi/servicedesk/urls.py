@@ -30,4 +30,5 @@ public = [
     path("help/suggest", views.help_suggest, name="help_suggest"),
     path("help/t/<str:token>", views.portal, name="help_portal"),
     path("help/s/<str:token>", views.survey_page, name="help_survey"),
+    path("help/wechat", views.wechat_callback, name="help_wechat"),
 ]

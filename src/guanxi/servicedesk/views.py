@@ -24,6 +24,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from guanxi.core.errors import DomainError, FieldError, InvalidInput
@@ -501,7 +502,8 @@ def help_form(request: HttpRequest) -> HttpResponse:
                 actor=None, subject=p.get("subject", ""), body=p.get("body", ""),
                 channel=Channel.WEB, attachments=_files(request),
                 contact=services.Contact(name=p.get("name", ""), email=p.get("email", ""),
-                                         phone=p.get("phone", "")))
+                                         phone=p.get("phone", ""),
+                                         language=_language(request)))
             if p.get("surveys") == "on":
                 from guanxi.customers.services import consent_set_by_customer
 
@@ -544,6 +546,24 @@ def portal(request: HttpRequest, token: str) -> HttpResponse:
         "ticket": ticket, "thread": thread, "errors": errors, "new": request.GET.get("new"),
         "survey_url": surveys.survey_url(invitation) if invitation else "",
         "others": others, "active": ticket.status in ACTIVE}, status=422 if errors else 200)
+
+
+@csrf_exempt  # WeChat POSTs; its signature authenticates the call
+def wechat_callback(request: HttpRequest) -> HttpResponse:
+    from guanxi.servicedesk import wechat
+
+    token = clocks.desk_settings().wechat_token
+    if not wechat.verified(token, request.GET):
+        return HttpResponse("invalid signature", status=403, content_type="text/plain")
+    if request.method == "GET":
+        return HttpResponse(request.GET.get("echostr", ""), content_type="text/plain")
+    if request.method != "POST":
+        return HttpResponse(status=405)
+    try:
+        reply = wechat.handle(request.body)
+    except (ValueError, DomainError):  # malformed XML or a message we cannot file
+        reply = "success"
+    return HttpResponse(reply, content_type="application/xml; charset=utf-8")
 
 
 def survey_page(request: HttpRequest, token: str) -> HttpResponse:

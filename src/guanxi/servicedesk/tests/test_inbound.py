@@ -105,3 +105,49 @@ def test_the_smtp_receiver_files_mail(desk, personas):
     ticket = Ticket.objects.get()
     assert ticket.channel == "email" and ticket.subject == "订单9没有发货"
     assert not Attachment.objects.exists()
+
+
+def _signed(token: str, **extra) -> str:
+    import time as _time
+
+    from guanxi.servicedesk.wechat import signature
+
+    ts, nonce = str(int(_time.time())), "n0nce"
+    params = {"timestamp": ts, "nonce": nonce, "signature": signature(token, ts, nonce),
+              **extra}
+    return "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def _xml(openid: str, text: str, msg_id: int) -> bytes:
+    return (f"<xml><ToUserName><![CDATA[gh_shop]]></ToUserName><FromUserName><![CDATA["
+            f"{openid}]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType>"
+            f"<![CDATA[text]]></MsgType><Content><![CDATA[{text}]]></Content><MsgId>"
+            f"{msg_id}</MsgId></xml>").encode()
+
+
+def test_wechat_callback_checks_the_signature_and_files_messages(client, desk, personas):
+    from guanxi.servicedesk import kb
+    from guanxi.servicedesk.clocks import desk_settings
+
+    s = desk_settings()
+    s.wechat_token = "tok3n"
+    s.save()
+    assert client.get(f"/help/wechat?{_signed('tok3n', echostr='hello')}").content == b"hello"
+    assert client.get(f"/help/wechat?{_signed('wrong', echostr='x')}").status_code == 403
+    bad = client.post(f"/help/wechat?{_signed('wrong')}", _xml("oA1", "你好", 1),
+                      content_type="text/xml")
+    assert bad.status_code == 403 and not Ticket.objects.exists()
+    kb.article_save(actor=personas.manager, title="退货政策", body="七天无理由退货。",
+                    language="zh-hans", questions=["怎么退货", "可以退货吗"], publish=True)
+    answered = client.post(f"/help/wechat?{_signed('tok3n')}", _xml("oA1", "怎么退货", 2),
+                           content_type="text/xml")
+    assert "七天无理由退货" in answered.content.decode() and not Ticket.objects.exists()
+    handed = client.post(f"/help/wechat?{_signed('tok3n')}", _xml("oA1", "我要转人工", 3),
+                         content_type="text/xml")
+    ticket = Ticket.objects.get()
+    assert ticket.channel == "wechat" and f"#{ticket.pk}" in handed.content.decode()
+    assert "怎么退货" in ticket.messages.get().body  # the transcript
+    client.post(f"/help/wechat?{_signed('tok3n')}", _xml("oA1", "订单号 123", 4),
+                content_type="text/xml")
+    assert ticket.messages.filter(kind="customer").count() == 2
+    assert ticket.customer.identities.get(kind="wechat_openid").value == "oA1"

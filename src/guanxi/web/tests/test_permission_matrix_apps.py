@@ -251,7 +251,7 @@ ELSEWHERE = re.compile(
     r"(/status)?)?|/api/v1/imports.*|/api/v1/duplicates/search|"
     r"/customers/.*|/quality/imports/.+|/quality/tag-rules/.+|/quality/duplicates/(find|runs)/.*|"
     r"/analytics/(segments/count|segments/new|segments/\{pk\}/delete|scores/export|"
-    r"scoring/.*)|/hooks/\{slug\}|/m/[cou]/\{token\}(\.gif)?|/m/sms/\{token\}/\{what\}|/anymail/.*|/privacy/people/\{pk\}/(export\.\{fmt\}|erase/)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
+    r"scoring/.*)|/hooks/\{slug\}|/help/wechat|/m/[cou]/\{token\}(\.gif)?|/m/sms/\{token\}/\{what\}|/anymail/.*|/privacy/people/\{pk\}/(export\.\{fmt\}|erase/)|/accounts/.*|/i18n/.*|/healthz|/api/docs|/api/v1/(docs|openapi.json))$")
 
 
 @pytest.fixture

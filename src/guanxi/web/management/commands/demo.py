@@ -99,6 +99,12 @@ class Command(BaseCommand):
         automations = demo_automations(actor=admin)
         messaging = demo_engagement(actor=admin)
         automations += messaging["automations"]
+        from guanxi.servicedesk.demo import demo_servicedesk
+
+        desk = demo_servicedesk(actor=admin)
+        automations += desk["automations"]
+        self.stdout.write(f"  Service desk: {desk['tickets']} tickets, "
+                          f"{desk['articles']} help-centre articles.")
         self.stdout.write(f"  Scored {scored['customers']} customers; "
                           f"{segments} example segments; {automations} automations; "
                           f"{messaging['templates']} message templates and "
