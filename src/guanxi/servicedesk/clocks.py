@@ -140,12 +140,8 @@ def resume(ticket: Ticket, at: dt.datetime) -> int:
         cal = calendar(business_hours=policy.business_hours if policy else True)
         paused = clock.paused_at
         assert paused is not None
-        left = cal.business_time_between(paused, clock.due_at) if clock.due_at > paused \
-            else dt.timedelta(0)
-        warn_left = cal.business_time_between(paused, clock.warn_at) \
-            if clock.warn_at > paused else dt.timedelta(0)
-        clock.due_at = cal.add(at, left)
-        clock.warn_at = cal.add(at, warn_left)
+        clock.due_at = cal.resume(clock.due_at, paused, at)
+        clock.warn_at = cal.resume(clock.warn_at, paused, at)
         clock.paused_at = None
         clock.save(update_fields=["due_at", "warn_at", "paused_at"])
         n += 1

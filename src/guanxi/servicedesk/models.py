@@ -62,7 +62,7 @@ class DeskSettings(models.Model):
     complaint_follow_up_days = models.PositiveIntegerField(
         _("follow up complaints after (days)"), default=7)
     max_attachment_mb = models.PositiveIntegerField(_("largest attachment (MB)"), default=10)
-    bot_threshold = models.FloatField(_("bot confidence threshold"), default=0.45)
+    bot_threshold = models.FloatField(_("bot confidence threshold"), default=0.5)
     # the Token set in the WeChat official account's server configuration (服务器配置)
     wechat_token = models.CharField(_("WeChat callback token"), max_length=64, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -471,6 +471,8 @@ class ArticleVersion(models.Model):
     published_at = models.DateTimeField(default=timezone.now)
     published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                      on_delete=models.SET_NULL, related_name="+")
+    # the title's and questions' vectors (kb.version_vectors), float16, filled once
+    embedding = models.BinaryField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-number"]

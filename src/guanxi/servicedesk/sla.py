@@ -176,6 +176,26 @@ class BusinessCalendar:
             day += dt.timedelta(days=1)
         return total
 
+    def resume(self, due: dt.datetime, paused: dt.datetime, resumed: dt.datetime
+               ) -> dt.datetime:
+        """A deadline after a pause: the working time left when the clock was paused,
+        counted again from the moment it resumed."""
+        if paused >= due:
+            return due  # paused after the deadline passed: it stays missed
+        return self.add(max(resumed, paused), self.business_time_between(paused, due))
+
+    def due_with_pauses(self, start: dt.datetime, delta: dt.timedelta,
+                        pauses: Iterable[tuple[dt.datetime, dt.datetime]]) -> dt.datetime:
+        """The deadline of `delta` working time from `start` when the clock stops during
+        each (paused, resumed) interval (pauses that start after the deadline change
+        nothing)."""
+        due = self.add(start, delta)
+        for paused, resumed in sorted(pauses):
+            if paused >= due:
+                break
+            due = self.resume(due, max(paused, start), resumed)
+        return due
+
     def is_working(self, moment: dt.datetime) -> bool:
         """Whether `moment` falls inside working hours."""
         _aware(moment, "moment")

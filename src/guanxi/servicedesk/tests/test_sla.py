@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from guanxi.servicedesk.sla import BusinessCalendar, CalendarError
+from guanxi.servicedesk.tests import sla_oracle
 
 SH = ZoneInfo("Asia/Shanghai")
 WEEK = {d: [("09:00", "12:00"), ("13:00", "18:00")] for d in range(5)}
@@ -133,3 +134,12 @@ def test_add_and_between_are_inverse_and_monotonic(start, minutes, more):
     # between is additive
     assert CAL.business_time_between(start, later) == \
         CAL.business_time_between(start, due) + CAL.business_time_between(due, later)
+
+
+@settings(max_examples=400, deadline=None)
+@given(case=sla_oracle.cases())
+def test_deadlines_with_pauses_agree_with_the_brute_force_calculator(case):
+    """(make bench runs the same comparison over 10,000 cases.)"""
+    start, target, pauses = case
+    got = CAL.due_with_pauses(start, dt.timedelta(minutes=target), pauses)
+    assert got == sla_oracle.due(start, target, pauses), (start, target, pauses)
