@@ -105,12 +105,19 @@ def _orders_erase(person: Person) -> int:
 
 
 def _events_erase(person: Person) -> int:
-    """Texts cleared in one statement; data rewritten only where it holds one of the
-    person's values (events carry references, so that is rare)."""
+    """Texts cleared in one statement; data rewritten where a key its kind registered as
+    personal (a ticket's subject, a survey comment, a clicked URL) has a value, or where
+    it holds one of the person's values (events carry references, so that is rare)."""
+    from guanxi.timeline.kinds import personal_keys
+
     events = Event.objects.filter(customer_id=person.customer_id)
     changed = events.update(summary="")
-    for pk, data in events.values_list("id", "data").iterator():
-        if (clean := redact(data, person)) != data:
+    for pk, kind, data in events.values_list("id", "kind", "data").iterator():
+        clean = redact(data, person)
+        if isinstance(clean, dict):
+            clean = {k: (ERASED if k in personal_keys(kind) and v else v)
+                     for k, v in clean.items()}
+        if clean != data:
             Event.objects.filter(pk=pk).update(data=clean)
     return changed
 
