@@ -83,13 +83,13 @@ class MessageOut(Schema):
 
 
 class VariantSchema(Schema):
-    template_id: int
+    template_id: Id
     share: int = Field(description="Percent of the recipients who get one (together 100)")
 
 
 class CampaignIn(Schema):
     name: str = Field(max_length=120)
-    segment_id: int
+    segment_id: Id
     variants: list[VariantSchema]
     holdout_percent: int = 10
     scheduled_at: dt.datetime | None = None

@@ -192,3 +192,14 @@ def test_a_segment_a_campaign_uses_cannot_be_deleted(personas, client):
 
     answer = client.delete(f"/api/v1/segments/{segment.pk}", headers=bearer(m))
     assert answer.status_code == 409 and "在用" in answer.json()["detail"]
+
+
+def test_an_id_out_of_range_is_a_422_not_a_server_error(client, personas):
+    """Found by schemathesis: a template id beyond 64 bits overflowed SQLite (a 500)."""
+    from guanxi.testing import bearer
+
+    r = client.post("/api/v1/campaigns", data={
+        "name": "x", "segment_id": 1, "variants": [{"template_id": 2**70, "share": 100}]},
+        content_type="application/json", headers=bearer(personas.manager))
+    assert r.status_code == 422, r.content
+    assert "template_id" in r.content.decode()
