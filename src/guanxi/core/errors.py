@@ -26,6 +26,10 @@ class DomainError(Exception):
             return "; ".join(f"{e.field}: {e.message}" for e in self.errors)
         return self.message
 
+    def as_fields(self) -> list[FieldError]:
+        """The errors as a form shows them: each field's, or the message alone."""
+        return list(self.errors or [FieldError("", self.message)])
+
     def for_people(self) -> str:
         """The reasons as a page shows them in a message (the field is on the form)."""
         return "; ".join(e.message for e in self.errors) if self.errors else str(self.message)

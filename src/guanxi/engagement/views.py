@@ -49,10 +49,6 @@ from guanxi.engagement.providers import providers_for
 LANGUAGE_LABELS = {"zh-hans": "简体中文", "en": "English"}
 
 
-def _errors(exc: DomainError) -> list[FieldError]:
-    return list(exc.errors or [FieldError("", exc.message)])
-
-
 # --- the message log --------------------------------------------------------------------
 
 @login_required
@@ -113,7 +109,7 @@ def template_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             template = services.template_save(actor=request.user, template=template,
                                               texts=posted, **form)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
             texts = {t.language: t for t in posted}
         else:
             flash.success(request, _("Template saved."))
@@ -185,7 +181,7 @@ def send(request: HttpRequest, customer_id: int) -> HttpResponse:
                               subject=request.POST.get("subject", ""),
                               body=request.POST.get("body", ""))
     except DomainError as exc:
-        errors = _errors(exc)
+        errors = exc.as_fields()
     from guanxi.engagement.registrations import messages_panel
 
     context = messages_panel(request.user, customer.pk) or {}
@@ -244,7 +240,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
                     quiet_end=request.POST.get("quiet_end", ""))
                 flash.success(request, _("Channel saved."))
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
         else:
             return redirect("engagement:settings")
     setups = selectors.channel_setups()
@@ -416,7 +412,7 @@ def campaign_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                 winner_after_hours=_int(form["winner_after_hours"]),
                 conversion_days=_int(form["conversion_days"]))
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
         else:
             flash.success(request, _("Campaign saved. Check the audience, then send it."))
             return redirect("engagement:campaign", pk=campaign.pk)

@@ -53,43 +53,37 @@ def open_ticket(*, customer_id: int, config: Mapping[str, Any], key: str
 
 def notify_team(*, customer_id: int, config: Mapping[str, Any], key: str
                 ) -> Mapping[str, Any]:
-    from guanxi.accounts.models import User
-    from guanxi.core.permissions import Role
-    from guanxi.servicedesk.services import alert_users, business_language
+    from guanxi.servicedesk.contacts import business_language
+    from guanxi.servicedesk.escalation import alert_team
 
     ticket = _trigger_ticket(customer_id, key)
     if ticket is None:
         return {"alerted": 0}
-    managers = User.objects.filter(is_active=True, role=Role.MANAGER)
-    team = ticket.queue.team if ticket.queue_id and ticket.queue else None
-    if team is not None and managers.filter(team=team).exists():
-        managers = managers.filter(team=team)
     with override(business_language()):
         text = str(config.get("text") or "") or _(
             "SLA alert on ticket #%(id)d: %(subject)s") % {"id": ticket.pk,
                                                           "subject": ticket.subject}
-    users = [*managers, *([ticket.assignee] if ticket.assignee else [])]
-    return {"ticket": ticket.pk, "alerted": alert_users(users, ticket, text)}
+    return {"ticket": ticket.pk, "alerted": alert_team(ticket, text)}
 
 
 def reassign(*, customer_id: int, config: Mapping[str, Any], key: str) -> Mapping[str, Any]:
-    from guanxi.servicedesk import services
+    from guanxi.servicedesk import escalation
 
     ticket = _trigger_ticket(customer_id, key)
     if ticket is None:
         return {"ticket": 0}
-    ticket = services.reassign(ticket)
+    ticket = escalation.reassign(ticket)
     return {"ticket": ticket.pk, "assignee": ticket.assignee_id or 0}
 
 
 def raise_priority(*, customer_id: int, config: Mapping[str, Any], key: str
                    ) -> Mapping[str, Any]:
-    from guanxi.servicedesk import services
+    from guanxi.servicedesk import escalation
 
     ticket = _trigger_ticket(customer_id, key)
     if ticket is None:
         return {"ticket": 0}
-    ticket = services.raise_priority(ticket)
+    ticket = escalation.raise_priority(ticket)
     return {"ticket": ticket.pk, "priority": str(ticket.priority)}
 
 

@@ -334,10 +334,11 @@ def _answer_text(article_id: int) -> str:
 
 
 def ask(question: str, language: str, *, conversation: Conversation | None = None,
-        channel: str = Channel.WEB) -> dict[str, Any]:
+        channel: str = Channel.WEB, customer: Any = None) -> dict[str, Any]:
     """The bot's answer: {"answer", "article_id", "confidence", "candidates", "handoff"}
     — `answer` and `article_id` None below the desk's threshold; `handoff` true when the
-    customer asks for a person or complains. The turn is logged."""
+    customer asks for a person or complains. The turn is logged (in a new conversation,
+    the known `customer`'s, unless one is given)."""
     from guanxi.servicedesk.clocks import desk_settings
 
     errors = []
@@ -354,13 +355,14 @@ def ask(question: str, language: str, *, conversation: Conversation | None = Non
     conf = confidence(hits)
     threshold = desk_settings().bot_threshold
     known = bool(hits) and conf >= threshold and intent != "human"
-    result: dict[str, Any] = {"answer": _answer_text(hits[0].article_id) if known else None,
-              "article_id": hits[0].article_id if known else None,
-              "confidence": conf, "candidates": [h.article_id for h in hits],
-              "handoff": intent in ("human", "complaint")}
+    result: dict[str, Any] = {
+        "answer": _answer_text(hits[0].article_id) if known else None,
+        "article_id": hits[0].article_id if known else None,
+        "confidence": conf, "candidates": [h.article_id for h in hits],
+        "handoff": intent in ("human", "complaint")}
     if conversation is None:
         conversation = Conversation.objects.create(key=secrets.token_urlsafe(18)[:24],
-                                                   channel=channel)
+                                                   channel=channel, customer=customer)
     Turn.objects.create(conversation=conversation, question=question, language=language,
                         answer=result["answer"] or "", article_id=result["article_id"],
                         confidence=conf, intent=intent)
@@ -383,8 +385,10 @@ def transcript(conversation: Conversation) -> str:
     return "\n".join(lines)
 
 
-def handoff(*, conversation: Conversation, contact: Any, text: str = "") -> Any:
-    """Hand the conversation to a person: a ticket with the transcript."""
+def handoff(*, conversation: Conversation, contact: Any = None, customer: Any = None,
+            text: str = "", channel: str = Channel.BOT, message_id: str = "") -> Any:
+    """Hand the conversation to a person: a ticket with the transcript, for the `contact`
+    the customer gave (the web widget) or the `customer` the channel knows (WeChat)."""
     from guanxi.servicedesk.services import ticket_open
 
     if conversation.ticket_id:
@@ -392,8 +396,8 @@ def handoff(*, conversation: Conversation, contact: Any, text: str = "") -> Any:
     first = conversation.turns.first()
     subject = (first.question if first else text or _("Conversation with the FAQ bot"))[:120]
     body = (text.strip() + "\n\n" if text.strip() else "") + transcript(conversation)
-    ticket = ticket_open(actor=None, subject=subject, body=body or subject,
-                         channel=Channel.BOT, contact=contact)
+    ticket = ticket_open(actor=None, subject=subject, body=body or subject, channel=channel,
+                         contact=contact, customer=customer, message_id=message_id)
     Conversation.objects.filter(pk=conversation.pk).update(ticket=ticket,
                                                            customer=ticket.customer)
     return ticket

@@ -12,7 +12,9 @@ from typing import Any
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
+from guanxi.core.errors import NotFound
 from guanxi.core.masking import mask_email, mask_free_text
 from guanxi.core.permissions import Actor, can, require, sees_masked
 from guanxi.customers.selectors import visible_customers
@@ -55,6 +57,14 @@ DUE_SOON = dt.timedelta(hours=2)
 def visible_tickets(actor: Actor) -> QuerySet[Ticket]:
     require(actor, DeskAction.VIEW)
     return Ticket.objects.filter(customer__in=visible_customers(actor))
+
+
+def ticket_for_key(portal_key: str) -> Ticket:
+    """The ticket of a portal link's key (the customer's, no account)."""
+    ticket = Ticket.objects.filter(portal_key=portal_key).select_related("customer").first()
+    if ticket is None:
+        raise NotFound(_("Ticket not found"))
+    return ticket
 
 
 def ticket_get(actor: Actor, pk: int) -> Ticket | None:
@@ -128,6 +138,14 @@ def timers(ticket_ids: list[int]) -> dict[int, list[Timer]]:
     return out
 
 
+def with_timers(tickets: list[Ticket]) -> list[Ticket]:
+    """Each ticket with `timers`, its running (or paused) SLA clocks, soonest first."""
+    found = timers([t.pk for t in tickets])
+    for t in tickets:
+        t.timers = found.get(t.pk, [])  # type: ignore[attr-defined]
+    return tickets
+
+
 def counts(actor: Actor) -> dict[str, int]:
     now = timezone.now()
     base = visible_tickets(actor)
@@ -181,14 +199,32 @@ def sla_report(actor: Actor, by: str = "month", *, since: dt.date | None = None,
     return out
 
 
+def survey_rows(actor: Actor) -> list[tuple[Any, int, int, float | None]]:
+    """Each survey with how many were invited and answered, and its CSAT or NPS."""
+    from guanxi.servicedesk.models import Invitation, Survey
+    from guanxi.servicedesk.surveys import value_of
+
+    require(actor, DeskAction.VIEW)
+    invited = dict(Invitation.objects.values("survey").annotate(n=Count("pk"))
+                   .values_list("survey", "n"))
+    scores: dict[int, list[int]] = {}
+    for survey_id, score in (Invitation.objects.filter(answered_at__isnull=False,
+                                                       score__isnull=False)
+                             .values_list("survey_id", "score")):
+        if score is not None:
+            scores.setdefault(survey_id, []).append(score)
+    return [(s, invited.get(s.pk, 0), len(scores.get(s.pk, [])),
+             value_of(s.kind, scores.get(s.pk, []))) for s in Survey.objects.all()]
+
+
 # --- the 360 page and the home page -----------------------------------------------------
 
 def customer_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     if not can(actor, DeskAction.VIEW):
         return None
-    tickets = mask_tickets(actor, Ticket.objects.filter(
+    tickets = with_timers(mask_tickets(actor, Ticket.objects.filter(
         customer_id=customer_id, merged_into__isnull=True).select_related("assignee")
-        .order_by("-pk")[:8])
+        .order_by("-pk")[:8]))
     from guanxi.servicedesk.models import Invitation
 
     scores = mask_texts(actor, Invitation.objects.filter(
@@ -198,8 +234,7 @@ def customer_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
             "open": sum(t.status in ACTIVE for t in tickets),
             "complaints": Ticket.objects.filter(customer_id=customer_id,
                                                 is_complaint=True).count(),
-            "scores": scores, "can_open": can(actor, DeskAction.WORK),
-            "timers": timers([t.pk for t in tickets if t.status in ACTIVE])}
+            "scores": scores, "can_open": can(actor, DeskAction.WORK)}
 
 
 def home_due(actor: Actor) -> dict[str, Any] | None:

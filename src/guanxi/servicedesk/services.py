@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import override
@@ -26,26 +25,20 @@ from django.utils.translation import override
 from guanxi.audit.services import log_action
 from guanxi.core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound
 from guanxi.core.permissions import Actor, require, staff
-from guanxi.customers.models import Customer, Identity, IdentityKind, Source
+from guanxi.customers.models import Customer, Identity, IdentityKind
 from guanxi.customers.selectors import customer_is_visible
-from guanxi.customers.services import (
-    NewCustomer,
-    customer_create_automatic,
-    normalize_identity,
+from guanxi.servicedesk import assignment, clocks, escalation, training
+from guanxi.servicedesk.contacts import (
+    Contact,
+    business_language,
+    customer_for_contact,
 )
-from guanxi.customers.services.identities import IdentityInput
-from guanxi.servicedesk import classify, clocks
 from guanxi.servicedesk.models import (
     ACTIVE,
-    PRIORITY_ORDER,
-    AgentProfile,
-    Alert,
     Attachment,
     Category,
     Channel,
-    ClassifierModel,
     FollowUpTask,
-    Macro,
     MessageKind,
     Metric,
     Priority,
@@ -68,82 +61,11 @@ ALLOWED_TYPES = frozenset({
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
 
 
-def business_language() -> str:
-    """The language the business works in (engagement's send policy): what Guanxi writes
-    for staff (system notes, alerts, the new-contact tag) is in it."""
-    from guanxi.engagement.policy import policy
-
-    return policy().default_language or "zh-hans"
-
-
-def new_contact_tag() -> str:
-    """The tag on customers the desk created from an unknown sender."""
-    with override(business_language()):
-        return _("new contact (service desk)")
-
-SOURCES: dict[str, str] = {
-    Channel.EMAIL: Source.OTHER, Channel.WEB: Source.WEB, Channel.PORTAL: Source.WEB,
-    Channel.API: Source.API, Channel.WECHAT: Source.WECHAT, Channel.PHONE: Source.PHONE,
-    Channel.BOT: Source.WEB, Channel.AGENT: Source.OTHER}
-
-
-@dataclass(frozen=True)
-class Contact:
-    """Who wrote in, as the channel knows them."""
-
-    name: str = ""
-    email: str = ""
-    phone: str = ""
-    wechat_openid: str = ""
-    language: str = ""  # the language they wrote in (a new customer's preferred one)
-
-
 @dataclass(frozen=True)
 class NewAttachment:
     name: str
     content_type: str
     data: bytes
-
-
-# --- who the customer is ----------------------------------------------------------------
-
-def _keys(contact: Contact) -> tuple[list[tuple[str, str]], list[FieldError]]:
-    keys, errors = [], []
-    for kind, value, field in ((IdentityKind.EMAIL, contact.email, "email"),
-                               (IdentityKind.PHONE, contact.phone, "phone"),
-                               (IdentityKind.WECHAT_OPENID, contact.wechat_openid, "wechat")):
-        if value and value.strip():
-            try:
-                keys.append((str(kind), normalize_identity(kind, value, field_name=field)))
-            except InvalidInput as exc:
-                errors += exc.errors
-    return keys, errors
-
-
-def customer_for_contact(contact: Contact, channel: str) -> tuple[Customer, bool]:
-    """The customer with one of the contact's identities (email, phone, WeChat OpenID, in
-    that order), or a new customer tagged as a new contact. Returns (customer, created)."""
-    keys, errors = _keys(contact)
-    if errors:
-        raise InvalidInput(errors)
-    if not keys:
-        raise InvalidInput.single("email", _("Give an email address, a phone number or a "
-                                             "WeChat id"))
-    for kind, value in keys:
-        found = (Identity.objects.filter(kind=kind, value=value, customer__erased_at=None)
-                 .values_list("customer_id", flat=True).first())
-        if found:
-            return Customer.objects.get(pk=found), False
-    name = contact.name.strip()[:100] or next(v for k, v in keys).split("@")[0][:100]
-    emails = [v for k, v in keys if k == IdentityKind.EMAIL]
-    phones = [v for k, v in keys if k == IdentityKind.PHONE]
-    others = [IdentityInput(kind=k, value=v, system="") for k, v in keys
-              if k == IdentityKind.WECHAT_OPENID]
-    profile = {"preferred_language": contact.language} \
-        if contact.language in ("zh-hans", "en") else {}
-    new = NewCustomer(display_name=name, emails=emails, phones=phones, identities=others,
-                      tags=[new_contact_tag()], profile=profile)
-    return customer_create_automatic(new=new, source=SOURCES.get(channel, Source.OTHER)), True
 
 
 # --- checks -----------------------------------------------------------------------------
@@ -201,93 +123,6 @@ def visible_ticket(actor: Actor, ticket: Ticket) -> None:
         raise NotFound(_("Ticket not found"))
 
 
-# --- classification ---------------------------------------------------------------------
-
-def _models() -> dict[str, Any]:
-    import pickle
-
-    row = ClassifierModel.objects.only("pk", "blob").first()
-    if row is None:
-        return {}
-    cached = _MODEL_CACHE.get(row.pk)
-    if cached is None:
-        _MODEL_CACHE.clear()
-        cached = _MODEL_CACHE[row.pk] = pickle.loads(bytes(row.blob))  # noqa: S301 (ours)
-    return cached
-
-
-_MODEL_CACHE: dict[int, dict[str, Any]] = {}
-
-
-def predict(subject: str, body: str) -> classify.Prediction:
-    categories = [(pk, list(kw or [])) for pk, kw in
-                  Category.objects.values_list("pk", "keywords")]
-    text = f"{subject}\n{body}"
-    fallback = classify.rules(text, categories)
-    models = _models()
-    if not models:
-        return fallback
-    got = classify.predict(models, text, fallback)
-    if got.category_id is not None and got.category_id not in {pk for pk, _k in categories}:
-        got = classify.Prediction(fallback.category_id, got.priority, got.complaint, "model")
-    return got
-
-
-def classifier_train() -> ClassifierModel | None:
-    """Fit the classifier on solved and closed tickets (their final category, priority
-    and complaint flag, an agent's corrections included) once there are enough."""
-    rows = []
-    for subject, body, category, priority, complaint in (
-            Ticket.objects.filter(status__in=(Status.SOLVED, Status.CLOSED),
-                                  merged_into__isnull=True)
-            .order_by("-pk").values_list("subject", "messages__body", "category_id",
-                                         "priority", "is_complaint")
-            .filter(messages__kind=MessageKind.CUSTOMER)[:20_000]):
-        rows.append((f"{subject}\n{body}", str(category or ""), priority, complaint))
-    seen: set[str] = set()
-    rows = [r for r in rows if not (r[0] in seen or seen.add(r[0]))]  # type: ignore[func-returns-value]
-    if len(rows) < classify.MIN_TICKETS:
-        return None
-    blob, scores = classify.train(rows)
-    with transaction.atomic():
-        ClassifierModel.objects.all().delete()
-        return ClassifierModel.objects.create(tickets=len(rows), blob=blob, scores=scores)
-
-
-# --- assignment -------------------------------------------------------------------------
-
-def _load() -> dict[int, int]:
-    return dict(Ticket.objects.filter(status__in=ACTIVE, assignee__isnull=False)
-                .values("assignee").annotate(n=Count("pk")).values_list("assignee", "n"))
-
-
-def assign_next(queue: Queue) -> Any:
-    """Round robin over the queue's agents (by user id, after the last one given a ticket),
-    skipping agents who are off, at their load cap, or without the queue's skill."""
-    with transaction.atomic():
-        queue = Queue.objects.select_for_update().get(pk=queue.pk)
-        agents = list(AgentProfile.objects.filter(queues=queue, available=True,
-                                                  user__is_active=True)
-                      .select_related("user").order_by("user_id"))
-        load = _load()
-        able = [a for a in agents if load.get(a.user_id, 0) < a.load_cap
-                and (not queue.skill or queue.skill in (a.skills or []))]
-        if not able:
-            return None
-        last = queue.last_assigned_id or 0
-        chosen = next((a for a in able if a.user_id > last), able[0])
-        Queue.objects.filter(pk=queue.pk).update(last_assigned=chosen.user_id)
-        return chosen.user
-
-
-def _route(ticket: Ticket) -> None:
-    queue = ticket.category.queue if ticket.category_id and ticket.category else None
-    if queue is None:
-        queue = Queue.objects.order_by("pk").first()
-    ticket.queue = queue
-    ticket.assignee = assign_next(queue) if queue is not None else None
-
-
 # --- opening and writing ----------------------------------------------------------------
 
 def _new_key() -> str:
@@ -318,7 +153,7 @@ def ticket_open(*, actor: Actor, subject: str, body: str, channel: str,
     if customer is not None and actor is not None and not customer_is_visible(actor, customer):
         raise NotFound(_("Customer not found"))
     at = at or timezone.now()
-    guess = predict(subject, body)
+    guess = training.predict(subject, body)
     with transaction.atomic():
         if customer is None:
             assert contact is not None
@@ -330,11 +165,10 @@ def ticket_open(*, actor: Actor, subject: str, body: str, channel: str,
                         is_complaint=guess.complaint, classified_by=guess.source,
                         reply_to=(contact.email if contact else "") or "",
                         created_at=at, portal_key=_new_key())
-        _route(ticket)
+        assignment.route(ticket)
         ticket.status = Status.OPEN if ticket.assignee_id else Status.NEW
-        ticket.save()
         ticket.sla_policy = clocks.policy_for(ticket)
-        Ticket.objects.filter(pk=ticket.pk).update(sla_policy=ticket.sla_policy)
+        ticket.save()
         message = TicketMessage.objects.create(
             ticket=ticket, kind=MessageKind.CUSTOMER, author=staff(actor), channel=channel,
             body=body, message_id=message_id[:250],
@@ -397,6 +231,16 @@ def customer_wrote(*, ticket: Ticket, body: str, channel: str, message_id: str =
         if ticket.first_response_at is not None:
             clocks.start(ticket, Metric.NEXT_RESPONSE, at)
     return message
+
+
+def portal_reply(*, ticket: Ticket, body: str,
+                 attachments: Sequence[NewAttachment] = ()) -> TicketMessage:
+    """The customer replies on their portal page; a closed request takes no more replies
+    (they open a new one)."""
+    if ticket.status == Status.CLOSED:
+        raise InvalidInput.single("body", _("This request is closed; please open a new one."))
+    return customer_wrote(ticket=ticket, body=body, channel=Channel.PORTAL,
+                          attachments=attachments)
 
 
 def _escape(text: str) -> str:
@@ -574,8 +418,6 @@ def ticket_set_status(*, actor: Actor, ticket: Ticket, status: str,
 
 def ticket_reopen_for_score(ticket: Ticket, score: int) -> None:
     """A low CSAT score: the ticket opens again and the team's managers are alerted."""
-    from guanxi.accounts.models import User
-    from guanxi.core.permissions import Role
 
     with transaction.atomic():
         ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
@@ -588,12 +430,7 @@ def ticket_reopen_for_score(ticket: Ticket, score: int) -> None:
                 "score": score, "id": ticket.pk, "subject": ticket.subject}
         TicketMessage.objects.create(ticket=ticket, kind=MessageKind.SYSTEM,
                                      channel=Channel.AGENT, body=note)
-        team = ticket.queue.team if ticket.queue_id and ticket.queue else None
-        managers = User.objects.filter(is_active=True, role=Role.MANAGER)
-        if team is not None and managers.filter(team=team).exists():
-            managers = managers.filter(team=team)
-        alert_users([*managers, *([ticket.assignee] if ticket.assignee else [])], ticket,
-                    text)
+        escalation.alert_team(ticket, text)
 
 
 def survey_answer(invitation: Any, *, score: Any, answers: Sequence[Any] = (),
@@ -611,17 +448,6 @@ def survey_answer(invitation: Any, *, score: Any, answers: Sequence[Any] = (),
             ticket_reopen_for_score(Ticket.objects.get(pk=invitation.ticket_id),
                                     invitation.score)
     return invitation
-
-
-def alert_users(users: Sequence[Any], ticket: Ticket | None, text: str) -> int:
-    seen: set[int] = set()
-    rows = []
-    for user in users:
-        if user.pk not in seen:
-            seen.add(user.pk)
-            rows.append(Alert(user=user, ticket=ticket, text=text[:300]))
-    Alert.objects.bulk_create(rows)
-    return len(rows)
 
 
 # --- corrections, assignment, merging ---------------------------------------------------
@@ -719,67 +545,6 @@ def ticket_merge(*, actor: Actor, source: Ticket, target: Ticket) -> Ticket:
     return target
 
 
-# --- macros -----------------------------------------------------------------------------
-
-MACRO_VARIABLES = ("customer.name", "customer.salutation", "ticket.id", "ticket.subject",
-                   "agent.name")
-_VAR = re.compile(r"\{\{\s*([a-z_.]+)\s*\}\}")
-
-
-def macro_errors(body: str) -> list[FieldError]:
-    unknown = sorted({m.group(1) for m in _VAR.finditer(body)} - set(MACRO_VARIABLES))
-    if unknown:
-        return [FieldError("body", _("Unknown variable: %(names)s (use %(known)s)") % {
-            "names": ", ".join(unknown), "known": ", ".join(MACRO_VARIABLES)})]
-    return [] if body.strip() else [FieldError("body", _("Write the text"))]
-
-
-def macro_render(macro: Macro, ticket: Ticket, agent: Any) -> str:
-    from guanxi.engagement.render import customer_context
-
-    who = customer_context(ticket.customer, ticket.customer.preferred_language)
-    values = {"customer.name": who["name"], "customer.salutation": who["salutation"],
-              "ticket.id": str(ticket.pk), "ticket.subject": ticket.subject,
-              "agent.name": str(agent) if agent else ""}
-    return _VAR.sub(lambda m: values.get(m.group(1), m.group(0)), macro.body)
-
-
-def macro_save(*, actor: Actor, name: str, body: str, set_status: str = "",
-               set_priority: str = "", macro: Macro | None = None) -> Macro:
-    require(actor, DeskAction.MANAGE)
-    errors = macro_errors(body)
-    if not name.strip():
-        errors.append(FieldError("name", _("Give the macro a name")))
-    if set_status and set_status not in Status.values:
-        errors.append(FieldError("set_status", _("Unknown status"), set_status))
-    if set_priority and set_priority not in Priority.values:
-        errors.append(FieldError("set_priority", _("Unknown priority"), set_priority))
-    clash = Macro.objects.filter(name=name.strip())
-    if macro is not None:
-        clash = clash.exclude(pk=macro.pk)
-    if clash.exists():
-        errors.append(FieldError("name", _("A macro has this name already"), name))
-    if errors:
-        raise InvalidInput(errors)
-    with transaction.atomic():
-        macro = macro or Macro()
-        macro.name, macro.body = name.strip(), body
-        macro.set_status, macro.set_priority = set_status, set_priority
-        macro.save()
-        log_action(actor=actor, action="macro.save", obj=macro)
-    return macro
-
-
-def macro_apply(*, actor: Actor, ticket: Ticket, macro: Macro, seen: int | None = None
-                ) -> TicketMessage:
-    """Reply with the macro's text and apply its status and priority."""
-    text = macro_render(macro, ticket, staff(actor))
-    if macro.set_priority:
-        ticket = ticket_update(actor=actor, ticket=ticket, priority=macro.set_priority)
-    return ticket_reply(actor=actor, ticket=ticket, body=text, seen=seen,
-                        status=macro.set_status or Status.PENDING)
-
-
 # --- timed work -------------------------------------------------------------------------
 
 def close_solved(now: dt.datetime | None = None) -> int:
@@ -806,48 +571,3 @@ def follow_up_done(*, actor: Actor, task: FollowUpTask, note: str = "") -> Follo
         log_action(actor=actor, action="ticket.follow_up", obj=task.ticket,
                    customer_id=task.ticket.customer_id)
     return task
-
-
-def raise_priority(ticket: Ticket) -> Ticket:
-    """One step up (an escalation)."""
-    i = PRIORITY_ORDER.index(Priority(ticket.priority))
-    if i + 1 < len(PRIORITY_ORDER):
-        ticket = _system_update(ticket, priority=PRIORITY_ORDER[i + 1])
-    return ticket
-
-
-def _system_update(ticket: Ticket, **changes: Any) -> Ticket:
-    """Guanxi's own change to a ticket (an escalation): audited as the system."""
-    with transaction.atomic():
-        ticket = Ticket.objects.select_for_update().get(pk=ticket.pk)
-        old = {k: getattr(ticket, k if k != "assignee" else "assignee_id") for k in changes}
-        for k, v in changes.items():
-            setattr(ticket, k, v)
-        ticket.save()
-        if "priority" in changes:
-            clocks.reprioritise(ticket, timezone.now())
-        log_action(actor=None, action="ticket.escalate", obj=ticket,
-                   customer_id=ticket.customer_id,
-                   changes={k: [old[k], getattr(v, "pk", v)] for k, v in changes.items()})
-    return ticket
-
-
-def reassign(ticket: Ticket) -> Ticket:
-    """Give the ticket to the next agent of its queue (an escalation)."""
-    if ticket.queue is None:
-        return ticket
-    user = assign_next(ticket.queue)
-    if user is None or user.pk == ticket.assignee_id:
-        return ticket
-    return _system_update(ticket, assignee=user)
-
-
-def ticket_for_key(portal_key: str) -> Ticket:
-    ticket = Ticket.objects.filter(portal_key=portal_key).select_related("customer").first()
-    if ticket is None:
-        raise NotFound(_("Ticket not found"))
-    return ticket
-
-
-def active_q() -> Q:
-    return Q(status__in=ACTIVE)

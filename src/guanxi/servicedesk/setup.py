@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import log_action
 from guanxi.core.errors import FieldError, InvalidInput, NotFound
 from guanxi.core.permissions import Actor, require
-from guanxi.servicedesk import clocks, services
+from guanxi.servicedesk import clocks, macros
 from guanxi.servicedesk.models import (
     AgentProfile,
     Category,
@@ -176,7 +176,7 @@ def _policy(actor: Actor, data: Data) -> None:
 
 
 def _macro(actor: Actor, data: Data) -> None:
-    services.macro_save(actor=actor, name=_get(data, "name"), body=str(data.get("body", "")),
+    macros.macro_save(actor=actor, name=_get(data, "name"), body=str(data.get("body", "")),
                         set_status=_get(data, "set_status"),
                         set_priority=_get(data, "set_priority"),
                         macro=Macro.objects.filter(pk=_get(data, "id") or 0).first())

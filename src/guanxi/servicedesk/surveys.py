@@ -236,6 +236,10 @@ def band_label(code: str) -> str:
     return str(BANDS.get(code, code))
 
 
+SCORES = {"promoter": (9, 10), "passive": (7, 8), "detractor": (0, 6),
+          "satisfied": (4, 5), "neutral": (3, 3), "unsatisfied": (1, 2)}
+
+
 def band(kind: str, score: int) -> str:
     if kind == SurveyKind.NPS:
         return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"

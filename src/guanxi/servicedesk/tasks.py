@@ -9,6 +9,6 @@ from huey.contrib.djhuey import db_periodic_task
 
 @db_periodic_task(crontab(hour="2", minute="35"))
 def train_classifier() -> None:
-    from guanxi.servicedesk.services import classifier_train
+    from guanxi.servicedesk.training import classifier_train
 
     classifier_train()

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_POST
 from guanxi.core.errors import DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import can, require
 from guanxi.customers.selectors import customer_get
-from guanxi.servicedesk import clocks, kb, selectors, services, surveys
+from guanxi.servicedesk import clocks, kb, macros, selectors, services, surveys
 from guanxi.servicedesk.models import (
     ACTIVE,
     AgentProfile,
@@ -54,10 +54,6 @@ from guanxi.servicedesk.models import (
     Turn,
 )
 from guanxi.servicedesk.permissions import DeskAction
-
-
-def _errors(exc: DomainError) -> list[FieldError]:
-    return list(exc.errors or [FieldError("", exc.message)])
 
 
 def _int(raw: Any) -> int:
@@ -87,10 +83,10 @@ def ticket_list(request: HttpRequest) -> HttpResponse:
     found = selectors.tickets_view(request.user, view, queue=queue, q=q,
                                    priority=request.GET.get("priority", ""))
     page = Paginator(found, 50).get_page(request.GET.get("page"))
-    page.object_list = selectors.mask_tickets(request.user, page.object_list)
-    ids = [t.pk for t in page.object_list]
+    page.object_list = selectors.with_timers(
+        selectors.mask_tickets(request.user, page.object_list))
     return render(request, "servicedesk/tickets.html", {
-        "page": page, "view": view, "queue": queue, "q": q, "timers": selectors.timers(ids),
+        "page": page, "view": view, "queue": queue, "q": q,
         "counts": selectors.counts(request.user), "queues": Queue.objects.all(),
         "views": [(v, label) for v, label in view_labels()],
         "can_work": can(request.user, DeskAction.WORK)})
@@ -152,7 +148,7 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
     macro = Macro.objects.filter(pk=_int(request.GET.get("macro"))).first() \
         if request.GET.get("macro") else None
     if macro is not None:
-        extra["draft"] = services.macro_render(macro, ticket, request.user)
+        extra["draft"] = macros.macro_render(macro, ticket, request.user)
         extra["draft_status"] = macro.set_status or Status.PENDING
         extra["macro"] = macro
     return render(request, "servicedesk/ticket.html", _ticket_context(request, ticket,
@@ -172,11 +168,13 @@ def ticket_act(request: HttpRequest, pk: int) -> HttpResponse:
             seen = None if p.get("force") else _int(p.get("seen"))
             macro = Macro.objects.filter(pk=_int(p.get("macro"))).first() \
                 if p.get("macro") else None
-            if macro is not None and macro.set_priority:
-                services.ticket_update(actor=request.user, ticket=ticket,
-                                       priority=macro.set_priority)
-            services.ticket_reply(actor=request.user, ticket=ticket, body=p.get("body", ""),
-                                  status=p.get("status") or Status.PENDING, seen=seen)
+            if macro is not None:  # the macro's text as the agent edited it
+                macros.macro_apply(actor=request.user, ticket=ticket, macro=macro, seen=seen,
+                                   body=p.get("body", ""), status=p.get("status") or None)
+            else:
+                services.ticket_reply(actor=request.user, ticket=ticket,
+                                      body=p.get("body", ""),
+                                      status=p.get("status") or Status.PENDING, seen=seen)
             flash.success(request, _("Reply sent."))
         elif do == "note":
             services.ticket_note(actor=request.user, ticket=ticket, body=p.get("body", ""))
@@ -217,7 +215,7 @@ def ticket_act(request: HttpRequest, pk: int) -> HttpResponse:
     except DomainError as exc:
         ticket.refresh_from_db()
         return render(request, "servicedesk/ticket.html", _ticket_context(
-            request, ticket, errors=_errors(exc), draft=p.get("body", ""), form=do),
+            request, ticket, errors=exc.as_fields(), draft=p.get("body", ""), form=do),
             status=exc.status if exc.status in (400, 409, 422) else 400)
     return redirect("servicedesk:ticket", ticket.pk)
 
@@ -257,7 +255,7 @@ def ticket_new(request: HttpRequest) -> HttpResponse:
                 priority=request.POST.get("priority", ""), attachments=_files(request))
             return redirect("servicedesk:ticket", ticket.pk)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
     return render(request, "servicedesk/ticket_new.html", {
         "customer": customer, "errors": errors, "posted": request.POST,
         "channels": [(c, label) for c, label in Channel.choices
@@ -321,7 +319,7 @@ def article_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
                           == "1" else _("Draft saved."))
             return redirect("servicedesk:article_edit", article.pk)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
     return render(request, "servicedesk/article_edit.html", {
         "article": article, "errors": errors, "posted": request.POST if errors else None,
         "language_choices": Language.choices,
@@ -374,15 +372,9 @@ def survey_list(request: HttpRequest) -> HttpResponse:
                 after_tickets=request.POST.get("after_tickets") == "on")
             return redirect("servicedesk:survey", survey.pk)
         except DomainError as exc:
-            errors = _errors(exc)
-    rows = []
-    for s in Survey.objects.all():
-        answered = list(s.invitations.filter(answered_at__isnull=False)
-                        .values_list("score", flat=True))
-        rows.append((s, s.invitations.count(), len(answered),
-                     surveys.value_of(s.kind, [a for a in answered if a is not None])))
+            errors = exc.as_fields()
     return render(request, "servicedesk/surveys.html", {
-        "rows": rows, "errors": errors, "kinds": SurveyKind.choices,
+        "rows": selectors.survey_rows(request.user), "errors": errors, "kinds": SurveyKind.choices,
         "can_manage": can(request.user, DeskAction.MANAGE)}, status=422 if errors else 200)
 
 
@@ -399,16 +391,15 @@ def survey_detail(request: HttpRequest, pk: int) -> HttpResponse:
             flash.success(request, _("%(n)d invitations queued.") % {"n": n})
             return redirect("servicedesk:survey", survey.pk)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
     result = surveys.results(actor=request.user, survey=survey,
                              since=_date(request.GET.get("since")))
     band = request.GET.get("band", "")
     answered = (survey.invitations.filter(answered_at__isnull=False)
                 .select_related("customer", "ticket").order_by("-answered_at"))
-    answers = list(answered[:2000] if band else answered[:100])
-    if band:
-        answers = [a for a in answers if a.score is not None
-                   and surveys.band(survey.kind, a.score) == band][:100]
+    if band in surveys.SCORES:
+        answered = answered.filter(score__range=surveys.SCORES[band])
+    answers = list(answered[:100])
     from guanxi.analytics.models import Segment
 
     return render(request, "servicedesk/survey.html", {
@@ -439,7 +430,7 @@ def desk_settings(request: HttpRequest) -> HttpResponse:
             flash.success(request, _("Saved."))
             return redirect(reverse("servicedesk:settings") + f"#{section}")
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
     from guanxi.accounts.models import Team, User
     from guanxi.analytics.models import Tier
 
@@ -454,7 +445,7 @@ def desk_settings(request: HttpRequest) -> HttpResponse:
         "agents": AgentProfile.objects.select_related("user").prefetch_related("queues"),
         "staff": User.objects.filter(is_active=True).order_by("username"),
         "priorities": Priority.choices, "statuses": Status.choices, "tiers": Tier.choices,
-        "variables": services.MACRO_VARIABLES}, status=422 if errors else 200)
+        "variables": macros.MACRO_VARIABLES}, status=422 if errors else 200)
 
 
 # --- customers: help centre, web form, portal, survey -------------------------------------
@@ -512,14 +503,14 @@ def help_form(request: HttpRequest) -> HttpResponse:
                                         source="service desk web form")
             return redirect(surveys.portal_path(ticket) + "?new=1")
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
     return render(request, "servicedesk/help_form.html", {
         "errors": errors, "posted": request.POST}, status=422 if errors else 200)
 
 
 def _portal_ticket(token: str) -> Ticket:
     key = surveys.unsign("portal", token, max_days=3650)
-    return services.ticket_for_key(key)
+    return selectors.ticket_for_key(key)
 
 
 def portal(request: HttpRequest, token: str) -> HttpResponse:
@@ -527,14 +518,11 @@ def portal(request: HttpRequest, token: str) -> HttpResponse:
     errors: list[FieldError] = []
     if request.method == "POST":
         try:
-            if ticket.status == Status.CLOSED:
-                raise InvalidInput.single("body", _("This request is closed; please open a "
-                                                    "new one."))
-            services.customer_wrote(ticket=ticket, body=request.POST.get("body", ""),
-                                    channel=Channel.PORTAL, attachments=_files(request))
+            services.portal_reply(ticket=ticket, body=request.POST.get("body", ""),
+                                  attachments=_files(request))
             return redirect(request.path)
         except DomainError as exc:
-            errors = _errors(exc)
+            errors = exc.as_fields()
     thread = [m for m in ticket.messages.prefetch_related("attachments")
               if m.kind != MessageKind.NOTE]
     invitation = ticket.invitations.filter(answered_at__isnull=True).first() \
@@ -584,7 +572,7 @@ def survey_page(request: HttpRequest, token: str) -> HttpResponse:
                                comment=request.POST.get("comment", ""))
                 return redirect(request.path)
             except DomainError as exc:
-                errors = _errors(exc)
+                errors = exc.as_fields()
         low, high = (0, 10) if invitation.survey.kind == SurveyKind.NPS else (1, 5)
         return render(request, "servicedesk/survey_page.html", {
             "inv": invitation, "errors": errors, "scale": list(range(low, high + 1)),

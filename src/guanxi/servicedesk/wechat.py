@@ -21,7 +21,7 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import override
 
-from guanxi.servicedesk import kb, services
+from guanxi.servicedesk import contacts, kb, services
 from guanxi.servicedesk.models import ACTIVE, Channel, Conversation, Ticket
 
 MAX_SKEW_S = 300
@@ -64,8 +64,8 @@ def handle(body: bytes) -> str:
     text = field.get("Content", "").strip()[:2000]
     if not text:
         return "success"
-    customer, _created = services.customer_for_contact(
-        services.Contact(wechat_openid=openid), Channel.WECHAT)
+    customer, _created = contacts.customer_for_contact(
+        contacts.Contact(wechat_openid=openid), Channel.WECHAT)
     msg_id = f"wechat:{field.get('MsgId', '')}" if field.get("MsgId") else ""
     ticket = (Ticket.objects.filter(customer=customer, channel=Channel.WECHAT,
                                     status__in=ACTIVE).order_by("-pk").first())
@@ -79,15 +79,10 @@ def handle(body: bytes) -> str:
                                                     channel=Channel.WECHAT)
                         .order_by("-pk").first())
         answer = kb.ask(text, language if language in ("zh-hans", "en") else "zh-hans",
-                        conversation=conversation, channel=Channel.WECHAT)
-        conv = kb.conversation_for(answer["conversation"])
-        if conv.customer_id is None:
-            Conversation.objects.filter(pk=conv.pk).update(customer=customer)
+                        conversation=conversation, channel=Channel.WECHAT, customer=customer)
         if answer["answer"] and not answer["handoff"]:
             return _reply(openid, account, answer["answer"][:600])
-        opened = services.ticket_open(actor=None, subject=text[:120], channel=Channel.WECHAT,
-                                      body=kb.transcript(conv), customer=customer,
-                                      message_id=msg_id)
-        Conversation.objects.filter(pk=conv.pk).update(ticket=opened)
+        opened = kb.handoff(conversation=kb.conversation_for(answer["conversation"]),
+                            customer=customer, channel=Channel.WECHAT, message_id=msg_id)
         return _reply(openid, account, _("Thank you. A member of our team will answer you "
                                          "here (request #%(id)d).") % {"id": opened.pk})

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from guanxi.servicedesk import kb, services
+from guanxi.servicedesk import kb, macros
 from guanxi.servicedesk.models import Invitation, Ticket
 from guanxi.testing import browser_sign_in
 
@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_web_form_to_macro_reply_to_low_score_reopening(browser, live_server, personas,
                                                        desk, settings):
     settings.GUANXI_PUBLIC_URL = live_server.url
-    services.macro_save(actor=personas.manager, name="Shipped",
+    macros.macro_save(actor=personas.manager, name="Shipped",
                         body="{{ customer.name }}, ticket {{ ticket.id }}: it ships today.",
                         set_status="solved")
     kb.article_save(actor=personas.manager, title="When will my order ship",

@@ -9,7 +9,7 @@ from django.utils import timezone
 from guanxi.core.errors import Conflict, InvalidInput
 from guanxi.customers.models import Customer, Identity
 from guanxi.engagement.models import Message
-from guanxi.servicedesk import clocks, services, surveys
+from guanxi.servicedesk import clocks, contacts, macros, services, surveys
 from guanxi.servicedesk.models import (
     AgentProfile,
     Alert,
@@ -38,7 +38,7 @@ def test_unknown_sender_becomes_a_new_customer_marked_as_such(desk):
     customer = ticket.customer
     assert customer.display_name == "李雷"
     tags = list(customer.tag_links.values_list("tag__name", flat=True))
-    assert tags == [services.new_contact_tag()] == ["新联系人（服务台）"]
+    assert tags == [contacts.new_contact_tag()] == ["新联系人（服务台）"]
     assert Identity.objects.filter(customer=customer, value="lilei@example.com").exists()
     # the second mail of the same address is the same customer
     again = _web(subject="还有一个问题", email="LiLei@Example.com")
@@ -186,17 +186,17 @@ def test_merge_moves_messages_and_closes_the_source(desk, personas):
 
 
 def test_macro_renders_variables_and_sets_status(desk, personas):
-    macro = services.macro_save(actor=personas.manager, name="已发货",
+    macro = macros.macro_save(actor=personas.manager, name="已发货",
                                 body="{{ customer.name }}您好，工单 {{ ticket.id }} 已处理。",
                                 set_status="solved")
     ticket = _web()
-    services.macro_apply(actor=personas.service, ticket=ticket, macro=macro)
+    macros.macro_apply(actor=personas.service, ticket=ticket, macro=macro)
     reply = TicketMessage.objects.get(ticket=ticket, kind="reply")
     assert reply.body == f"李雷您好，工单 {ticket.pk} 已处理。"
     ticket.refresh_from_db()
     assert ticket.status == Status.SOLVED
     with pytest.raises(InvalidInput) as exc:
-        services.macro_save(actor=personas.manager, name="坏", body="{{ customer.phone }}")
+        macros.macro_save(actor=personas.manager, name="坏", body="{{ customer.phone }}")
     assert exc.value.errors[0].field == "body"
     assert Macro.objects.count() == 1
 
