@@ -298,6 +298,7 @@ def mount() -> None:
     from guanxi.dataquality.api import router as dataquality_router
     from guanxi.engagement.api import router as engagement_router
     from guanxi.integrations.api import router as integrations_router
+    from guanxi.loyalty.api import router as loyalty_router
     from guanxi.privacy.api import router as privacy_router
     from guanxi.servicedesk.api import public as servicedesk_public
     from guanxi.servicedesk.api import router as servicedesk_router
@@ -309,7 +310,8 @@ def mount() -> None:
                         ("privacy", privacy_router), ("automation", automation_router),
                         ("integrations", integrations_router),
                         ("engagement", engagement_router),
-                        ("servicedesk", servicedesk_router)):
+                        ("servicedesk", servicedesk_router),
+                        ("loyalty", loyalty_router)):
         api.add_router("/", router, auth=[TokenAuth(app), django_auth])
     # the FAQ bot of the public web widget: no token (rate limited per address)
     api.add_router("/", servicedesk_public)

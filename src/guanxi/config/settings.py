@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "guanxi.engagement",
     "guanxi.integrations",
     "guanxi.servicedesk",
+    "guanxi.loyalty",
     "guanxi.privacy",
     "guanxi.web",
     "django.forms",  # after guanxi.web, whose django/forms/ templates give widgets Tabler's classes

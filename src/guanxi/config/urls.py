@@ -6,6 +6,7 @@ from django.views.generic import RedirectView
 from guanxi.config.api import api
 from guanxi.engagement.urls import public as message_links
 from guanxi.integrations.views import hook
+from guanxi.loyalty.urls import public as member_pages
 from guanxi.servicedesk.urls import public as help_pages
 from guanxi.web import views as web_views
 
@@ -31,6 +32,8 @@ urlpatterns = [
     path("anymail/", include("anymail.urls")),
     path("desk/", include("guanxi.servicedesk.urls")),
     *help_pages,
+    path("loyalty/", include("guanxi.loyalty.urls")),
+    *member_pages,
     path("integrations/", include("guanxi.integrations.urls")),
     path("hooks/<slug:slug>", hook, name="inbound_hook"),
     path("privacy/", include("guanxi.privacy.urls")),

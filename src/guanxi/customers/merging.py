@@ -32,6 +32,9 @@ class Strategy(StrEnum):
     REMOVE = "remove"
     # The merge writes these rows itself (the merge record).
     IGNORE = "ignore"
+    # The rule's `fold(survivor, absorbed)` combines the absorbed customer's row with the
+    # kept one's (a points balance and its ledger); an undo does not split them again.
+    FOLD = "fold"
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,7 @@ class MergeRule:
     # Called with the affected customers after the merge and after its undo, inside
     # the same transaction: recompute what the rows were derived from.
     after: Callable[[list[Any]], None] | None = None
+    fold: Callable[[Any, Any], None] | None = None
 
     @property
     def label(self) -> str:
@@ -60,6 +64,8 @@ _RULES: dict[str, MergeRule] = {}
 def register_merge_rule(rule: MergeRule) -> None:
     if rule.strategy is Strategy.KEEP_NEWER and not rule.time_field:
         raise ImproperlyConfigured(f"{rule.label}: keep_newer needs a time_field")
+    if (rule.strategy is Strategy.FOLD) != (rule.fold is not None):
+        raise ImproperlyConfigured(f"{rule.label}: fold goes with Strategy.FOLD")
     _RULES[rule.label] = rule
 
 

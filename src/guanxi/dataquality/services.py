@@ -71,6 +71,9 @@ def _apply_rules(rules: list[MergeRule], survivor: Customer, absorbed: Customer,
         manager = model._default_manager
         if rule.strategy is Strategy.IGNORE:
             continue
+        if rule.strategy is Strategy.FOLD and rule.fold is not None:
+            rule.fold(survivor, absorbed)
+            continue
         if rule.strategy is Strategy.REMOVE:
             remove(model, manager.filter(**{name: absorbed}))
             continue

@@ -165,11 +165,14 @@ def render_message(message: Message, customer: Customer, setup: ChannelSetup | N
     if template is None:
         subject = rendering.render(message.subject, context)
         body = rendering.render(message.body, context)
+        context.update(rendering.extra_context(customer, (message.subject, message.body)))
         html = ""
     else:
         if not texts or language not in texts:
             raise TemplateText.DoesNotExist(language)
         text = texts[language]
+        context.update(rendering.extra_context(customer, (text.subject, text.body,
+                                                          text.html)))
         subject = rendering.render(text.subject, context)
         body = rendering.render(text.body, context)
         html = rendering.render(text.html, context, html=True) if text.html else ""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -34,6 +34,24 @@ VARIABLES: dict[str, Any] = {
     "unsubscribe_url": gettext_lazy("Link to unsubscribe (email)"),
 }
 _ROOTS = {name.split(".")[0] for name in VARIABLES}
+# Variables other apps add (loyalty's member and coupon): root -> provider(customer).
+_PROVIDERS: dict[str, Callable[[Any], Mapping[str, Any]]] = {}
+
+
+def register_variables(root: str, variables: Mapping[str, Any],
+                       provider: Callable[[Any], Mapping[str, Any]]) -> None:
+    """Let templates use `root.*`: `variables` names each with what it means (shown by
+    the editor); `provider(customer)` gives their values when a message is rendered."""
+    VARIABLES.update(variables)
+    _ROOTS.add(root)
+    _PROVIDERS[root] = provider
+
+
+def extra_context(customer: Any, sources: Iterable[str]) -> dict[str, Any]:
+    """The registered variables that these template texts use, for this customer."""
+    text = "\n".join(sources)
+    return {root: provider(customer) for root, provider in _PROVIDERS.items()
+            if root in text}
 _ALLOWED = (nodes.Template, nodes.Output, nodes.TemplateData, nodes.Name, nodes.Getattr,
             nodes.Const, nodes.If, nodes.Compare, nodes.Operand, nodes.Not, nodes.And,
             nodes.Or, nodes.CondExpr, nodes.Filter)

@@ -192,7 +192,6 @@ def register_core_kinds() -> None:
         ("cart_abandoned", _("Cart abandoned"), {INTERACTION}),
         ("complaint", _("Complaint"), {INTERACTION, COMPLAINT}),
         ("feedback", _("Feedback"), {INTERACTION}),
-        ("points_earned", _("Points earned"), set()),
     ):
         register_kind(EventKind(name, label, frozenset(flags), free, app="timeline",
                                 personal=personal))

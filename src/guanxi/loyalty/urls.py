@@ -1,0 +1,20 @@
+from django.urls import path
+
+from guanxi.loyalty import views
+
+app_name = "loyalty"
+
+urlpatterns = [
+    path("", views.dashboard, name="dashboard"),
+    path("settings/", views.programme_settings, name="settings"),
+    path("settings/<str:kind>/<int:pk>/delete", views.setup_delete, name="setup_delete"),
+    path("coupons/<int:pk>/batch", views.coupon_batch, name="coupon_batch"),
+    path("adjustments/<int:pk>", views.adjustment_decide, name="adjustment_decide"),
+    path("customers/<int:customer_id>/", views.customer_loyalty, name="customer"),
+    path("customers/<int:customer_id>/act", views.customer_act, name="customer_act"),
+]
+
+# What members reach without an account: their page, behind a signed link.
+public = [
+    path("m/<str:token>", views.member_page, name="loyalty_member_page"),
+]

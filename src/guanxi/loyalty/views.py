@@ -1,0 +1,189 @@
+"""Loyalty's pages: the programme dashboard (with adjustments waiting for approval), the
+settings page, the 360 panel's actions (adjust points, take a reward, issue a coupon), a
+coupon batch download, and the member's own page behind a signed link."""
+
+from __future__ import annotations
+
+import csv
+import uuid
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from guanxi.core.errors import DomainError, FieldError, InvalidInput
+from guanxi.core.permissions import require
+from guanxi.customers.models import Customer
+from guanxi.customers.selectors import customer_get
+from guanxi.loyalty import coupons, rewards, selectors, services, setup
+from guanxi.loyalty.models import (
+    CouponTemplate,
+    EarnRule,
+    PendingAdjustment,
+    Reward,
+    Tier,
+)
+from guanxi.loyalty.permissions import LoyaltyAction
+
+SALT = "loyalty.member"
+
+
+def member_link(customer: Customer) -> str:
+    """The member page's path: signed, so a changed link shows nothing."""
+    return reverse("loyalty_member_page",
+                   args=[signing.Signer(salt=SALT).sign(str(customer.pk))])
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    stats = selectors.dashboard(request.user, days=30)
+    pending = PendingAdjustment.objects.filter(approved__isnull=True).select_related(
+        "member__customer", "requested_by").order_by("requested_at")[:50]
+    most = max((n for _name, n in stats["tiers"]), default=0) or 1
+    return render(request, "loyalty/dashboard.html", {
+        "stats": stats, "pending": pending,
+        "tiers": [(name, n, round(100 * n / most)) for name, n in stats["tiers"]]})
+
+
+@login_required
+@require_POST
+def adjustment_decide(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        services.adjustment_decide(actor=request.user, pending_id=pk,
+                                   approve=request.POST.get("approve") == "1")
+        flash.success(request, _("Saved."))
+    except DomainError as exc:
+        flash.error(request, exc.for_people())
+    return redirect("loyalty:dashboard")
+
+
+@login_required
+def programme_settings(request: HttpRequest) -> HttpResponse:
+    require(request.user, LoyaltyAction.MANAGE)
+    section = request.POST.get("section", "")
+    errors: list[FieldError] = []
+    forms = {kind: setup.form_for(kind, services.programme_get() if kind == "programme"
+                                  else None) for kind in setup.FORMS}
+    if request.method == "POST":
+        instance = services.programme_get() if section == "programme" else None
+        try:
+            setup.setup_save(actor=request.user, kind=section, data=request.POST,
+                             instance=instance)
+            flash.success(request, _("Saved."))
+            return redirect(reverse("loyalty:settings") + f"#{section}")
+        except DomainError as exc:
+            errors = exc.as_fields()
+            if section in setup.FORMS:
+                forms[section] = setup.form_for(section, instance, request.POST)
+    return render(request, "loyalty/settings.html", {
+        "forms": forms, "errors": errors, "tiers": Tier.objects.all(),
+        "rules": EarnRule.objects.all(), "rewards": Reward.objects.select_related("coupon"),
+        "templates": CouponTemplate.objects.order_by("-pk")}, status=422 if errors else 200)
+
+
+@login_required
+@require_POST
+def setup_delete(request: HttpRequest, kind: str, pk: int) -> HttpResponse:
+    try:
+        setup.setup_delete(actor=request.user, kind=kind, pk=pk)
+        flash.success(request, _("Deleted."))
+    except DomainError as exc:
+        flash.error(request, exc.for_people())
+    return redirect(reverse("loyalty:settings") + f"#{kind}")
+
+
+@login_required
+@require_POST
+def coupon_batch(request: HttpRequest, pk: int) -> HttpResponse:
+    template = get_object_or_404(CouponTemplate, pk=pk)
+    try:
+        count = int(request.POST.get("count", "0"))
+    except ValueError:
+        count = 0
+    try:
+        codes = coupons.coupons_generate(actor=request.user, template=template, count=count)
+    except DomainError as exc:
+        flash.error(request, exc.for_people())
+        return redirect(reverse("loyalty:settings") + "#coupon")
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="coupons-{template.pk}.csv"'
+    writer = csv.writer(response)
+    writer.writerow(["code", "template", "valid_until"])
+    until = template.valid_until.date().isoformat() if template.valid_until else ""
+    for code in codes:
+        writer.writerow([coupons.code_show(code), template.name, until])
+    return response
+
+
+@login_required
+@require_POST
+def customer_act(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The 360 panel's buttons: adjust points, take a reward, issue a coupon."""
+    customer = customer_get(actor=request.user, customer_id=customer_id)
+    what = request.POST.get("what", "")
+    # A form submitted twice (a double click) carries the same key: it acts once.
+    key = request.POST.get("key") or uuid.uuid4().hex
+    try:
+        if what == "adjust":
+            try:
+                points = int(request.POST.get("points", ""))
+            except ValueError as exc:
+                raise InvalidInput.single("points", _("A whole number of points")) from exc
+            result = services.points_adjust(actor=request.user, customer=customer,
+                                            points=points,
+                                            reason=request.POST.get("reason", ""),
+                                            idempotency_key=f"web:{key}")
+            flash.success(request, _("Waiting for a second person's approval.")
+                          if result["pending"] else _("Points adjusted."))
+        elif what == "reward":
+            reward = get_object_or_404(Reward, pk=request.POST.get("reward") or 0)
+            result = rewards.reward_redeem(actor=request.user, customer=customer,
+                                           reward=reward, idempotency_key=f"web:{key}")
+            flash.success(request, _("%(reward)s redeemed.") % {"reward": reward.name}
+                          + (f" {result['coupon']}" if result["coupon"] else ""))
+        elif what == "coupon":
+            template = get_object_or_404(CouponTemplate, pk=request.POST.get("template") or 0)
+            coupon = coupons.coupon_issue(actor=request.user, template=template,
+                                          customer=customer, source="staff",
+                                          key=f"web:{key}")
+            flash.success(request, _("Coupon %(code)s issued.")
+                          % {"code": coupons.code_show(coupon.code)})
+        else:
+            raise Http404
+    except DomainError as exc:
+        flash.error(request, exc.for_people())
+    return redirect(reverse("customers:detail", args=[customer.pk]) + "#loyalty")
+
+
+@login_required
+def customer_loyalty(request: HttpRequest, customer_id: int) -> HttpResponse:
+    """The member's loyalty page for staff: movements, coupons and the actions."""
+    require(request.user, LoyaltyAction.VIEW)
+    customer = customer_get(actor=request.user, customer_id=customer_id)
+    context = selectors.customer_panel(request.user, customer.pk) or {}
+    return render(request, "loyalty/customer.html", {
+        **context, "customer": customer, "journals": selectors.journals(customer, limit=200),
+        "coupons": selectors.coupons_of(customer), "link": member_link(customer),
+        "rewards": Reward.objects.filter(active=True).order_by("points"),
+        "templates": CouponTemplate.objects.filter(active=True).order_by("name"),
+        "key": uuid.uuid4().hex})
+
+
+def member_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The member's own mobile page (also for a WeChat menu): tier and progress, points
+    with upcoming expiries, coupons."""
+    try:
+        customer_id = int(signing.Signer(salt=SALT).unsign(token))
+    except (signing.BadSignature, ValueError) as exc:
+        raise Http404 from exc
+    customer = get_object_or_404(Customer, pk=customer_id)
+    return render(request, "loyalty/member_page.html", {
+        "customer": customer, "loyalty": selectors.member_view(customer),
+        "coupons": [(c, coupons.code_show(c.code))
+                    for c in selectors.coupons_of(customer, usable_only=True)],
+        "rewards": Reward.objects.filter(active=True).order_by("points")[:20]})
