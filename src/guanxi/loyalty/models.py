@@ -250,7 +250,7 @@ class Reservation(models.Model):
     member = models.ForeignKey(Member, on_delete=models.CASCADE, related_name="reservations")
     points = models.BigIntegerField()
     state = models.CharField(max_length=10, choices=State.choices, default=State.HELD)
-    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="+")
+    journal = models.ForeignKey(Journal, on_delete=models.CASCADE, related_name="+")
     reference = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)

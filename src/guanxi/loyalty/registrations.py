@@ -86,10 +86,28 @@ def _export(person: Person) -> list[dict[str, Any]]:
                       for j in Journal.objects.filter(member=member).order_by("pk")]})]
 
 
+# Free text staff or a POS wrote about the person's points (a reason, a receipt number):
+# cleared from the audit entries on erasure, like the person's own values.
+FREE_TEXT = frozenset({"reason", "reference", "order_ref"})
+
+
+def _blank(value: Any) -> Any:
+    from guanxi.core.privacy import ERASED
+
+    if isinstance(value, dict):
+        return {k: ERASED if k in FREE_TEXT and v else _blank(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_blank(v) for v in value]
+    return value
+
+
 def _erase(person: Person) -> int:
+    from guanxi.audit.services import audit_redact
     from guanxi.loyalty.models import Member
 
-    return int(Member.objects.filter(customer_id=person.customer_id).delete()[0])
+    deleted = int(Member.objects.filter(customer_id=person.customer_id).delete()[0])
+    return deleted + audit_redact(customer_ids={person.customer_id, *person.other_ids},
+                                  redact=_blank)
 
 
 def _export_coupons(person: Person) -> list[dict[str, Any]]:
@@ -147,7 +165,7 @@ def register_loyalty() -> None:
              ("coupon_issued", _("Coupon issued"), own, coupon),
              ("coupon_redeemed", _("Coupon used"), frozenset({INTERNAL, INTERACTION}), coupon)]
     register_kinds([EventKind(name, label, flags, fields, strict=True, render=event_text,
-                              app="loyalty")
+                              app="loyalty", personal=frozenset({"reason", "reference"}))
                     for name, label, flags, fields in kinds])
     actions = "guanxi.loyalty.actions"
     register_action_types(

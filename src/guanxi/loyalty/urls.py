@@ -16,5 +16,5 @@ urlpatterns = [
 
 # What members reach without an account: their page, behind a signed link.
 public = [
-    path("m/<str:token>", views.member_page, name="loyalty_member_page"),
+    path("member/<str:token>", views.member_page, name="loyalty_member_page"),
 ]

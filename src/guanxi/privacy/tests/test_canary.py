@@ -56,6 +56,8 @@ CANARIES = {
     "ticket_reply": "QZ7客服：金丝雀已补发",
     "survey": "QZ7评价：金丝雀很快",
     "bot": "QZ7机器人：金丝雀能退吗",
+    "points_reason": "QZ7积分：金丝雀生日补偿",
+    "coupon_ref": "QZ7-POS-金丝雀",
 }
 
 
@@ -162,6 +164,20 @@ def _plant(personas, django_capture_on_commit_callbacks) -> Customer:
     kb.handoff(conversation=kb.conversation_for(asked["conversation"]),
                contact=desk.Contact(email=CANARIES["email"]))
     work_drain(["engagement.send"])
+    # loyalty: points adjusted with a reason naming them, a coupon used on a receipt
+    from guanxi.loyalty import coupons
+    from guanxi.loyalty import services as loyalty
+    from guanxi.loyalty.models import CouponTemplate
+
+    loyalty.points_adjust(actor=admin, customer=person, points=50,
+                           reason=CANARIES["points_reason"], idempotency_key="canary")
+    loyalty.points_redeem(actor=admin, customer=person, points=10, idempotency_key="c2",
+                           reference=CANARIES["coupon_ref"])
+    template = CouponTemplate.objects.create(name="生日券", kind="amount", value=5)
+    coupon = coupons.coupon_issue(actor=admin, template=template, customer=person)
+    coupons.coupons_redeem(actor=admin, codes=[coupon.code], customer=person,
+                           items=[coupons.Item("TEA", "", Decimal("20.00"))],
+                           order_ref=CANARIES["coupon_ref"], idempotency_key="c3")
     return person
 
 

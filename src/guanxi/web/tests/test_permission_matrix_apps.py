@@ -40,6 +40,9 @@ CHANNELS = {"admin", "manager"}
 DESK = {"admin", "manager", "service", "sales", "analyst"}
 DESK_WORK = KB = {"admin", "manager", "service"}
 DESK_MANAGE = {"admin", "manager"}
+LOYALTY = VIEW
+LOYALTY_WORK = {"admin", "manager", "service", "sales", "marketing"}
+LOYALTY_ADJUST = LOYALTY_MANAGE = {"admin", "manager"}
 STEPS = [{"id": "a", "type": "action", "action": "customers.tag_add", "config": {"tag": "自动"}}]
 
 # (method, url, body, roles allowed, status when allowed). Others get 403.
@@ -145,6 +148,40 @@ API_CASES = [
     ("post", "/api/v1/kb/articles", {"title": "如何退货", "body": "七天无理由退货。",
                                      "language": "zh-hans", "questions": ["能退吗"]}, KB, 201),
     ("get", "/api/v1/kb/articles/{article}", None, DESK, 200),
+    # loyalty: everyone who sees customers sees points; front-line roles redeem and issue
+    # coupons; managers adjust points (one idempotency key per case: allowed roles after
+    # the first get the first answer again)
+    ("get", "/api/v1/loyalty/members/{customer}", None, LOYALTY, 200),
+    ("get", "/api/v1/loyalty/members/{customer}/movements", None, LOYALTY, 200),
+    ("post", "/api/v1/loyalty/members/{customer}/redeem",
+     {"points": 1, "idempotency_key": "matrix-redeem"}, LOYALTY_WORK, 200),
+    ("post", "/api/v1/loyalty/members/{customer}/adjust",
+     {"points": 5, "reason": "补偿", "idempotency_key": "matrix-adjust"}, LOYALTY_ADJUST, 200),
+    ("post", "/api/v1/loyalty/members/{customer}/actions",
+     {"action": "review", "idempotency_key": "matrix-action"}, LOYALTY_WORK, 200),
+    ("post", "/api/v1/loyalty/members/{customer}/reservations",
+     {"points": 2, "idempotency_key": "matrix-reserve"}, LOYALTY_WORK, 200),
+    ("post", "/api/v1/loyalty/members/{customer}/reservations/{held}/commit",
+     {"idempotency_key": "matrix-commit"}, LOYALTY_WORK, 200),
+    ("post", "/api/v1/loyalty/members/{customer}/reservations/{held2}/release",
+     {"idempotency_key": "matrix-release"}, LOYALTY_WORK, 200),
+    ("post", "/api/v1/loyalty/orders/{order}/refund",
+     {"amount": "1.00", "idempotency_key": "matrix-refund"}, LOYALTY_WORK, 200),
+    ("get", "/api/v1/loyalty/rewards", None, LOYALTY, 200),
+    ("post", "/api/v1/loyalty/members/{customer}/rewards/{reward}/redeem",
+     {"idempotency_key": "matrix-reward"}, LOYALTY_WORK, 200),
+    ("get", "/api/v1/loyalty/members/{customer}/coupons", None, LOYALTY, 200),
+    ("post", "/api/v1/loyalty/coupons/issue", {"template_id": "{coupon_template}",
+                                              "customer_id": "{customer}",
+                                              "idempotency_key": "matrix-issue"},
+     LOYALTY_WORK, 200),
+    ("post", "/api/v1/loyalty/coupons/validate",
+     {"codes": ["{coupon_code}"], "customer_id": "{customer}",
+      "items": [{"sku": "TEA", "amount": "50.00"}]}, LOYALTY_WORK, 200),
+    ("post", "/api/v1/loyalty/coupons/redeem",
+     {"codes": ["{coupon_code}"], "customer_id": "{customer}",
+      "items": [{"sku": "TEA", "amount": "50.00"}], "order_ref": "M-1",
+      "idempotency_key": "matrix-coupon"}, LOYALTY_WORK, 200),
     # the FAQ bot answers anyone (the public web widget)
     ("post", "/api/v1/bot/ask", {"question": "怎么退货", "language": "zh-hans"}, ANY, 200),
     ("post", "/api/v1/bot/handoff", {"conversation": "matrix-conversation",
@@ -223,6 +260,15 @@ PAGE_CASES = [
     ("get", "/desk/surveys/", None, DESK, 200),
     ("get", "/desk/surveys/{survey}/", None, DESK, 200),
     ("get", "/desk/settings/", None, DESK_MANAGE, 200),
+    ("get", "/loyalty/", None, LOYALTY, 200),
+    ("get", "/loyalty/settings/", None, LOYALTY_MANAGE, 200),
+    ("post", "/loyalty/settings/{rule_kind}/{rule}/delete", None, LOYALTY_MANAGE, 302),
+    ("post", "/loyalty/coupons/{coupon_template}/batch", {"count": 3}, LOYALTY_MANAGE, 200),
+    ("post", "/loyalty/adjustments/{pending}", {"approve": "1"}, LOYALTY_ADJUST, 302),
+    ("get", "/loyalty/customers/{customer}/", None, LOYALTY, 200),
+    ("post", "/loyalty/customers/{customer}/act",
+     {"what": "coupon", "template": "{coupon_template}", "key": "matrix"}, LOYALTY_WORK, 302),
+    ("get", "/member/{member_page}", None, ANY, 200),
     # what customers reach without an account (any role may open it too)
     ("get", "/help/", None, ANY, 200),
     ("get", "/help/a/{article}", None, ANY, 200),
@@ -325,16 +371,46 @@ def objects(personas):
     invitation = Invitation.objects.create(survey=survey, customer=e, ticket=ticket,
                                            key="matrix-invitation")
     Conversation.objects.create(key="matrix-conversation")
+    loyalty = _loyalty(m, e)
     desk = {"ticket": ticket.pk, "ticket2": ticket2.pk, "article": article.pk,
             "survey": survey.pk, "portal": surveys.sign("portal", ticket.portal_key),
             "invitation": surveys.sign("survey", invitation.key),
             "attachment": ticket.messages.first().attachments.first().pk}
-    return {**desk, "customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
+    return {**desk, **loyalty, "customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
             "segment": segment.pk, "run": run.pk, "automation": automation.pk,
             "paused": paused.pk, "endpoint": endpoint.pk, "delivery": delivery.pk,
             "template": template.pk, "suppression": suppression.pk,
             "campaign": campaign.pk, "sending": sending.pk, "audience": audience.pk,
             "message": message.pk}
+
+
+def _loyalty(m, e) -> dict:
+    """A programme with tiers, a member with points, an order that earned, two held
+    reservations, a pending adjustment, a coupon template, a coupon and a reward."""
+    from decimal import Decimal
+
+    from guanxi.customers.services import OrderLineInput, order_create
+    from guanxi.loyalty import coupons, reservations, services
+    from guanxi.loyalty.models import CouponTemplate, EarnRule, Programme, Reward, Tier
+    from guanxi.loyalty.views import member_link
+
+    Programme.objects.create(name="会员", action_points={"review": 10}, approval_above=100)
+    Tier.objects.create(name="普通", threshold=0)
+    order = order_create(actor=m, customer=e,
+                         lines=[OrderLineInput(sku="TEA", unit_price=Decimal("500.00"))])
+    services.points_earn_order(order=order)
+    held = [reservations.reservation_create(actor=m, customer=e, points=3,
+                                            idempotency_key=f"h{i}")["id"] for i in (1, 2)]
+    pending = services.points_adjust(actor=m, customer=e, points=200, reason="大额",
+                                     idempotency_key="p")["approval_id"]
+    template = CouponTemplate.objects.create(name="减5元", kind="amount", value=5,
+                                             per_customer=0)
+    coupon = coupons.coupon_issue(actor=m, template=template, customer=e)
+    reward = Reward.objects.create(name="茶杯", points=10)
+    rule = EarnRule.objects.create(name="茶叶双倍", kind="category", match="tea")
+    return {"order": order.pk, "held": held[0], "held2": held[1], "pending": pending,
+            "coupon_template": template.pk, "coupon_code": f'"{coupon.code}"',
+            "reward": reward.pk, "rule": rule.pk, "rule_kind": "rule", "member_page": member_link(e)[8:]}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:
@@ -363,7 +439,8 @@ def test_api_matrix(client, personas, objects, role, method, url, body, allowed,
                          ids=[f"{c[0]} {c[1]}" for c in PAGE_CASES])
 def test_page_matrix(client, personas, objects, role, method, url, body, allowed, success):
     client.force_login(personas.by_role(role))
-    r = getattr(client, method)(_fill(url, objects), data=body or {})
+    data = json.loads(_fill(json.dumps(body), objects)) if body else {}
+    r = getattr(client, method)(_fill(url, objects), data=data)
     if role in allowed:
         assert r.status_code == success
     elif url == "/":
