@@ -102,10 +102,10 @@ def _qualifying(ids: list[int], since: dt.datetime) -> dict[int, Decimal]:
         from guanxi.customers.models import Order, OrderStatus
 
         customers = dict(Member.objects.filter(pk__in=ids).values_list("customer_id", "pk"))
-        rows = (Order.objects.filter(customer_id__in=customers, status=OrderStatus.PAID,
-                                     placed_at__gte=since)
-                .values_list("customer_id").annotate(s=Sum("total")))
-        return {customers[c]: Decimal(s or 0) for c, s in rows}
+        spent = (Order.objects.filter(customer_id__in=customers, status=OrderStatus.PAID,
+                                      placed_at__gte=since)
+                 .values_list("customer_id").annotate(s=Sum("total")))
+        return {customers[c]: Decimal(s or 0) for c, s in spent}
     rows = (Journal.objects.filter(member_id__in=ids, created_at__gte=since,
                                    kind__in=[JournalKind.EARN, JournalKind.AWARD,
                                              JournalKind.REVERSE])
@@ -146,7 +146,7 @@ def _review_chunk(ids: list[int], now: dt.datetime, since: dt.datetime,
     with transaction.atomic():
         _lock(ids)
         values = _qualifying(ids, since)
-        grace_rows: list[tuple[object, int]] = []
+        grace_rows: list[tuple[dt.datetime | None, int]] = []
         changed: list[tuple[int, rules.TierDecision]] = []
         for pk, tier_id, after in Member.objects.filter(pk__in=ids).values_list(
                 "pk", "tier_id", "downgrade_after"):

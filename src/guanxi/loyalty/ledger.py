@@ -39,9 +39,9 @@ def post(member: Member, kind: str, moves: Sequence[Move], *, points: int,
     moves = [(a, p) for a, p in moves if p]
     if sum(p for _a, p in moves) != 0:
         raise AssertionError(f"unbalanced journal {kind}: {moves}")
-    user = actor if getattr(actor, "is_authenticated", False) else None
     journal = Journal.objects.create(member=member, kind=kind, points=points,
-                                     order_id=order_id, reason=reason[:200], actor=user,
+                                     order_id=order_id, reason=reason[:200],
+                                     actor_id=getattr(actor, "pk", None),
                                      created_at=at or timezone.now())
     own = {Account.MEMBER, Account.RESERVED, Account.DEBT}
     Entry.objects.bulk_create([Entry(journal=journal, account=a,

@@ -152,10 +152,12 @@ def register_loyalty() -> None:
 
     register_loyalty_actions()
     own = frozenset({INTERNAL})
-    points = {"points": int, "order_id": int, "ref": str, "reason": str, "reference": str}
-    coupon = {"coupon": int, "template": str, "valid_until": str, "discount": str,
-              "reference": str}
-    kinds = [("points_earned", _("Points earned"), own, points),
+    points: dict[str, type] = {"points": int, "order_id": int, "ref": str, "reason": str,
+                               "reference": str}
+    coupon: dict[str, type] = {"coupon": int, "template": str, "valid_until": str,
+                               "discount": str, "reference": str}
+    kinds: list[tuple[str, Any, frozenset[str], dict[str, type]]] = [
+             ("points_earned", _("Points earned"), own, points),
              ("points_spent", _("Points spent"), frozenset({INTERNAL, INTERACTION}), points),
              ("points_adjusted", _("Points adjusted"), own, points),
              ("points_reversed", _("Points taken back"), own, points),

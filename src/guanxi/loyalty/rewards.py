@@ -39,7 +39,7 @@ def reward_redeem(*, actor: Actor, customer: Customer, reward: Reward,
         services.member_event(member, "points_spent", actor, points=reward.points,
                         reference=reward.name[:100])
         coupon = None
-        if reward.coupon_id:
+        if reward.coupon is not None:
             coupon = coupon_issue(actor=None, template=reward.coupon, customer=customer,
                                   source=f"reward:{reward.pk}", key=f"reward:{journal.pk}")
         log_action(actor=actor, action="loyalty.reward", obj=reward, customer_id=customer.pk,

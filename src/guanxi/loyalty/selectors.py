@@ -66,8 +66,8 @@ def member_view(customer: Customer) -> dict[str, Any]:
         "qualifying": str(value),
         "next_tier": nxt.name if nxt else None,
         "to_next_tier": str(max(nxt.threshold - value, Decimal(0))) if nxt else None,
-        "progress": (int(min(value / nxt.threshold, 1) * 100) if nxt and nxt.threshold
-                     else 100),
+        "progress": (int(min(value / nxt.threshold, Decimal(1)) * 100)
+                     if nxt and nxt.threshold else 100),
         "downgrade_after": member.downgrade_after.isoformat()
         if member and member.downgrade_after else None,
         "expiring": expiring(member),
@@ -108,7 +108,8 @@ def customer_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
 
 def home_approvals(actor: Actor) -> dict[str, Any] | None:
     waiting = list(PendingAdjustment.objects.filter(approved__isnull=True)
-                   .exclude(requested_by=actor).select_related("member__customer")
+                   .exclude(requested_by_id=getattr(actor, "pk", None))
+                   .select_related("member__customer")
                    .order_by("requested_at")[:10])
     return {"pending": waiting} if waiting else None
 

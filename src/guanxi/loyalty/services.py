@@ -153,12 +153,13 @@ def tier_apply(member: Member, decision: rules.TierDecision, actor: Actor) -> No
         fields.append("tier_since")
     member.save(update_fields=fields)
     if decision.changed:
-        names = dict(Tier.objects.filter(pk__in=[old, decision.tier_id])
-                     .values_list("pk", "name"))
+        names: dict[int | None, str] = dict(
+            Tier.objects.filter(pk__in=[old, decision.tier_id]).values_list("pk", "name"))
         _, rank = tiers_ranked()
         up = rank.get(decision.tier_id, -1) > rank.get(old, -1)
-        member_event(member, "member_tier_changed", actor, tier=names.get(decision.tier_id, ""),
-               previous=names.get(old, ""), direction="up" if up else "down")
+        member_event(member, "member_tier_changed", actor,
+                     tier=names.get(decision.tier_id, ""), previous=names.get(old, ""),
+                     direction="up" if up else "down")
         log_action(actor=actor, action="loyalty.tier", obj=member,
                    customer_id=member.customer_id,
                    changes={"tier": [names.get(old), names.get(decision.tier_id)]})

@@ -98,7 +98,8 @@ def setup_save(*, actor: Actor, kind: str, data: Mapping[str, Any], instance: An
                ) -> Any:
     require(actor, LoyaltyAction.MANAGE)
     form = form_for(kind, instance, data)
-    before = {f: getattr(instance, f) for f in form.Meta.fields} if instance else {}
+    fields = list(form._meta.fields or ())
+    before = {f: getattr(instance, f) for f in fields} if instance else {}
     if form.is_valid():
         _check(kind, form)
     if form.errors:
@@ -106,7 +107,7 @@ def setup_save(*, actor: Actor, kind: str, data: Mapping[str, Any], instance: An
                             for f, msgs in form.errors.items()])
     with transaction.atomic():
         obj = form.save()
-        after = {f: getattr(obj, f) for f in form.Meta.fields}
+        after = {f: getattr(obj, f) for f in fields}
         log_action(actor=actor, action=f"loyalty.setup.{kind}", obj=obj,
                    changes=diff(before, after))
     return obj
@@ -118,7 +119,7 @@ MODELS = {"tier": Tier, "rule": EarnRule, "reward": Reward, "coupon": CouponTemp
 def setup_delete(*, actor: Actor, kind: str, pk: int) -> None:
     require(actor, LoyaltyAction.MANAGE)
     model = MODELS.get(kind)
-    obj = model.objects.filter(pk=pk).first() if model else None
+    obj = model._default_manager.filter(pk=pk).first() if model else None
     if obj is None:
         raise NotFound(_("Not found"))
     with transaction.atomic():

@@ -36,7 +36,7 @@ def test_lots_that_expire_first_are_taken_first(lots, points):
     # and no lot is touched while one expiring earlier still has points left
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     key = {i: (e or far, i) for i, _r, e in lots}
-    for i, used in taken.items():
+    for i in taken:
         for j, (remaining, _e) in by_id.items():
             if key[j] < key[i] and remaining > 0:
                 assert taken.get(j) == remaining

@@ -376,7 +376,8 @@ def objects(personas):
             "survey": survey.pk, "portal": surveys.sign("portal", ticket.portal_key),
             "invitation": surveys.sign("survey", invitation.key),
             "attachment": ticket.messages.first().attachments.first().pk}
-    return {**desk, **loyalty, "customer": e.pk, "other": a.pk, "merge": merge.pk, "candidate": candidate.pk,
+    return {**desk, **loyalty, "customer": e.pk, "other": a.pk, "merge": merge.pk,
+            "candidate": candidate.pk,
             "segment": segment.pk, "run": run.pk, "automation": automation.pk,
             "paused": paused.pk, "endpoint": endpoint.pk, "delivery": delivery.pk,
             "template": template.pk, "suppression": suppression.pk,
@@ -410,7 +411,8 @@ def _loyalty(m, e) -> dict:
     rule = EarnRule.objects.create(name="茶叶双倍", kind="category", match="tea")
     return {"order": order.pk, "held": held[0], "held2": held[1], "pending": pending,
             "coupon_template": template.pk, "coupon_code": f'"{coupon.code}"',
-            "reward": reward.pk, "rule": rule.pk, "rule_kind": "rule", "member_page": member_link(e)[8:]}
+            "reward": reward.pk, "rule": rule.pk, "rule_kind": "rule",
+            "member_page": member_link(e).removeprefix("/member/")}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:
