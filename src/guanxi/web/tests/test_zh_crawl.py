@@ -12,6 +12,7 @@ import pytest
 
 from guanxi.analytics.services import scores_refresh, segment_save
 from guanxi.customers import services as customer_services
+from guanxi.customers.models import Customer
 from guanxi.testing import make_customer
 
 pytestmark = pytest.mark.django_db
@@ -134,6 +135,7 @@ def _data(personas) -> set[str]:
 
     work_drain(["engagement.campaign", "engagement.send"])
     _desk(personas, a)
+    _loyalty(personas, a)
     # what users typed or were given: usernames, emails and the like
     typed = {"East", "West"} | {u.username for u in (
         personas.admin, personas.manager, personas.sales, personas.service,
@@ -144,6 +146,32 @@ def _data(personas) -> set[str]:
 
 
 START: list[str] = []
+
+
+def _loyalty(personas, customer) -> None:
+    """A programme with tiers, rules, rewards and coupons; the customer's points, a
+    coupon, a pending adjustment; their pages are crawled first (see the test)."""
+    from decimal import Decimal
+
+    from guanxi.loyalty import coupons, services
+    from guanxi.loyalty.demo import TIERS
+    from guanxi.loyalty.models import CouponTemplate, EarnRule, Programme, Reward, Tier
+    from guanxi.loyalty.views import member_link
+
+    Programme.objects.create(name="茶友会", action_points={"review": 20})
+    for name, threshold, multiplier, birthday, benefits in TIERS:
+        Tier.objects.create(name=name, threshold=threshold, multiplier=Decimal(multiplier),
+                            birthday_points=birthday, benefits=benefits)
+    EarnRule.objects.create(name="茶叶双倍", kind="category", match="茶叶")
+    template = CouponTemplate.objects.create(name="生日券", kind="amount", value=20,
+                                             min_spend=100)
+    Reward.objects.create(name="茶杯", points=300, stock=5)
+    services.points_award(actor=None, customer=customer, points=1200, reason="开卡礼")
+    coupons.coupon_issue(actor=None, template=template, customer=customer)
+    services.points_adjust(actor=personas.manager, customer=customer, points=5000,
+                           reason="迁移旧积分", idempotency_key="crawl")
+    START[:] = ["/loyalty/", "/loyalty/settings/", f"/loyalty/customers/{customer.pk}/",
+                member_link(customer)]
 
 
 def _desk(personas, customer) -> None:
@@ -190,6 +218,7 @@ def test_every_page_in_chinese_has_no_english_ui_text(client, personas, role):
     client.force_login(getattr(personas, role))
     headers = {"HTTP_ACCEPT_LANGUAGE": "zh-hans"}
     queue, seen, english = ["/", *START, "/desk/settings/", "/desk/bot/"], set(), {}
+    queue.append(f"/customers/{Customer.objects.get(display_name='欧阳娜娜').pk}/")
     while queue and len(seen) < MAX_PAGES:
         path = queue.pop(0)
         if path in seen:

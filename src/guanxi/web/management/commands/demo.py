@@ -105,6 +105,12 @@ class Command(BaseCommand):
         automations += desk["automations"]
         self.stdout.write(f"  Service desk: {desk['tickets']} tickets, "
                           f"{desk['articles']} help-centre articles.")
+        from guanxi.loyalty.demo import demo_loyalty
+
+        loyalty = demo_loyalty(actor=admin)
+        automations += loyalty["automations"]
+        self.stdout.write(f"  Loyalty: {loyalty['members']} members, "
+                          f"{loyalty['points']} points from their orders.")
         self.stdout.write(f"  Scored {scored['customers']} customers; "
                           f"{segments} example segments; {automations} automations; "
                           f"{messaging['templates']} message templates and "
