@@ -59,6 +59,7 @@ bench: install-test
 	$(BIN)/python bench/pages.py
 	$(BIN)/python bench/automation.py
 	$(BIN)/python bench/servicedesk.py
+	$(BIN)/python bench/loyalty.py
 	$(BIN)/python bench/engagement.py
 	$(BIN)/python bench/foundation.py
 	@$(BIN)/python -m guanxi.core.pgcheck "$(PG_URL)"; rc=$$?; \

@@ -190,7 +190,8 @@ def member_get(request: HttpRequest, customer_id: Id) -> Any:
             summary="A member's latest point movements")
 def member_movements(request: HttpRequest, customer_id: Id, limit: Limit = 50) -> Any:
     require(request.user, LoyaltyAction.VIEW)
-    return selectors.journals(_customer(request, customer_id), limit=min(limit, 500))
+    return selectors.movements(request.user, _customer(request, customer_id),
+                               limit=min(limit, 500))
 
 
 @router.post("/loyalty/members/{customer_id}/redeem", response=BalanceOut,

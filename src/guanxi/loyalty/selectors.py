@@ -11,7 +11,7 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from guanxi.core.permissions import Actor, can, require
+from guanxi.core.permissions import Actor, can, require, sees_masked
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_get
 from guanxi.loyalty.models import (
@@ -85,6 +85,16 @@ def journals(customer: Customer, *, limit: int = 20) -> list[Journal]:
     return list(Journal.objects.filter(member__customer_id=customer.pk)
                 .exclude(kind__in=[JournalKind.COMMIT, JournalKind.RELEASE])
                 .select_related("order").order_by("-created_at", "-pk")[:limit])
+
+
+def movements(actor: Actor, customer: Customer, *, limit: int = 50) -> list[Journal]:
+    """The member's latest movements; their free-text reasons (a note staff wrote, a
+    receipt number) left out for roles that see personal data masked."""
+    rows = journals(customer, limit=limit)
+    if sees_masked(actor):
+        for j in rows:
+            j.reason = ""
+    return rows
 
 
 def coupons_of(customer: Customer, *, usable_only: bool = False) -> list[Coupon]:

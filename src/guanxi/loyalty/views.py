@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.core.errors import DomainError, FieldError, InvalidInput
-from guanxi.core.permissions import require
+from guanxi.core.permissions import require, sees_masked
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_get
 from guanxi.loyalty import coupons, rewards, selectors, services, setup
@@ -46,7 +46,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "member__customer", "requested_by").order_by("requested_at")[:50]
     most = max((n for _name, n in stats["tiers"]), default=0) or 1
     return render(request, "loyalty/dashboard.html", {
-        "stats": stats, "pending": pending,
+        "stats": stats, "pending": pending, "masked": sees_masked(request.user),
         "tiers": [(name, n, round(100 * n / most)) for name, n in stats["tiers"]]})
 
 
@@ -171,7 +171,7 @@ def customer_loyalty(request: HttpRequest, customer_id: int) -> HttpResponse:
         "coupons": selectors.coupons_of(customer), "link": member_link(customer),
         "rewards": Reward.objects.filter(active=True).order_by("points"),
         "templates": CouponTemplate.objects.filter(active=True).order_by("name"),
-        "key": uuid.uuid4().hex})
+        "key": uuid.uuid4().hex, "masked": sees_masked(request.user)})
 
 
 def member_page(request: HttpRequest, token: str) -> HttpResponse:

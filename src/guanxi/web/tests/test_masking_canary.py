@@ -52,6 +52,23 @@ def canary(personas) -> Customer:
                            comment=f"打 {PHONE} 很快接通")
     conversation = kb.conversation_for(kb.ask(f"{PHONE} 能退货吗", "zh-hans")["conversation"])
     kb.handoff(conversation=conversation, contact=services.Contact(email=EMAIL))
+    # loyalty: a points adjustment and a coupon receipt that quote the phone
+    from decimal import Decimal
+
+    from guanxi.loyalty import coupons
+    from guanxi.loyalty import services as loyalty
+    from guanxi.loyalty.models import CouponTemplate, Programme
+
+    Programme.objects.create(name="会员")
+    loyalty.points_adjust(actor=m, customer=c, points=50, reason=f"来电 {PHONE} 补偿",
+                          idempotency_key="canary")
+    loyalty.points_redeem(actor=m, customer=c, points=5, idempotency_key="canary2",
+                          reference=f"POS {PHONE}")
+    coupon = coupons.coupon_issue(actor=m, customer=c, template=CouponTemplate.objects.create(
+        name="券", kind="amount", value=5))
+    coupons.coupons_redeem(actor=m, codes=[coupon.code], customer=c,
+                           items=[coupons.Item("T", "", Decimal("9.00"))],
+                           order_ref=f"单 {PHONE}", idempotency_key="canary3")
     c.desk = {"ticket_id": ticket.pk,  # type: ignore[attr-defined]
               "survey_id": Invitation.objects.get(ticket=ticket).survey_id}
     return c
@@ -109,7 +126,7 @@ def test_no_api_response_carries_the_canary(client, personas, canary):
     "/customers/export.csv", "/customers/export.csv?format=xlsx", "/analytics/",
     "/analytics/segments/", "/analytics/scores.csv", "/analytics/scores.csv?format=xlsx",
     "/desk/?view=all", "/desk/{ticket}/", "/desk/surveys/{survey}/", "/desk/bot/",
-    "/search/?q=请回电",
+    "/search/?q=请回电", "/loyalty/", "/loyalty/customers/{id}/",
 ])
 def test_no_page_or_export_carries_the_canary(client, personas, canary, url):
     client.force_login(personas.analyst)
@@ -119,7 +136,7 @@ def test_no_page_or_export_carries_the_canary(client, personas, canary, url):
     assert r.status_code == 200
     text = _body(r)
     assert not _leaks(text), _leaks(text)
-    if "{id}" in url and "timeline" not in url:
+    if url.startswith("/customers/{id}") and "timeline" not in url:
         assert "137****6755" in text  # the masked form is shown instead
 
 
