@@ -29,9 +29,9 @@ def demo_loyalty(*, actor: Actor) -> dict[str, Any]:
         return {"members": 0, "points": 0, "automations": 0}
     Programme.objects.create(name=_("Tea lovers' club"), points_per_unit=Decimal(1),
                              expiry_days=730, action_points={"review": 20, "sign_in": 5})
-    for name, threshold, multiplier, birthday, benefits in TIERS:
+    for name, threshold, multiplier, points_gift, benefits in TIERS:
         Tier.objects.create(name=name, threshold=threshold, multiplier=Decimal(multiplier),
-                            birthday_points=birthday, benefits=benefits)
+                            birthday_points=points_gift, benefits=benefits)
     EarnRule.objects.create(name="茶叶双倍积分", kind="category", match="茶叶",
                             multiplier=2)
     birthday = CouponTemplate.objects.create(name="生日券 满100减20", kind="amount",
