@@ -20,12 +20,13 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Router, Schema
+from ninja.responses import Status
 
 from guanxi.core.apitypes import Id, Limit
 from guanxi.core.permissions import require
 from guanxi.customers.models import Order
 from guanxi.customers.selectors import customer_get
-from guanxi.loyalty import coupons, reservations, rewards, selectors, services
+from guanxi.loyalty import coupons, referrals, reservations, rewards, selectors, services
 from guanxi.loyalty.idempotency import once
 from guanxi.loyalty.models import CouponTemplate, Reward
 from guanxi.loyalty.permissions import LoyaltyAction
@@ -176,6 +177,38 @@ class CouponRedeemOut(Schema):
     discount: str
 
 
+class ReferralCodeOut(Schema):
+    customer_id: int
+    code: str
+    link: str
+
+
+class AddressIn(Schema):
+    province: str = Field("", max_length=60)
+    city: str = Field("", max_length=60)
+    district: str = Field("", max_length=60)
+    street: str = Field("", max_length=200)
+
+
+class ReferralIn(Schema):
+    code: str = Field(min_length=1, max_length=12, description="The referrer's code")
+    customer_id: Id = Field(description="The new customer (the friend)")
+    phone: str = Field("", max_length=40, description="What the shop saw at sign-up or "
+                                                       "checkout, for the household guard")
+    address: AddressIn | None = None
+    payment_id: str = Field("", max_length=200, description="The payment account's id")
+
+
+class ReferralOut(Schema):
+    id: int
+    referrer_id: int
+    referee_id: int
+    state: str = Field(description="pending (until the first paid order), rewarded, "
+                                   "rejected")
+    reason: str = Field(description="Why rejected: self, same_phone, same_address, "
+                                    "same_payment")
+
+
 def _customer(request: HttpRequest, customer_id: int) -> Any:
     return customer_get(actor=request.user, customer_id=customer_id)
 
@@ -312,3 +345,24 @@ def coupon_redeem(request: HttpRequest, payload: CouponRedeemIn) -> Any:
     return coupons.coupons_redeem(actor=request.user, codes=payload.codes, customer=customer,
                                   items=_items(payload), order_ref=payload.order_ref,
                                   idempotency_key=payload.idempotency_key)
+
+
+@router.get("/loyalty/members/{customer_id}/referral", response=ReferralCodeOut,
+            summary="A member's referral code and link")
+def member_referral(request: HttpRequest, customer_id: Id) -> Any:
+    require(request.user, LoyaltyAction.VIEW)
+    customer = _customer(request, customer_id)
+    return {"customer_id": customer.pk, "code": referrals.referral_code(customer),
+            "link": referrals.referral_link(customer)}
+
+
+@router.post("/loyalty/referrals", response={201: ReferralOut},
+             summary="A new customer arrived with a member's referral code")
+def referral_record(request: HttpRequest, payload: ReferralIn) -> Any:
+    address = payload.address
+    referral = referrals.referral_record(
+        actor=request.user, code=payload.code,
+        referee=_customer(request, payload.customer_id), phone=payload.phone,
+        address=(address.province, address.city, address.district, address.street)
+        if address else (), payment_id=payload.payment_id)
+    return Status(201, referral)

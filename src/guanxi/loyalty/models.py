@@ -46,6 +46,9 @@ class Programme(models.Model):
         _("manual adjustments above this need a second person"), default=1000)
     reservation_minutes = models.PositiveIntegerField(_("reservations expire after (minutes)"),
                                                       default=15)
+    referrer_points = models.PositiveIntegerField(_("points for the referrer"), default=200)
+    referee_points = models.PositiveIntegerField(_("points for the referred friend"),
+                                                 default=100)
     action_points = models.JSONField(
         _("points for actions"), default=dict, blank=True,
         help_text=_("Action to points, e.g. review, sign_in, event, referral."))
@@ -93,6 +96,8 @@ class Member(models.Model):
     reserved = models.BigIntegerField(_("reserved points"), default=0)
     debt = models.BigIntegerField(_("points owed"), default=0)
     joined_at = models.DateTimeField(_("joined"), default=timezone.now)
+    referral_code = models.CharField(_("referral code"), max_length=12, null=True,
+                                     blank=True, unique=True)
 
     class Meta:
         verbose_name = _("member")
@@ -387,3 +392,33 @@ class Reward(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Referral(models.Model):
+    """A friend a member brought in: both are rewarded after the friend's first paid
+    order, unless a guard found them to be the same person or household."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting for the first paid order")
+        REWARDED = "rewarded", _("Rewarded")
+        REJECTED = "rejected", _("Rejected")
+
+    referrer = models.ForeignKey(Customer, on_delete=models.CASCADE,
+                                 related_name="referrals_made")
+    referee = models.OneToOneField(Customer, on_delete=models.CASCADE,
+                                   related_name="referred_by")
+    class Reason(models.TextChoices):
+        SELF = "self", _("the member themselves")
+        SAME_PHONE = "same_phone", _("same phone as the referrer")
+        SAME_ADDRESS = "same_address", _("same address as the referrer")
+        SAME_PAYMENT = "same_payment", _("same payment account as the referrer")
+
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    reason = models.CharField(max_length=40, blank=True, choices=Reason.choices)
+    order = models.ForeignKey(Order, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    rewarded_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id} → {self.referee_id}"

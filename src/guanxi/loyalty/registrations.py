@@ -23,6 +23,7 @@ def on_events(events: list[Any]) -> None:
     """Orders from anywhere (API, import, webhooks, staff) earn points once; refunds and
     cancellations take them back."""
     from guanxi.customers.models import Order
+    from guanxi.loyalty.referrals import referral_reward
     from guanxi.loyalty.services import points_earn_order, points_reverse_order
 
     wanted = [e for e in events if e.kind in ORDER_KINDS and e.order_id]
@@ -33,6 +34,7 @@ def on_events(events: list[Any]) -> None:
             continue
         if event.kind == "order_placed":
             points_earn_order(order=order)
+            referral_reward(order)
         else:
             points_reverse_order(actor=None, order=order)
 
@@ -72,7 +74,7 @@ def event_text(event: Any) -> str:
 
 
 def _export(person: Person) -> list[dict[str, Any]]:
-    from guanxi.loyalty.models import Journal, Member
+    from guanxi.loyalty.models import Journal, Member, Referral
 
     member = Member.objects.filter(customer_id=person.customer_id).select_related(
         "tier").first()
@@ -80,7 +82,9 @@ def _export(person: Person) -> list[dict[str, Any]]:
         return []
     return [jsonable({
         "tier": member.tier.name if member.tier else None, "balance": member.balance,
-        "joined_at": member.joined_at,
+        "joined_at": member.joined_at, "referral_code": member.referral_code,
+        "referred_by": Referral.objects.filter(referee_id=person.customer_id)
+        .values_list("referrer_id", flat=True).first(),
         "movements": [{"kind": j.kind, "points": j.points, "at": j.created_at,
                        "reason": j.reason}
                       for j in Journal.objects.filter(member=member).order_by("pk")]})]
@@ -102,10 +106,14 @@ def _blank(value: Any) -> Any:
 
 
 def _erase(person: Person) -> int:
-    from guanxi.audit.services import audit_redact
-    from guanxi.loyalty.models import Member
+    from django.db.models import Q
 
-    deleted = int(Member.objects.filter(customer_id=person.customer_id).delete()[0])
+    from guanxi.audit.services import audit_redact
+    from guanxi.loyalty.models import Member, Referral
+
+    deleted = int(Referral.objects.filter(Q(referrer_id=person.customer_id)
+                                          | Q(referee_id=person.customer_id)).delete()[0])
+    deleted += int(Member.objects.filter(customer_id=person.customer_id).delete()[0])
     return deleted + audit_redact(customer_ids={person.customer_id, *person.other_ids},
                                   redact=_blank)
 
@@ -146,7 +154,7 @@ def register_loyalty() -> None:
     from guanxi.core.watchdog import register_check
     from guanxi.customers.extensions import Panel, register_panel
     from guanxi.customers.merging import MergeRule, Strategy, register_merge_rule
-    from guanxi.loyalty.models import Coupon, Member
+    from guanxi.loyalty.models import Coupon, Member, Referral
     from guanxi.loyalty.permissions import LoyaltyAction, register_loyalty_actions
     from guanxi.timeline.kinds import INTERACTION, INTERNAL, SYSTEM, EventKind, register_kinds
 
@@ -206,6 +214,10 @@ def register_loyalty() -> None:
                                 LoyaltyAction.ADJUST, order=6))
     register_merge_rule(MergeRule(Member, Strategy.FOLD, fold=_fold))
     register_merge_rule(MergeRule(Coupon, Strategy.MOVE))
+    # whom the absorbed customer referred moves; who referred them: the kept customer's
+    # own referrer stays
+    register_merge_rule(MergeRule(Referral, Strategy.MOVE, field="referrer"))
+    register_merge_rule(MergeRule(Referral, Strategy.KEEP_SURVIVOR, field="referee"))
     register_personal_data(PersonalData(
         "loyalty.member", _("Membership and points"), "loyalty",
         {"balance": "record", "tier": "record", "movements": "record"},

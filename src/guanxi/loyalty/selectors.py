@@ -110,7 +110,10 @@ def customer_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     customer = Customer.objects.filter(pk=customer_id).first()
     if customer is None:
         return None
+    from guanxi.loyalty.referrals import referral_tree
+
     return {"loyalty": member_view(customer), "journals": journals(customer, limit=8),
+            "tree": referral_tree(customer, depth=1),
             "coupons": coupons_of(customer, usable_only=True)[:5],
             "can_work": can(actor, LoyaltyAction.WORK),
             "can_adjust": can(actor, LoyaltyAction.ADJUST), "customer_id": customer_id}

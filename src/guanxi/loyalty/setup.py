@@ -24,7 +24,8 @@ class ProgrammeForm(forms.ModelForm):
         model = Programme
         fields = ["name", "points_per_unit", "expiry_days", "qualify_on", "qualify_months",
                   "grace_days", "cap_per_order", "cap_per_day", "allow_negative",
-                  "approval_above", "reservation_minutes", "action_points"]
+                  "approval_above", "reservation_minutes", "action_points",
+                  "referrer_points", "referee_points"]
         # the JSON keys are identifiers that API callers send, shown as they are
         widgets = {"action_points": forms.Textarea(attrs={"rows": 2, "translate": "no",
                                                           "class": "font-monospace"})}

@@ -17,4 +17,5 @@ urlpatterns = [
 # What members reach without an account: their page, behind a signed link.
 public = [
     path("member/<str:token>", views.member_page, name="loyalty_member_page"),
+    path("r/<str:code>", views.referral_landing, name="loyalty_referral"),
 ]

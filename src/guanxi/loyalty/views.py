@@ -13,6 +13,7 @@ from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -20,7 +21,7 @@ from guanxi.core.errors import DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import require, sees_masked
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_get
-from guanxi.loyalty import coupons, rewards, selectors, services, setup
+from guanxi.loyalty import coupons, referrals, rewards, selectors, services, setup
 from guanxi.loyalty.models import (
     CouponTemplate,
     EarnRule,
@@ -171,7 +172,23 @@ def customer_loyalty(request: HttpRequest, customer_id: int) -> HttpResponse:
         "coupons": selectors.coupons_of(customer), "link": member_link(customer),
         "rewards": Reward.objects.filter(active=True).order_by("points"),
         "templates": CouponTemplate.objects.filter(active=True).order_by("name"),
-        "key": uuid.uuid4().hex, "masked": sees_masked(request.user)})
+        "key": uuid.uuid4().hex, "masked": sees_masked(request.user),
+        "tree": referrals.referral_tree(customer),
+        "referral_link": referrals.referral_link(customer)})
+
+
+def referral_landing(request: HttpRequest, code: str) -> HttpResponse:
+    """Where a member's referral link or QR code leads: who invited the friend and the
+    code to give at sign-up or checkout."""
+    from guanxi.loyalty.models import Member
+
+    member = Member.objects.filter(referral_code=code.upper()).select_related(
+        "customer").first()
+    if member is None:
+        raise Http404
+    name = member.customer.family_name or member.customer.display_name[:1]
+    return render(request, "loyalty/referral_landing.html", {"code": member.referral_code,
+                                                             "name": name})
 
 
 def member_page(request: HttpRequest, token: str) -> HttpResponse:
@@ -182,7 +199,10 @@ def member_page(request: HttpRequest, token: str) -> HttpResponse:
     except (signing.BadSignature, ValueError) as exc:
         raise Http404 from exc
     customer = get_object_or_404(Customer, pk=customer_id)
+    link = referrals.referral_link(customer)
     return render(request, "loyalty/member_page.html", {
+        "code": referrals.referral_code(customer), "link": link,
+        "qr": mark_safe(referrals.qr_svg(link)),  # noqa: S308 - an SVG qrcode made
         "customer": customer, "loyalty": selectors.member_view(customer),
         "coupons": [(c, coupons.code_show(c.code))
                     for c in selectors.coupons_of(customer, usable_only=True)],

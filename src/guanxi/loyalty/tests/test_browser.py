@@ -3,6 +3,8 @@ redeems a reward from the customer's loyalty page and the points go down."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from guanxi.loyalty import coupons, services
@@ -49,4 +51,37 @@ def test_member_page_and_staff_redeem_a_reward(browser, live_server, personas, p
 
     member.reload()
     assert "900" in member.inner_text("[data-testid=member-points]")
+
+    # a friend follows the member's referral link, the shop records the referral and
+    # the friend's first paid order: both get their points
+    from django.test import Client
+
+    from guanxi.customers.services import OrderLineInput, order_create
+    from guanxi.loyalty import registrations
+    from guanxi.testing import bearer
+    from guanxi.timeline.cursors import cursor_open
+
+    cursor_open(registrations.CONSUMER)
+    code = member.inner_text("[data-testid=member-referral-code]").strip()
+    friend_page = browser.new_context(locale="zh-CN").new_page()
+    friend_page.goto(member.get_attribute("a[href*='/r/']", "href")
+                     .replace(settings_url(), live_server.url))
+    assert friend_page.inner_text("[data-testid=referral-code]").strip() == code
+    friend = make_customer(personas.admin, full_name="林晓的朋友")
+    shop = Client()
+    r = shop.post("/api/v1/loyalty/referrals", {"code": code, "customer_id": friend.pk},
+                  content_type="application/json", headers=bearer(personas.service))
+    assert r.status_code == 201, r.content
+    order_create(actor=personas.admin, customer=friend,
+                 lines=[OrderLineInput(sku="TEA", unit_price=Decimal("10.00"))])
+    registrations.tick()  # the worker reads the order from the timeline
+    member.reload()
+    assert "1100" in member.inner_text("[data-testid=member-points]")  # 900 + 200
+    assert Member.objects.get(customer=friend).balance == 110  # 10 earned + 100
     assert not errors, errors
+
+
+def settings_url() -> str:
+    from django.conf import settings
+
+    return settings.GUANXI_PUBLIC_URL.rstrip("/")

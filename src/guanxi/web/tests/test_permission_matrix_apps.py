@@ -182,6 +182,9 @@ API_CASES = [
      {"codes": ["{coupon_code}"], "customer_id": "{customer}",
       "items": [{"sku": "TEA", "amount": "50.00"}], "order_ref": "M-1",
       "idempotency_key": "matrix-coupon"}, LOYALTY_WORK, 200),
+    ("get", "/api/v1/loyalty/members/{customer}/referral", None, LOYALTY, 200),
+    ("post", "/api/v1/loyalty/referrals", {"code": "{referral_code}", "customer_id": "{friend}"},
+     LOYALTY_WORK, 201),
     # the FAQ bot answers anyone (the public web widget)
     ("post", "/api/v1/bot/ask", {"question": "怎么退货", "language": "zh-hans"}, ANY, 200),
     ("post", "/api/v1/bot/handoff", {"conversation": "matrix-conversation",
@@ -269,6 +272,7 @@ PAGE_CASES = [
     ("post", "/loyalty/customers/{customer}/act",
      {"what": "coupon", "template": "{coupon_template}", "key": "matrix"}, LOYALTY_WORK, 302),
     ("get", "/member/{member_page}", None, ANY, 200),
+    ("get", "/r/{referral_code_path}", None, ANY, 200),
     # what customers reach without an account (any role may open it too)
     ("get", "/help/", None, ANY, 200),
     ("get", "/help/a/{article}", None, ANY, 200),
@@ -409,10 +413,15 @@ def _loyalty(m, e) -> dict:
     coupon = coupons.coupon_issue(actor=m, template=template, customer=e)
     reward = Reward.objects.create(name="茶杯", points=10)
     rule = EarnRule.objects.create(name="茶叶双倍", kind="category", match="tea")
+    from guanxi.loyalty.referrals import referral_code
+
+    code = referral_code(e)
+    friend = make_customer(m, full_name="朋友", owner=e.owner)
     return {"order": order.pk, "held": held[0], "held2": held[1], "pending": pending,
             "coupon_template": template.pk, "coupon_code": f'"{coupon.code}"',
             "reward": reward.pk, "rule": rule.pk, "rule_kind": "rule",
-            "member_page": member_link(e).removeprefix("/member/")}
+            "member_page": member_link(e).removeprefix("/member/"),
+            "referral_code": f'"{code}"', "referral_code_path": code, "friend": friend.pk}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:
