@@ -6,6 +6,10 @@
                insufficient_points (9,000), the balance after (0), and 500 requests
                repeated with their idempotency keys (target: same answers, nothing
                changed) — on SQLite and on PostgreSQL (--database)
+  lottery      1,000,000 simulated draws of the points lottery: outcome counts against the
+               published odds (chi-square, target p > 0.01), the same with stocks (target:
+               no prize given beyond its stock), and the revealed seed replaying every
+               result (target: 0 differences)
   expiry       points expiry and the tier review over --members members (default 1M) on
                SQLite, 10 % of them with points past their date (target <= 60 s for both,
                median of --repeat on fresh copies)
@@ -251,9 +255,55 @@ def expiry(members: int, repeat: int) -> None:
          target=0, **extra)
 
 
+def lottery_phase(draws: int) -> None:
+    import hashlib
+    import secrets
+    from decimal import Decimal
+
+    from scipy.stats import chisquare
+
+    from guanxi.loyalty import lottery
+    from guanxi.loyalty.lottery import PrizeSpec
+
+    table = [PrizeSpec("一等奖", 1, None, Decimal("5000")), PrizeSpec("二等奖", 50),
+             PrizeSpec("三等奖", 949), PrizeSpec("谢谢参与", 9000)]
+    seed = secrets.token_hex(32)
+    committed = lottery.commitment(seed)
+    weights = [p.weight for p in table]
+    start = time.perf_counter()
+    counts = [0] * len(table)
+    for seq in range(draws):
+        counts[lottery.slot_prize(weights, lottery.ticket_number(seed, 1, seq,
+                                                                 seq % 5000))] += 1
+    elapsed = time.perf_counter() - start
+    expected = [draws * p for p in lottery.odds(table)]
+    emit("lottery_odds_chi_square_p", round(float(chisquare(counts, expected).pvalue), 4),
+         "p", target="> 0.01", draws=draws, counts=counts,
+         expected=[round(e) for e in expected])
+    emit("lottery_draw_rate", round(draws / elapsed), "draws/s")
+    stocked = [PrizeSpec("一等奖", 1, 10, Decimal("5000")), PrizeSpec("二等奖", 50, 500),
+               PrizeSpec("三等奖", 949, 90_000), PrizeSpec("谢谢参与", 9000)]
+    won = [0] * len(stocked)
+    digest = hashlib.sha256()
+    for seq in range(draws):
+        digest.update(str(lottery.play(stocked, won, seed, 2, seq, seq % 5000)).encode())
+    over = sum(max(w - p.stock, 0) for w, p in zip(won, stocked, strict=True)
+               if p.stock is not None)
+    emit("lottery_beyond_stock", over, "prizes", target=0, won=won,
+         stock=[p.stock for p in stocked])
+    assert lottery.commitment(seed) == committed
+    again = [0] * len(stocked)
+    replay = hashlib.sha256()
+    for seq in range(draws):
+        replay.update(str(lottery.play(stocked, again, seed, 2, seq, seq % 5000)).encode())
+    emit("lottery_replay_differences", int(replay.digest() != digest.digest()), "runs",
+         target=0, draws=draws)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--phase", choices=("concurrency", "expiry"), default=None)
+    ap.add_argument("--phase", choices=("concurrency", "lottery", "expiry"), default=None)
+    ap.add_argument("--draws", type=int, default=1_000_000)
     ap.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--requests", type=int, default=10_000)
     ap.add_argument("--threads", type=int, default=32)
@@ -264,6 +314,8 @@ def main() -> None:
         for database in (("sqlite", "postgres") if args.database == "both"
                          else (args.database,)):
             concurrency(database, args.requests, args.threads)
+    if args.phase in (None, "lottery"):
+        lottery_phase(args.draws)
     if args.phase in (None, "expiry"):
         expiry(args.members, args.repeat)
 
