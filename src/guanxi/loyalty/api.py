@@ -26,9 +26,9 @@ from guanxi.core.apitypes import Id, Limit
 from guanxi.core.permissions import require
 from guanxi.customers.models import Order
 from guanxi.customers.selectors import customer_get
-from guanxi.loyalty import coupons, referrals, reservations, rewards, selectors, services
+from guanxi.loyalty import coupons, draws, referrals, reservations, rewards, selectors, services
 from guanxi.loyalty.idempotency import once
-from guanxi.loyalty.models import CouponTemplate, Reward
+from guanxi.loyalty.models import CouponTemplate, Draw, Reward
 from guanxi.loyalty.permissions import LoyaltyAction
 
 router = Router(tags=["loyalty"])
@@ -366,3 +366,72 @@ def referral_record(request: HttpRequest, payload: ReferralIn) -> Any:
         address=(address.province, address.city, address.district, address.street)
         if address else (), payment_id=payload.payment_id)
     return Status(201, referral)
+
+
+class PrizeOut(Schema):
+    name: str
+    odds: float = Field(description="Published probability of a draw winning it")
+    stock: int | None
+    left: int | None
+    points: int
+    coupon_id: int | None
+    value: str = Field(description="What it is worth, in yuan (at most 50,000)")
+
+
+class DrawOut(Schema):
+    id: int
+    name: str
+    cost: int
+    per_member: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    open: bool
+    commitment: str = Field(description="SHA-256 of the seed, published before it opened")
+    seed: str | None = Field(description="Revealed when the draw has closed")
+    prizes: list[PrizeOut]
+
+
+class TicketOut(Schema):
+    seq: int
+    customer_id: int
+    prize: int | None = Field(description="The prize's position in the table, or none")
+
+
+class PlayIn(Schema):
+    customer_id: Id
+    idempotency_key: str = Key
+
+
+class PlayOut(BalanceOut):
+    ticket: int
+    prize: str | None
+    coupon: str | None
+
+
+@router.get("/loyalty/draws", response=list[DrawOut], summary="Points lotteries")
+def draws_list(request: HttpRequest) -> Any:
+    require(request.user, LoyaltyAction.VIEW)
+    return [draws.draw_view(d) for d in Draw.objects.order_by("-starts_at")[:100]]
+
+
+@router.get("/loyalty/draws/{draw_id}", response=DrawOut,
+            summary="A lottery: prize table, odds, commitment, revealed seed")
+def draw_get(request: HttpRequest, draw_id: Id) -> Any:
+    require(request.user, LoyaltyAction.VIEW)
+    return draws.draw_view(get_object_or_404(Draw, pk=draw_id))
+
+
+@router.get("/loyalty/draws/{draw_id}/tickets", response=list[TicketOut],
+            summary="Every ticket, to replay with the revealed seed")
+def draw_tickets(request: HttpRequest, draw_id: Id) -> Any:
+    require(request.user, LoyaltyAction.VIEW)
+    return draws.draw_tickets(get_object_or_404(Draw, pk=draw_id))
+
+
+@router.post("/loyalty/draws/{draw_id}/play", response=PlayOut,
+             summary="Draw once for a member (costs points)")
+def draw_play(request: HttpRequest, draw_id: Id, payload: PlayIn) -> Any:
+    draw = get_object_or_404(Draw, pk=draw_id)
+    return draws.draw_play(actor=request.user,
+                           customer=_customer(request, payload.customer_id), draw=draw,
+                           idempotency_key=payload.idempotency_key)

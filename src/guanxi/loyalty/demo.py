@@ -42,6 +42,18 @@ def demo_loyalty(*, actor: Actor) -> dict[str, Any]:
                                         valid_days=60, per_customer=0)
     Reward.objects.create(name="10元无门槛券", points=1000, coupon=ten)
     Reward.objects.create(name="青瓷茶杯", points=3000, stock=50)
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from guanxi.loyalty.draws import PrizeInput, draw_save
+
+    draw_save(actor=actor, name="会员积分抽奖", cost=100, per_member=5,
+              starts_at=timezone.now(), ends_at=timezone.now() + dt.timedelta(days=30),
+              prizes=[PrizeInput("紫砂壶", 1, 3, value=Decimal("680")),
+                      PrizeInput("200 积分", 50, points=200),
+                      PrizeInput("10元无门槛券", 200, 500, coupon_id=ten.pk),
+                      PrizeInput("谢谢参与", 749)])
     automations = 0
     name = _("Birthday coupon and points")
     if not Automation.objects.filter(name=name).exists():

@@ -422,3 +422,67 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.referrer_id} → {self.referee_id}"
+
+
+class Draw(models.Model):
+    """A points lottery (积分抽奖): tickets cost points, prizes by published odds while
+    stocks last; the seed is committed (its SHA-256 published) before the draw opens and
+    revealed when it closes."""
+
+    name = models.CharField(_("name"), max_length=100)
+    cost = models.PositiveIntegerField(_("points per draw"))
+    per_member = models.PositiveIntegerField(_("draws per member"), default=10)
+    starts_at = models.DateTimeField(_("opens"))
+    ends_at = models.DateTimeField(_("closes"))
+    seed = models.CharField(max_length=64)
+    commitment = models.CharField(max_length=64)
+    tickets = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("points lottery")
+        verbose_name_plural = _("points lotteries")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Prize(models.Model):
+    """One line of a lottery's prize table."""
+
+    draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="prizes")
+    position = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(_("name"), max_length=100)
+    weight = models.PositiveIntegerField(_("weight"))
+    stock = models.PositiveIntegerField(_("stock"), null=True, blank=True)
+    points = models.PositiveIntegerField(_("points won"), default=0)
+    coupon = models.ForeignKey(CouponTemplate, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+")
+    value = models.DecimalField(_("worth (yuan)"), max_digits=10, decimal_places=2,
+                                default=0)
+    won = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["draw", "position"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Ticket(models.Model):
+    """One draw by a member: its number in the lottery and what it won."""
+
+    draw = models.ForeignKey(Draw, on_delete=models.CASCADE, related_name="+")
+    seq = models.PositiveIntegerField()
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    prize = models.ForeignKey(Prize, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["draw", "seq"],
+                                               name="loyalty_ticket_seq")]
+        indexes = [models.Index(fields=["draw", "customer"])]
+
+    def __str__(self) -> str:
+        return f"{self.draw_id}#{self.seq}"

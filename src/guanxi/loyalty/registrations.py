@@ -109,10 +109,11 @@ def _erase(person: Person) -> int:
     from django.db.models import Q
 
     from guanxi.audit.services import audit_redact
-    from guanxi.loyalty.models import Member, Referral
+    from guanxi.loyalty.models import Member, Referral, Ticket
 
     deleted = int(Referral.objects.filter(Q(referrer_id=person.customer_id)
                                           | Q(referee_id=person.customer_id)).delete()[0])
+    deleted += int(Ticket.objects.filter(customer_id=person.customer_id).delete()[0])
     deleted += int(Member.objects.filter(customer_id=person.customer_id).delete()[0])
     return deleted + audit_redact(customer_ids={person.customer_id, *person.other_ids},
                                   redact=_blank)
@@ -154,7 +155,7 @@ def register_loyalty() -> None:
     from guanxi.core.watchdog import register_check
     from guanxi.customers.extensions import Panel, register_panel
     from guanxi.customers.merging import MergeRule, Strategy, register_merge_rule
-    from guanxi.loyalty.models import Coupon, Member, Referral
+    from guanxi.loyalty.models import Coupon, Member, Referral, Ticket
     from guanxi.loyalty.permissions import LoyaltyAction, register_loyalty_actions
     from guanxi.timeline.kinds import INTERACTION, INTERNAL, SYSTEM, EventKind, register_kinds
 
@@ -216,6 +217,7 @@ def register_loyalty() -> None:
     register_merge_rule(MergeRule(Coupon, Strategy.MOVE))
     # whom the absorbed customer referred moves; who referred them: the kept customer's
     # own referrer stays
+    register_merge_rule(MergeRule(Ticket, Strategy.MOVE))
     register_merge_rule(MergeRule(Referral, Strategy.MOVE, field="referrer"))
     register_merge_rule(MergeRule(Referral, Strategy.KEEP_SURVIVOR, field="referee"))
     register_personal_data(PersonalData(

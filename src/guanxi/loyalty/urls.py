@@ -10,6 +10,7 @@ urlpatterns = [
     path("settings/<str:kind>/<int:pk>/delete", views.setup_delete, name="setup_delete"),
     path("coupons/<int:pk>/batch", views.coupon_batch, name="coupon_batch"),
     path("adjustments/<int:pk>", views.adjustment_decide, name="adjustment_decide"),
+    path("draws/new", views.draw_new, name="draw_new"),
     path("customers/<int:customer_id>/", views.customer_loyalty, name="customer"),
     path("customers/<int:customer_id>/act", views.customer_act, name="customer_act"),
 ]
@@ -18,4 +19,5 @@ urlpatterns = [
 public = [
     path("member/<str:token>", views.member_page, name="loyalty_member_page"),
     path("r/<str:code>", views.referral_landing, name="loyalty_referral"),
+    path("member/<str:token>/draw/<int:pk>", views.member_draw, name="loyalty_member_draw"),
 ]

@@ -13,6 +13,7 @@ from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -21,9 +22,10 @@ from guanxi.core.errors import DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import require, sees_masked
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_get
-from guanxi.loyalty import coupons, referrals, rewards, selectors, services, setup
+from guanxi.loyalty import coupons, draws, referrals, rewards, selectors, services, setup
 from guanxi.loyalty.models import (
     CouponTemplate,
+    Draw,
     EarnRule,
     PendingAdjustment,
     Reward,
@@ -84,7 +86,45 @@ def programme_settings(request: HttpRequest) -> HttpResponse:
     return render(request, "loyalty/settings.html", {
         "forms": forms, "errors": errors, "tiers": Tier.objects.all(),
         "rules": EarnRule.objects.all(), "rewards": Reward.objects.select_related("coupon"),
-        "templates": CouponTemplate.objects.order_by("-pk")}, status=422 if errors else 200)
+        "templates": CouponTemplate.objects.order_by("-pk"),
+        "draws": [draws.draw_view(d) for d in Draw.objects.prefetch_related("prizes")
+                  .order_by("-starts_at")[:20]]}, status=422 if errors else 200)
+
+
+@login_required
+@require_POST
+def draw_new(request: HttpRequest) -> HttpResponse:
+    """A new points lottery from the set-up page."""
+    from django.utils.dateparse import parse_datetime
+
+    require(request.user, LoyaltyAction.MANAGE)
+    post = request.POST
+    try:
+        starts = parse_datetime(post.get("starts_at", ""))
+        ends = parse_datetime(post.get("ends_at", ""))
+        errors = [FieldError(f, _("Give a date and time"), post.get(f, ""))
+                  for f, v in (("starts_at", starts), ("ends_at", ends)) if v is None]
+        numbers = {}
+        for field in ("cost", "per_member"):
+            try:
+                numbers[field] = int(post.get(field, ""))
+            except ValueError:
+                errors.append(FieldError(field, _("Give a number"), post.get(field, "")))
+        if errors:
+            raise InvalidInput(errors)
+        assert starts is not None and ends is not None
+        tz = timezone.get_current_timezone()
+        draws.draw_save(actor=request.user, name=post.get("name", ""),
+                        cost=numbers["cost"], per_member=numbers["per_member"],
+                        starts_at=timezone.make_aware(starts, tz)
+                        if timezone.is_naive(starts) else starts,
+                        ends_at=timezone.make_aware(ends, tz)
+                        if timezone.is_naive(ends) else ends,
+                        prizes=draws.parse_prizes(post.get("prizes", "")))
+        flash.success(request, _("Saved."))
+    except DomainError as exc:
+        flash.error(request, exc.for_people())
+    return redirect(reverse("loyalty:settings") + "#draw")
 
 
 @login_required
@@ -191,16 +231,43 @@ def referral_landing(request: HttpRequest, code: str) -> HttpResponse:
                                                              "name": name})
 
 
-def member_page(request: HttpRequest, token: str) -> HttpResponse:
-    """The member's own mobile page (also for a WeChat menu): tier and progress, points
-    with upcoming expiries, coupons."""
+def _member(token: str) -> Customer:
     try:
         customer_id = int(signing.Signer(salt=SALT).unsign(token))
     except (signing.BadSignature, ValueError) as exc:
         raise Http404 from exc
-    customer = get_object_or_404(Customer, pk=customer_id)
+    return get_object_or_404(Customer, pk=customer_id)
+
+
+@require_POST
+def member_draw(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    """The member draws in a lottery from their page (the key in the form makes a
+    double tap draw once)."""
+    customer = _member(token)
+    draw = get_object_or_404(Draw, pk=pk)
+    key = (request.POST.get("key") or uuid.uuid4().hex)[:100]
+    try:
+        result = draws.draw_play(actor=None, customer=customer, draw=draw,
+                                 idempotency_key=f"member:{key}")
+        outcome = (_("You won: %(prize)s") % {"prize": result["prize"]} if result["prize"]
+                   else _("Not this time. Thank you for playing!"))
+        if result["coupon"]:
+            outcome += " " + result["coupon"]
+    except DomainError as exc:
+        outcome = exc.for_people()
+    return member_page(request, token, outcome=outcome)
+
+
+def member_page(request: HttpRequest, token: str, outcome: str = "") -> HttpResponse:
+    """The member's own mobile page (also for a WeChat menu): tier and progress, points
+    with upcoming expiries, coupons, referral code, lotteries."""
+    customer = _member(token)
     link = referrals.referral_link(customer)
+    now = timezone.now()
+    open_draws = [draws.draw_view(d, now=now) for d in Draw.objects.filter(
+        starts_at__lte=now, ends_at__gt=now).prefetch_related("prizes").order_by("ends_at")]
     return render(request, "loyalty/member_page.html", {
+        "draws": open_draws, "outcome": outcome, "key": uuid.uuid4().hex, "token": token,
         "code": referrals.referral_code(customer), "link": link,
         "qr": mark_safe(referrals.qr_svg(link)),  # noqa: S308 - an SVG qrcode made
         "customer": customer, "loyalty": selectors.member_view(customer),

@@ -185,6 +185,11 @@ API_CASES = [
     ("get", "/api/v1/loyalty/members/{customer}/referral", None, LOYALTY, 200),
     ("post", "/api/v1/loyalty/referrals", {"code": "{referral_code}", "customer_id": "{friend}"},
      LOYALTY_WORK, 201),
+    ("get", "/api/v1/loyalty/draws", None, LOYALTY, 200),
+    ("get", "/api/v1/loyalty/draws/{draw}", None, LOYALTY, 200),
+    ("get", "/api/v1/loyalty/draws/{draw}/tickets", None, LOYALTY, 200),
+    ("post", "/api/v1/loyalty/draws/{draw}/play",
+     {"customer_id": "{customer}", "idempotency_key": "matrix-draw"}, LOYALTY_WORK, 200),
     # the FAQ bot answers anyone (the public web widget)
     ("post", "/api/v1/bot/ask", {"question": "怎么退货", "language": "zh-hans"}, ANY, 200),
     ("post", "/api/v1/bot/handoff", {"conversation": "matrix-conversation",
@@ -273,6 +278,11 @@ PAGE_CASES = [
      {"what": "coupon", "template": "{coupon_template}", "key": "matrix"}, LOYALTY_WORK, 302),
     ("get", "/member/{member_page}", None, ANY, 200),
     ("get", "/r/{referral_code_path}", None, ANY, 200),
+    ("post", "/member/{member_page}/draw/{draw}", {"key": "matrix"}, ANY, 200),
+    ("post", "/loyalty/draws/new", {"name": "新抽奖", "cost": "10", "per_member": "3",
+                                    "starts_at": "2026-01-01T00:00",
+                                    "ends_at": "2030-01-01T00:00",
+                                    "prizes": "茶杯, 1, 5\n谢谢参与, 9"}, LOYALTY_MANAGE, 302),
     # what customers reach without an account (any role may open it too)
     ("get", "/help/", None, ANY, 200),
     ("get", "/help/a/{article}", None, ANY, 200),
@@ -416,12 +426,23 @@ def _loyalty(m, e) -> dict:
     from guanxi.loyalty.referrals import referral_code
 
     code = referral_code(e)
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from guanxi.loyalty.draws import draw_save, parse_prizes
+
+    draw = draw_save(actor=m, name="抽奖", cost=1, per_member=100,
+                     starts_at=timezone.now() - dt.timedelta(hours=1),
+                     ends_at=timezone.now() + dt.timedelta(days=1),
+                     prizes=parse_prizes("茶杯, 1, 5\n谢谢参与, 9"))
     friend = make_customer(m, full_name="朋友", owner=e.owner)
     return {"order": order.pk, "held": held[0], "held2": held[1], "pending": pending,
             "coupon_template": template.pk, "coupon_code": f'"{coupon.code}"',
             "reward": reward.pk, "rule": rule.pk, "rule_kind": "rule",
             "member_page": member_link(e).removeprefix("/member/"),
-            "referral_code": f'"{code}"', "referral_code_path": code, "friend": friend.pk}
+            "referral_code": f'"{code}"', "referral_code_path": code, "friend": friend.pk,
+            "draw": draw.pk}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:

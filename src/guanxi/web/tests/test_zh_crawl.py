@@ -170,6 +170,16 @@ def _loyalty(personas, customer) -> None:
     coupons.coupon_issue(actor=None, template=template, customer=customer)
     services.points_adjust(actor=personas.manager, customer=customer, points=5000,
                            reason="迁移旧积分", idempotency_key="crawl")
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from guanxi.loyalty.draws import draw_save, parse_prizes
+
+    draw_save(actor=personas.manager, name="中秋抽奖", cost=100, per_member=3,
+              starts_at=timezone.now() - dt.timedelta(hours=1),
+              ends_at=timezone.now() + dt.timedelta(days=7),
+              prizes=parse_prizes("紫砂壶, 1, 3, 0, , 680\n谢谢参与, 99"))
     START[:] = ["/loyalty/", "/loyalty/settings/", f"/loyalty/customers/{customer.pk}/",
                 member_link(customer)]
 
