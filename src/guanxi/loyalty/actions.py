@@ -33,6 +33,20 @@ def award_points(*, customer_id: int, config: Mapping[str, Any], key: str
                 lock=lambda: member_locked(customer))
 
 
+def tier_birthday_points(*, customer_id: int, config: Mapping[str, Any], key: str
+                         ) -> Mapping[str, Any]:
+    """The birthday points of the member's tier (none for a tier without them)."""
+    from guanxi.loyalty.models import Member
+
+    member = Member.objects.filter(customer_id=customer_id).select_related("tier").first()
+    points = member.tier.birthday_points if member and member.tier else 0
+    if not points:
+        return {"points": 0}
+    return award_points(customer_id=customer_id,
+                        config={"points": points, "reason": config.get("reason")
+                                or _("Birthday")}, key=key)
+
+
 def issue_coupon(*, customer_id: int, config: Mapping[str, Any], key: str
                  ) -> Mapping[str, Any]:
     from guanxi.customers.models import Customer

@@ -60,11 +60,12 @@ def demo_loyalty(*, actor: Actor) -> dict[str, Any]:
         automation = automation_save(
             actor=actor, name=name, trigger="automation.date",
             trigger_config={"date": "birthday", "time": "09:00"}, reentry="always",
-            description=_("On each member's birthday: the birthday coupon and 100 points."),
+            description=_("On each member's birthday: the birthday coupon and their tier's "
+                          "birthday points."),
             steps=[{"id": "coupon", "type": "action", "action": "loyalty.issue_coupon",
                     "config": {"template": str(birthday.pk)}},
-                   {"id": "points", "type": "action", "action": "loyalty.award_points",
-                    "config": {"points": 100, "reason": _("Birthday")}}])
+                   {"id": "points", "type": "action", "action": "loyalty.birthday_points",
+                    "config": {"reason": _("Birthday")}}])
         automation_publish(actor=actor, automation=automation)
         automations = 1
     points = 0

@@ -184,6 +184,11 @@ def register_loyalty() -> None:
                    lazy(f"{actions}:award_points"), LoyaltyAction.ADJUST,
                    (ConfigField("points", _("Points"), kind="integer"),
                     ConfigField("reason", _("Reason"), required=False))),
+        ActionType("loyalty.birthday_points", _("Award the tier's birthday points"),
+                   "loyalty", lazy(f"{actions}:tier_birthday_points"), LoyaltyAction.ADJUST,
+                   (ConfigField("reason", _("Reason"), required=False),),
+                   help=_("As many points as the member's tier gives on a birthday "
+                          "(set on each tier).")),
         ActionType("loyalty.issue_coupon", _("Issue a coupon"), "loyalty",
                    lazy(f"{actions}:issue_coupon"), LoyaltyAction.WORK,
                    (ConfigField("template", _("Coupon"),

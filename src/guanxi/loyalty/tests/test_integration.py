@@ -64,6 +64,13 @@ def test_automation_actions_run_once_per_step_key(programme, personas):
         out = award(customer_id=customer.pk, config={"points": 88, "reason": "生日"},
                     key="1:2:s1:0")
     assert out["balance"] == 88
+    from guanxi.loyalty.models import Tier
+
+    Tier.objects.filter(name="普通").update(birthday_points=30)
+    gift = action_type("loyalty.birthday_points").run
+    for _ in range(2):
+        given = gift(customer_id=customer.pk, config={}, key="1:2:s2:0")
+    assert given["balance"] == 118  # 88 + the entry tier's 30, once
     birthday = CouponTemplate.objects.create(name="生日券", kind="amount", value=20)
     issue = action_type("loyalty.issue_coupon").run
     first = issue(customer_id=customer.pk, config={"template": str(birthday.pk)}, key="k")
