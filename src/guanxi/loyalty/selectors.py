@@ -105,15 +105,23 @@ def coupons_of(customer: Customer, *, usable_only: bool = False) -> list[Coupon]
 
 
 def customer_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
+    """The 360 panel in four queries: the member with their tier, the tier table, the
+    latest movements, usable coupons, and referrals either way (one query)."""
     if not can(actor, LoyaltyAction.VIEW):
         return None
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        return None
-    from guanxi.loyalty.referrals import referral_tree
+    from guanxi.loyalty.models import Referral
 
-    return {"loyalty": member_view(customer), "journals": journals(customer, limit=8),
-            "tree": referral_tree(customer, depth=1),
+    customer = Customer(pk=customer_id)
+    view = member_view(customer)
+    referrals = list(Referral.objects.filter(Q(referee_id=customer_id)
+                                             | Q(referrer_id=customer_id))
+                     .select_related("referrer", "referee").order_by("created_at")[:50])
+    tree = {"parent": next((r for r in referrals if r.referee_id == customer_id), None),
+            "children": [{"referral": r, "customer": r.referee, "children": []}
+                         for r in referrals if r.referrer_id == customer_id]}
+    return {"loyalty": view,
+            "journals": journals(customer, limit=8) if view["member"] else [],
+            "tree": tree,
             "coupons": coupons_of(customer, usable_only=True)[:5],
             "can_work": can(actor, LoyaltyAction.WORK),
             "can_adjust": can(actor, LoyaltyAction.ADJUST), "customer_id": customer_id}

@@ -35,7 +35,8 @@ def test_grants_come_from_the_registry():
     assert "user.manage" not in role_actions(Role.MANAGER)
     assert role_actions(Role.ANALYST) == {"customer.view", "customer.export",
                                           "segment.manage", "automation.view",
-                                          "engagement.view", "servicedesk.view"}
+                                          "engagement.view", "servicedesk.view",
+                                          "loyalty.view"}
     assert role_actions(None) == frozenset()
 
 
