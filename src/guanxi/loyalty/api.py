@@ -27,7 +27,6 @@ from guanxi.core.permissions import require
 from guanxi.customers.models import Order
 from guanxi.customers.selectors import customer_get
 from guanxi.loyalty import coupons, draws, referrals, reservations, rewards, selectors, services
-from guanxi.loyalty.idempotency import once
 from guanxi.loyalty.models import CouponTemplate, Draw, Reward
 from guanxi.loyalty.permissions import LoyaltyAction
 
@@ -284,20 +283,14 @@ def order_refund(request: HttpRequest, order_id: Id, payload: RefundIn) -> Any:
     require(request.user, LoyaltyAction.WORK)
     order = get_object_or_404(Order.objects.select_related("customer"), pk=order_id)
     _customer(request, order.customer_id)
-
-    def run() -> dict[str, Any]:
-        return {"order_id": order.pk, "points_reversed": services.points_reverse_order(
-            actor=request.user, order=order, refunded=payload.amount)}
-
-    return once(f"refund:{order.pk}:{payload.idempotency_key}",
-                {"amount": str(payload.amount)}, run,
-                lock=lambda: services.member_locked(order.customer))
+    return services.points_refund(actor=request.user, order=order, refunded=payload.amount,
+                                  idempotency_key=payload.idempotency_key)
 
 
 @router.get("/loyalty/rewards", response=list[RewardOut], summary="The rewards catalogue")
 def rewards_list(request: HttpRequest) -> Any:
     require(request.user, LoyaltyAction.VIEW)
-    return list(Reward.objects.filter(active=True).order_by("points", "pk"))
+    return selectors.rewards_offered()
 
 
 @router.post("/loyalty/members/{customer_id}/rewards/{reward_id}/redeem",
@@ -411,7 +404,8 @@ class PlayOut(BalanceOut):
 @router.get("/loyalty/draws", response=list[DrawOut], summary="Points lotteries")
 def draws_list(request: HttpRequest) -> Any:
     require(request.user, LoyaltyAction.VIEW)
-    return [draws.draw_view(d) for d in Draw.objects.order_by("-starts_at")[:100]]
+    return [draws.draw_view(d) for d in Draw.objects.prefetch_related("prizes")
+            .order_by("-starts_at")[:100]]
 
 
 @router.get("/loyalty/draws/{draw_id}", response=DrawOut,

@@ -28,7 +28,13 @@ from guanxi.loyalty.models import (
     LotUse,
     Member,
 )
-from guanxi.loyalty.services import programme_get, tier_apply, tiers_ranked
+from guanxi.loyalty.services import (
+    QUALIFYING_KINDS,
+    programme_get,
+    qualifying_since,
+    tier_apply,
+    tiers_ranked,
+)
 from guanxi.timeline.services import NewEvent, events_append_many
 
 CHUNK = 5000
@@ -107,8 +113,7 @@ def _qualifying(ids: list[int], since: dt.datetime) -> dict[int, Decimal]:
                  .values_list("customer_id").annotate(s=Sum("total")))
         return {customers[c]: Decimal(s or 0) for c, s in spent}
     rows = (Journal.objects.filter(member_id__in=ids, created_at__gte=since,
-                                   kind__in=[JournalKind.EARN, JournalKind.AWARD,
-                                             JournalKind.REVERSE])
+                                   kind__in=QUALIFYING_KINDS)
             .values_list("member_id").annotate(s=Sum("points")))
     return {m: Decimal(s or 0) for m, s in rows}
 
@@ -119,7 +124,7 @@ def tiers_review(*, now: dt.datetime | None = None, progress: Progress | None = 
     period (rules.review). Returns how many went up, down, and into grace."""
     now = now or timezone.now()
     prog = programme_get()
-    since = now - dt.timedelta(days=round(prog.qualify_months * 30.44))
+    since = qualifying_since(prog, now)
     grace = dt.timedelta(days=prog.grace_days)
     tiers, rank = tiers_ranked()
     if not tiers:
@@ -166,8 +171,9 @@ def _review_chunk(ids: list[int], now: dt.datetime, since: dt.datetime,
                               "WHERE id = %s", [(adapt(a), pk) for a, pk in grace_rows])
         # Tier changes are few: each goes through the one path that writes the timeline
         # and the audit (Tier names resolved there).
-        for member in Member.objects.filter(pk__in=[pk for pk, _d in changed]):
-            decision = dict(changed)[member.pk]
+        decisions = dict(changed)
+        for member in Member.objects.filter(pk__in=decisions):
+            decision = decisions[member.pk]
             up = rank.get(decision.tier_id, -1) > rank.get(member.tier_id, -1)
             counts["up" if up else "down"] += 1
             tier_apply(member, decision, None)

@@ -12,7 +12,8 @@ from typing import Any
 import qrcode
 import qrcode.image.svg
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,17 +33,17 @@ PAYMENT_SYSTEMS = ("payment", "alipay", "wechatpay", "unionpay", "card")
 def referral_code(customer: Customer) -> str:
     """The member's code (made the first time it is asked for)."""
     member = member_enrol(customer)
-    if member.referral_code:
-        return member.referral_code
     for _attempt in range(5):
-        code = "".join(secrets.choice(ALPHABET) for _ in range(8))
-        if Member.objects.filter(pk=member.pk, referral_code__isnull=True).exclude(
-                pk__in=Member.objects.filter(referral_code=code).values("pk")).update(
-                referral_code=code):
-            return code
-        member.refresh_from_db(fields=["referral_code"])
         if member.referral_code:
             return member.referral_code
+        code = "".join(secrets.choice(ALPHABET) for _ in range(8))
+        try:
+            with transaction.atomic():  # the unique index refuses a code in use
+                Member.objects.filter(pk=member.pk, referral_code__isnull=True).update(
+                    referral_code=code)
+        except IntegrityError:
+            continue
+        member.refresh_from_db(fields=["referral_code"])
     raise AssertionError("no free referral code")
 
 
@@ -161,15 +162,24 @@ def referral_reward(order: Order) -> Referral | None:
 
 
 def referral_tree(customer: Customer, *, depth: int = 2) -> dict[str, Any]:
-    """Who referred the customer, and whom they referred (and those friends' friends)."""
-    parent = Referral.objects.filter(referee=customer).select_related("referrer").first()
-
-    def children(c: Customer, level: int) -> list[dict[str, Any]]:
-        if level == 0:
-            return []
-        return [{"referral": r, "customer": r.referee,
-                 "children": children(r.referee, level - 1)}
-                for r in Referral.objects.filter(referrer=c).select_related("referee")
-                .order_by("created_at")[:50]]
-
-    return {"parent": parent, "children": children(customer, depth)}
+    """Who referred the customer, and whom they referred (and those friends' friends):
+    one query for the customer's own referrals either way, one per further level."""
+    customer_id = customer.pk
+    mine = list(Referral.objects.filter(Q(referee_id=customer_id) | Q(referrer_id=customer_id))
+                .select_related("referrer", "referee").order_by("created_at")[:51])
+    parent = next((r for r in mine if r.referee_id == customer_id), None)
+    top: list[dict[str, Any]] = [{"referral": r, "customer": r.referee, "children": []}
+                                 for r in mine if r.referrer_id == customer_id]
+    level = top
+    for _depth in range(depth - 1):
+        by_referrer: dict[int, dict[str, Any]] = {node["customer"].pk: node
+                                                  for node in level}
+        if not by_referrer:
+            break
+        level = []
+        for r in (Referral.objects.filter(referrer_id__in=by_referrer)
+                  .select_related("referee").order_by("created_at")[:500]):
+            node: dict[str, Any] = {"referral": r, "customer": r.referee, "children": []}
+            by_referrer[r.referrer_id]["children"].append(node)
+            level.append(node)
+    return {"parent": parent, "children": top}

@@ -16,7 +16,7 @@ from guanxi.core.privacy import Person
 
 CONSUMER = "loyalty.orders"
 ORDER_KINDS = ("order_placed", "order_refunded", "order_cancelled")
-_last_hourly = 0.0
+_last_release = 0.0
 
 
 def on_events(events: list[Any]) -> None:
@@ -40,17 +40,17 @@ def on_events(events: list[Any]) -> None:
 
 
 def tick() -> int:
-    """The watchdog check (every 5 s): read new order events; hourly, release
+    """The watchdog check (every 5 s): read new order events; every 5 minutes, release
     reservations past their time."""
-    global _last_hourly
+    global _last_release
     from guanxi.loyalty.reservations import reservations_expire
     from guanxi.timeline.cursors import consume
 
     for _batch in range(20):
         if not consume(CONSUMER, on_events, limit=200):
             break
-    if time.monotonic() - _last_hourly >= 300:
-        _last_hourly = time.monotonic()
+    if time.monotonic() - _last_release >= 300:
+        _last_release = time.monotonic()
         reservations_expire()
     return 0
 

@@ -63,6 +63,9 @@ def _held(customer: Customer, reservation_id: int) -> tuple[Member, Reservation]
         pk=reservation_id, member=member).first()
     if reservation is None:
         raise NotFound(_("No such reservation"))
+    if reservation.state != Reservation.State.HELD:
+        raise Conflict(_("The reservation is %(state)s") % {
+            "state": reservation.get_state_display()}, extra={"state": reservation.state})
     reservation.member = member
     return member, reservation
 
@@ -74,9 +77,6 @@ def reservation_commit(*, actor: Actor, customer: Customer, reservation_id: int,
 
     def run() -> dict[str, Any]:
         member, reservation = _held(customer, reservation_id)
-        if reservation.state != Reservation.State.HELD:
-            raise Conflict(_("The reservation is %(state)s") % {
-                "state": reservation.get_state_display()}, extra={"state": reservation.state})
         ledger.post(member, JournalKind.COMMIT,
                     [(Account.RESERVED, -reservation.points),
                      (Account.REDEEMED, reservation.points)],
@@ -112,9 +112,6 @@ def reservation_release(*, actor: Actor, customer: Customer, reservation_id: int
 
     def run() -> dict[str, Any]:
         member, reservation = _held(customer, reservation_id)
-        if reservation.state != Reservation.State.HELD:
-            raise Conflict(_("The reservation is %(state)s") % {
-                "state": reservation.get_state_display()}, extra={"state": reservation.state})
         _release(member, reservation, Reservation.State.RELEASED, actor)
         log_action(actor=actor, action="loyalty.release", obj=reservation,
                    customer_id=customer.pk, changes={"state": ["held", "released"]})

@@ -23,6 +23,7 @@ from guanxi.loyalty.models import (
     Lot,
     Member,
     PendingAdjustment,
+    Reward,
     Tier,
 )
 from guanxi.loyalty.permissions import LoyaltyAction
@@ -109,29 +110,36 @@ def customer_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:
     latest movements, usable coupons, and referrals either way (one query)."""
     if not can(actor, LoyaltyAction.VIEW):
         return None
-    from guanxi.loyalty.models import Referral
+    from guanxi.loyalty.referrals import referral_tree
 
     customer = Customer(pk=customer_id)
     view = member_view(customer)
-    referrals = list(Referral.objects.filter(Q(referee_id=customer_id)
-                                             | Q(referrer_id=customer_id))
-                     .select_related("referrer", "referee").order_by("created_at")[:50])
-    tree = {"parent": next((r for r in referrals if r.referee_id == customer_id), None),
-            "children": [{"referral": r, "customer": r.referee, "children": []}
-                         for r in referrals if r.referrer_id == customer_id]}
     return {"loyalty": view,
             "journals": journals(customer, limit=8) if view["member"] else [],
-            "tree": tree,
+            "tree": referral_tree(customer, depth=1),
             "coupons": coupons_of(customer, usable_only=True)[:5],
             "can_work": can(actor, LoyaltyAction.WORK),
             "can_adjust": can(actor, LoyaltyAction.ADJUST), "customer_id": customer_id}
 
 
+def rewards_offered() -> list[Reward]:
+    """The catalogue members can take rewards from, cheapest first."""
+    return list(Reward.objects.filter(active=True).select_related("coupon")
+                .order_by("points", "pk"))
+
+
+def adjustments_pending(*, limit: int = 50, not_by: Actor = None) -> list[PendingAdjustment]:
+    """Large adjustments waiting for approval, oldest first (`not_by`: leave out those
+    this person asked for, which they may not approve)."""
+    qs = PendingAdjustment.objects.filter(approved__isnull=True)
+    if not_by is not None:
+        qs = qs.exclude(requested_by_id=getattr(not_by, "pk", None))
+    return list(qs.select_related("member__customer", "requested_by")
+                .order_by("requested_at")[:limit])
+
+
 def home_approvals(actor: Actor) -> dict[str, Any] | None:
-    waiting = list(PendingAdjustment.objects.filter(approved__isnull=True)
-                   .exclude(requested_by_id=getattr(actor, "pk", None))
-                   .select_related("member__customer")
-                   .order_by("requested_at")[:10])
+    waiting = adjustments_pending(limit=10, not_by=actor)
     return {"pending": waiting} if waiting else None
 
 

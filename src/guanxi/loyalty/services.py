@@ -52,8 +52,19 @@ class InsufficientPoints(DomainError):
 
 
 def programme_get() -> Programme:
+    """The programme's settings; the defaults (unsaved) until a manager saves them, so
+    reading them never writes."""
     found = Programme.objects.order_by("pk").first()
-    return found if found is not None else Programme.objects.create()
+    return found if found is not None else Programme()
+
+
+# Journals that count as points earned for a tier: orders and actions, less reversals.
+QUALIFYING_KINDS = (JournalKind.EARN, JournalKind.AWARD, JournalKind.REVERSE)
+
+
+def qualifying_since(prog: Programme, now: dt.datetime) -> dt.datetime:
+    """The start of the rolling qualifying period."""
+    return now - dt.timedelta(days=round(prog.qualify_months * 30.44))
 
 
 def _entry_tier() -> Tier | None:
@@ -126,15 +137,13 @@ def qualifying_value(member: Member, *, now: dt.datetime | None = None) -> Decim
     """Points earned (from orders and actions, less reversals) or the amount spent in
     the programme's rolling period."""
     prog = programme_get()
-    since = (now or timezone.now()) - dt.timedelta(days=round(prog.qualify_months * 30.44))
+    since = qualifying_since(prog, now or timezone.now())
     if prog.qualify_on == Qualify.SPEND:
         total = (Order.objects.filter(customer_id=member.customer_id, status=OrderStatus.PAID,
                                       placed_at__gte=since).aggregate(s=Sum("total"))["s"])
         return Decimal(total or 0)
-    earned = Journal.objects.filter(
-        member=member, created_at__gte=since,
-        kind__in=[JournalKind.EARN, JournalKind.AWARD, JournalKind.REVERSE],
-    ).aggregate(s=Sum("points"))["s"]
+    earned = Journal.objects.filter(member=member, created_at__gte=since,
+                                    kind__in=QUALIFYING_KINDS).aggregate(s=Sum("points"))["s"]
     return Decimal(earned or 0)
 
 
@@ -284,6 +293,18 @@ def _reverse(member: Member, due: int, order: Order, actor: Actor) -> None:
     log_action(actor=actor, action="loyalty.reverse", obj=member,
                customer_id=member.customer_id, changes={"points": [None, -due]},
                extra={"order": order.pk, "debt": due - from_balance})
+
+
+def points_refund(*, actor: Actor, order: Order, refunded: Decimal | None,
+                  idempotency_key: str) -> dict[str, Any]:
+    """points_reverse_order for a shop or POS: once per idempotency key."""
+
+    def run() -> dict[str, Any]:
+        return {"order_id": order.pk, "points_reversed": points_reverse_order(
+            actor=actor, order=order, refunded=refunded)}
+
+    return once(f"refund:{order.pk}:{idempotency_key}", {"amount": str(refunded)}, run,
+                lock=lambda: member_locked(order.customer))
 
 
 def points_award(*, actor: Actor, customer: Customer, points: int, reason: str,

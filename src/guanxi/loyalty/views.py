@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from guanxi.core.errors import DomainError, FieldError, InvalidInput
-from guanxi.core.permissions import require, sees_masked
+from guanxi.core.permissions import can, require, sees_masked
 from guanxi.customers.models import Customer
 from guanxi.customers.selectors import customer_get
 from guanxi.loyalty import coupons, draws, referrals, rewards, selectors, services, setup
@@ -27,7 +27,6 @@ from guanxi.loyalty.models import (
     CouponTemplate,
     Draw,
     EarnRule,
-    PendingAdjustment,
     Reward,
     Tier,
 )
@@ -45,8 +44,7 @@ def member_link(customer: Customer) -> str:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     stats = selectors.dashboard(request.user, days=30)
-    pending = PendingAdjustment.objects.filter(approved__isnull=True).select_related(
-        "member__customer", "requested_by").order_by("requested_at")[:50]
+    pending = selectors.adjustments_pending(limit=50)
     most = max((n for _name, n in stats["tiers"]), default=0) or 1
     return render(request, "loyalty/dashboard.html", {
         "stats": stats, "pending": pending, "masked": sees_masked(request.user),
@@ -206,11 +204,13 @@ def customer_loyalty(request: HttpRequest, customer_id: int) -> HttpResponse:
     """The member's loyalty page for staff: movements, coupons and the actions."""
     require(request.user, LoyaltyAction.VIEW)
     customer = customer_get(actor=request.user, customer_id=customer_id)
-    context = selectors.customer_panel(request.user, customer.pk) or {}
     return render(request, "loyalty/customer.html", {
-        **context, "customer": customer, "journals": selectors.journals(customer, limit=200),
+        "loyalty": selectors.member_view(customer), "customer": customer,
+        "can_work": can(request.user, LoyaltyAction.WORK),
+        "can_adjust": can(request.user, LoyaltyAction.ADJUST),
+        "journals": selectors.journals(customer, limit=200),
         "coupons": selectors.coupons_of(customer), "link": member_link(customer),
-        "rewards": Reward.objects.filter(active=True).order_by("points"),
+        "rewards": selectors.rewards_offered(),
         "templates": CouponTemplate.objects.filter(active=True).order_by("name"),
         "key": uuid.uuid4().hex, "masked": sees_masked(request.user),
         "tree": referrals.referral_tree(customer),
@@ -273,4 +273,4 @@ def member_page(request: HttpRequest, token: str, outcome: str = "") -> HttpResp
         "customer": customer, "loyalty": selectors.member_view(customer),
         "coupons": [(c, coupons.code_show(c.code))
                     for c in selectors.coupons_of(customer, usable_only=True)],
-        "rewards": Reward.objects.filter(active=True).order_by("points")[:20]})
+        "rewards": selectors.rewards_offered()[:20]})
