@@ -75,11 +75,14 @@ def register_merge_rules(rules: Iterable[MergeRule]) -> None:
 
 
 def customer_foreign_keys() -> list[models.ForeignKey[Any, Any]]:
-    """Every foreign key (and one-to-one) to Customer in every installed app."""
+    """Every foreign key (and one-to-one) to Customer in every installed app, including
+    those without a reverse accessor (related_name="+"), which `related_objects` leaves
+    out."""
     from guanxi.customers.models import Customer
 
-    return [rel.field for rel in Customer._meta.related_objects
-            if isinstance(rel.field, models.ForeignKey)]
+    return [f.field for f in Customer._meta.get_fields(include_hidden=True)
+            if f.auto_created and not f.concrete and isinstance(
+                getattr(f, "field", None), models.ForeignKey)]
 
 
 def merge_rules() -> list[MergeRule]:

@@ -136,10 +136,13 @@ def register_engagement() -> None:
                                     icon="send"))
     register_panel(Panel("engagement.messages", "engagement/_customer_messages.html",
                          messages_panel, order=55))
-    # Messages are the absorbed customer's history: they move to the kept customer.
-    from guanxi.engagement.models import Message
+    # Messages are the absorbed customer's history: they move to the kept customer. A
+    # campaign both were in keeps the kept customer's recipient row (one per campaign).
+    from guanxi.engagement.models import CampaignRecipient, Message
 
     register_merge_rule(MergeRule(Message, Strategy.MOVE))
+    register_merge_rule(MergeRule(CampaignRecipient, Strategy.KEEP_SURVIVOR,
+                                  key=("campaign_id",)))
     register_personal_data(PersonalData(
         "engagement.messages", _("Messages sent to the customer"), "engagement",
         {"address": "contact", "subject": "record", "body": "record",
