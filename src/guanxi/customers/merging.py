@@ -81,8 +81,7 @@ def customer_foreign_keys() -> list[models.ForeignKey[Any, Any]]:
     from guanxi.customers.models import Customer
 
     return [f.field for f in Customer._meta.get_fields(include_hidden=True)
-            if f.auto_created and not f.concrete and isinstance(
-                getattr(f, "field", None), models.ForeignKey)]
+            if isinstance(f, models.ForeignObjectRel) and isinstance(f.field, models.ForeignKey)]
 
 
 def merge_rules() -> list[MergeRule]:

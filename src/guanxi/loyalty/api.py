@@ -9,7 +9,9 @@ key with a different request is a 422 `idempotency_key_reused`.
 - `POST /api/v1/loyalty/members/{customer_id}/redeem` (points, idempotency_key) → 200
   with the new balance, or 409 problem+json with code `insufficient_points`
 - reservations (reserve → commit / release), rewards, actions, refunds, coupons (issue,
-  validate, redeem)."""
+  validate, redeem), referrals, lotteries (draws, tickets, play) and member events
+  (list, registrations, cancel, check-in; these are idempotent by nature: registering,
+  cancelling or checking in again changes nothing)."""
 
 from __future__ import annotations
 
@@ -19,15 +21,27 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.responses import Status
 
 from guanxi.core.apitypes import Id, Limit
+from guanxi.core.errors import InvalidInput
 from guanxi.core.permissions import require
 from guanxi.customers.models import Order
-from guanxi.customers.selectors import customer_get
-from guanxi.loyalty import coupons, draws, referrals, reservations, rewards, selectors, services
-from guanxi.loyalty.models import CouponTemplate, Draw, Reward
+from guanxi.customers.selectors import customer_get, visible_customers
+from guanxi.loyalty import (
+    coupons,
+    draws,
+    events,
+    referrals,
+    reservations,
+    rewards,
+    selectors,
+    services,
+)
+from guanxi.loyalty.models import CouponTemplate, Draw, MemberEvent, Reward
 from guanxi.loyalty.permissions import LoyaltyAction
 
 router = Router(tags=["loyalty"])
@@ -429,3 +443,111 @@ def draw_play(request: HttpRequest, draw_id: Id, payload: PlayIn) -> Any:
     return draws.draw_play(actor=request.user,
                            customer=_customer(request, payload.customer_id), draw=draw,
                            idempotency_key=payload.idempotency_key)
+
+
+# --- member events ----------------------------------------------------------------------
+
+class EventOut(Schema):
+    id: int
+    name: str
+    description: str
+    location: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int
+    points: int = Field(description="Points a member earns for attending")
+    open_to_members: bool = Field(description="Members may register on their own page")
+    cancelled: bool
+    registered: int = Field(description="Places taken (registered or attended)")
+    waiting: int
+    attended: int
+    places_left: int
+
+
+class RegistrationIn(Schema):
+    customer_id: Id
+
+
+class CheckInIn(Schema):
+    customer_id: Id | None = Field(None, description="The member, or give `code`")
+    code: str | None = Field(None, max_length=200,
+                             description="The code under the QR code on the member's page "
+                                         "(or the whole scanned link)")
+
+
+class RegistrationOut(Schema):
+    event_id: int
+    customer_id: int
+    state: str = Field(description="registered, waiting, attended or cancelled")
+    source: str = Field(description="staff, member or api")
+    waiting_position: int | None = Field(description="Place in the waiting line")
+    checked_in_at: dt.datetime | None
+
+
+def _event(event_id: int) -> MemberEvent:
+    return get_object_or_404(MemberEvent, pk=event_id)
+
+
+@router.get("/loyalty/events", response=list[EventOut],
+            summary="Member events that have not ended (past ones with past=true)")
+def events_list(request: HttpRequest, past: bool = False) -> Any:
+    require(request.user, LoyaltyAction.VIEW)
+    if past:
+        listed = events.with_counts(MemberEvent.objects.filter(ends_at__lte=timezone.now())
+                                    .order_by("-starts_at"))
+    else:
+        listed = events.upcoming()
+    return [events.event_view(e) for e in listed[:100]]
+
+
+@router.get("/loyalty/events/{event_id}", response=EventOut, summary="A member event")
+def event_get(request: HttpRequest, event_id: Id) -> Any:
+    require(request.user, LoyaltyAction.VIEW)
+    return events.event_view(_event(event_id))
+
+
+@router.get("/loyalty/events/{event_id}/registrations", response=list[RegistrationOut],
+            summary="Who registered, waits or attended")
+def event_registrations(request: HttpRequest, event_id: Id) -> Any:
+    require(request.user, LoyaltyAction.VIEW)
+    rows = events.registrations_of(_event(event_id)).filter(
+        customer__in=visible_customers(request.user))[:1000]
+    return [events.registration_view(r) for r in rows]
+
+
+@router.post("/loyalty/events/{event_id}/registrations", response=RegistrationOut,
+             summary="Register a member (the waiting list when full; a repeat changes "
+                     "nothing)")
+def event_register(request: HttpRequest, event_id: Id, payload: RegistrationIn) -> Any:
+    registration = events.event_register(
+        actor=request.user, event=_event(event_id),
+        customer=_customer(request, payload.customer_id), source="api")
+    return events.registration_view(registration)
+
+
+@router.delete("/loyalty/events/{event_id}/registrations/{customer_id}",
+               response=RegistrationOut,
+               summary="Cancel a registration (the first on the waiting list moves up)")
+def event_unregister(request: HttpRequest, event_id: Id, customer_id: Id) -> Any:
+    registration = events.registration_cancel(
+        actor=request.user, event=_event(event_id),
+        customer=_customer(request, customer_id))
+    return events.registration_view(registration)
+
+
+@router.post("/loyalty/events/{event_id}/check-in", response=RegistrationOut,
+             summary="Check a member in at the door (attendance and its points, once)")
+def event_check_in(request: HttpRequest, event_id: Id, payload: CheckInIn) -> Any:
+    event = _event(event_id)
+    if payload.code:
+        code_event, customer = events.from_token(payload.code)
+        if code_event.pk != event.pk:
+            raise InvalidInput.single("code", _("This code is for another event: %(name)s")
+                                      % {"name": code_event})
+        customer = _customer(request, customer.pk)
+    elif payload.customer_id:
+        customer = _customer(request, payload.customer_id)
+    else:
+        raise InvalidInput.single("customer_id", _("Give the member or the check-in code"))
+    return events.registration_view(events.check_in(actor=request.user, event=event,
+                                                    customer=customer))

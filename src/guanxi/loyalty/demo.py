@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from guanxi.automation.models import Automation
 from guanxi.automation.services import automation_publish, automation_save
 from guanxi.core.permissions import Actor
-from guanxi.customers.models import Order, OrderStatus
+from guanxi.customers.models import Customer, Order, OrderStatus
 from guanxi.loyalty import services
 from guanxi.loyalty.models import CouponTemplate, EarnRule, Member, Programme, Reward, Tier
 
@@ -54,6 +54,17 @@ def demo_loyalty(*, actor: Actor) -> dict[str, Any]:
                       PrizeInput("200 积分", 50, points=200),
                       PrizeInput("10元无门槛券", 200, 500, coupon_id=ten.pk),
                       PrizeInput("谢谢参与", 749)])
+    from guanxi.loyalty.events import event_register, event_save
+
+    start = timezone.localtime().replace(hour=14, minute=0, second=0, microsecond=0) + \
+        dt.timedelta(days=10)
+    tasting = event_save(actor=actor, data={
+        "name": "明前龙井品鉴会", "location": "杭州 湖滨店",
+        "description": "茶艺师带您品尝今年的明前龙井，现场可兑换积分礼品。",
+        "starts_at": start, "ends_at": start + dt.timedelta(hours=2), "capacity": 12,
+        "points": 50, "open_to_members": "on"})
+    for customer in Customer.objects.order_by("pk")[:14]:
+        event_register(actor=actor, event=tasting, customer=customer)
     automations = 0
     name = _("Birthday coupon and points")
     if not Automation.objects.filter(name=name).exists():

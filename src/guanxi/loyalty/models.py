@@ -6,6 +6,7 @@ catalogue."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -486,3 +487,64 @@ class Ticket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.draw_id}#{self.seq}"
+
+
+class MemberEvent(models.Model):
+    """A member event (会员活动): a tasting, a class, a store opening. Members register
+    (staff register them, or they do it from their page) up to the capacity; later ones
+    wait in line and move up when someone cancels; at the door a QR code checks them in,
+    which puts the attendance on the timeline and earns the event's points."""
+
+    name = models.CharField(_("name"), max_length=100)
+    description = models.TextField(_("description"), blank=True)
+    location = models.CharField(_("place"), max_length=200, blank=True)
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    capacity = models.PositiveIntegerField(_("places"), validators=[MinValueValidator(1)])
+    points = models.PositiveIntegerField(_("points for attending"), default=0)
+    open_to_members = models.BooleanField(
+        _("members can register themselves"), default=True,
+        help_text=_("On their member page, until the event starts."))
+    cancelled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        verbose_name = _("member event")
+        verbose_name_plural = _("member events")
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Registration(models.Model):
+    """One member's place at an event, or their place in the waiting line (by when they
+    registered)."""
+
+    class State(models.TextChoices):
+        REGISTERED = "registered", _("Registered")
+        WAITING = "waiting", _("On the waiting list")
+        ATTENDED = "attended", _("Attended")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Source(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        MEMBER = "member", _("The member")
+        API = "api", _("API")
+
+    event = models.ForeignKey(MemberEvent, on_delete=models.PROTECT,
+                              related_name="registrations")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    state = models.CharField(_("state"), max_length=10, choices=State.choices)
+    source = models.CharField(_("registered by"), max_length=10, choices=Source.choices)
+    queued_at = models.DateTimeField(default=timezone.now)
+    checked_in_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "customer"],
+                                               name="loyalty_registration_once")]
+        indexes = [models.Index(fields=["event", "state", "queued_at"]),
+                   models.Index(fields=["customer", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id}:{self.customer_id}"

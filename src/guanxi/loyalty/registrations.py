@@ -66,9 +66,13 @@ def event_text(event: Any) -> str:
         "member_tier_changed": gettext("Tier changed to %(tier)s (was %(previous)s)"),
         "coupon_issued": gettext("Coupon issued: %(template)s"),
         "coupon_redeemed": gettext("Coupon used: %(template)s, %(discount)s off"),
+        "member_event_registered": gettext("On the waiting list for %(name)s")
+        if data.get("state") == "waiting" else gettext("Registered for %(name)s"),
+        "member_event_cancelled": gettext("Registration for %(name)s cancelled"),
+        "member_event_attended": gettext("Attended %(name)s"),
     }
     values = {k: data.get(k, "") for k in ("points", "reason", "ref", "tier", "previous",
-                                           "template", "discount")}
+                                           "template", "discount", "name")}
     values["previous"] = values["previous"] or "-"
     return texts[event.kind] % values
 
@@ -135,6 +139,22 @@ def _erase_coupons(person: Person) -> int:
     return int(Coupon.objects.filter(customer_id=person.customer_id).delete()[0])
 
 
+def _export_events(person: Person) -> list[dict[str, Any]]:
+    from guanxi.loyalty.models import Registration
+
+    return [jsonable({"event": r.event.name, "starts_at": r.event.starts_at,
+                      "state": r.state, "registered_at": r.queued_at,
+                      "checked_in_at": r.checked_in_at})
+            for r in Registration.objects.filter(customer_id=person.customer_id)
+            .select_related("event").order_by("pk")]
+
+
+def _erase_events(person: Person) -> int:
+    from guanxi.loyalty.models import Registration
+
+    return int(Registration.objects.filter(customer_id=person.customer_id).delete()[0])
+
+
 def _fold(survivor: Any, absorbed: Any) -> None:
     from guanxi.loyalty.services import members_fold
 
@@ -155,9 +175,16 @@ def register_loyalty() -> None:
     from guanxi.core.watchdog import register_check
     from guanxi.customers.extensions import Panel, register_panel
     from guanxi.customers.merging import MergeRule, Strategy, register_merge_rule
-    from guanxi.loyalty.models import Coupon, Member, Referral, Ticket
+    from guanxi.loyalty.models import Coupon, Member, Referral, Registration, Ticket
     from guanxi.loyalty.permissions import LoyaltyAction, register_loyalty_actions
-    from guanxi.timeline.kinds import INTERACTION, INTERNAL, SYSTEM, EventKind, register_kinds
+    from guanxi.timeline.kinds import (
+        INTERACTION,
+        INTERNAL,
+        SEGMENT,
+        SYSTEM,
+        EventKind,
+        register_kinds,
+    )
 
     register_loyalty_actions()
     own = frozenset({INTERNAL})
@@ -165,6 +192,8 @@ def register_loyalty() -> None:
                                "reference": str}
     coupon: dict[str, type] = {"coupon": int, "template": str, "valid_until": str,
                                "discount": str, "reference": str}
+    happening: dict[str, type] = {"event": int, "name": str, "state": str, "source": str,
+                                  "promoted": bool, "by": str, "points": int}
     kinds: list[tuple[str, Any, frozenset[str], dict[str, type]]] = [
              ("points_earned", _("Points earned"), own, points),
              ("points_spent", _("Points spent"), frozenset({INTERNAL, INTERACTION}), points),
@@ -174,7 +203,13 @@ def register_loyalty() -> None:
              ("member_tier_changed", _("Tier changed"), own,
               {"tier": str, "previous": str, "direction": str}),
              ("coupon_issued", _("Coupon issued"), own, coupon),
-             ("coupon_redeemed", _("Coupon used"), frozenset({INTERNAL, INTERACTION}), coupon)]
+             ("coupon_redeemed", _("Coupon used"), frozenset({INTERNAL, INTERACTION}), coupon),
+             ("member_event_registered", _("Registered for a member event"),
+              frozenset({INTERNAL, INTERACTION, SEGMENT}), happening),
+             ("member_event_cancelled", _("Member event registration cancelled"), own,
+              happening),
+             ("member_event_attended", _("Attended a member event"),
+              frozenset({INTERNAL, INTERACTION, SEGMENT}), happening)]
     register_kinds([EventKind(name, label, flags, fields, strict=True, render=event_text,
                               app="loyalty", personal=frozenset({"reason", "reference"}))
                     for name, label, flags, fields in kinds])
@@ -220,6 +255,8 @@ def register_loyalty() -> None:
                                 LoyaltyAction.ADJUST, order=6))
     register_merge_rule(MergeRule(Member, Strategy.FOLD, fold=_fold))
     register_merge_rule(MergeRule(Coupon, Strategy.MOVE))
+    # both registered for one event: the kept customer's registration stays
+    register_merge_rule(MergeRule(Registration, Strategy.KEEP_SURVIVOR, key=("event_id",)))
     # whom the absorbed customer referred moves; who referred them: the kept customer's
     # own referrer stays
     register_merge_rule(MergeRule(Ticket, Strategy.MOVE))
@@ -233,3 +270,8 @@ def register_loyalty() -> None:
         "loyalty.coupons", _("Coupons"), "loyalty", {"template": "record", "state": "record"},
         [_("Running the loyalty programme the customer joined")], _export_coupons,
         _erase_coupons))
+    register_personal_data(PersonalData(
+        "loyalty.events", _("Member event registrations"), "loyalty",
+        {"event": "record", "state": "behaviour", "checked_in_at": "behaviour"},
+        [_("Running the loyalty programme the customer joined")], _export_events,
+        _erase_events))

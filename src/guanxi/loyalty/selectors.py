@@ -23,6 +23,7 @@ from guanxi.loyalty.models import (
     Lot,
     Member,
     PendingAdjustment,
+    Registration,
     Reward,
     Tier,
 )
@@ -103,6 +104,12 @@ def coupons_of(customer: Customer, *, usable_only: bool = False) -> list[Coupon]
     if usable_only:
         qs = qs.filter(state=Coupon.State.ISSUED, valid_until__gt=timezone.now())
     return list(qs.order_by("-issued_at")[:50])
+
+
+def registrations_of_customer(customer: Customer) -> list[Registration]:
+    """The member's event registrations, newest event first."""
+    return list(Registration.objects.filter(customer_id=customer.pk).select_related("event")
+                .order_by("-event__starts_at")[:50])
 
 
 def customer_panel(actor: Actor, customer_id: int) -> dict[str, Any] | None:

@@ -15,7 +15,14 @@ from django.utils.translation import gettext as _
 from guanxi.audit.services import diff, log_action
 from guanxi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from guanxi.core.permissions import Actor, require
-from guanxi.loyalty.models import CouponTemplate, EarnRule, Programme, Reward, Tier
+from guanxi.loyalty.models import (
+    CouponTemplate,
+    EarnRule,
+    MemberEvent,
+    Programme,
+    Reward,
+    Tier,
+)
 from guanxi.loyalty.permissions import LoyaltyAction
 
 
@@ -64,9 +71,19 @@ class CouponTemplateForm(forms.ModelForm):
                    "valid_until": forms.DateTimeInput(attrs={"type": "datetime-local"})}
 
 
+class EventForm(forms.ModelForm):
+    class Meta:
+        model = MemberEvent
+        fields = ["name", "description", "location", "starts_at", "ends_at", "capacity",
+                  "points", "open_to_members"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3}),
+                   "starts_at": forms.DateTimeInput(attrs={"type": "datetime-local"}),
+                   "ends_at": forms.DateTimeInput(attrs={"type": "datetime-local"})}
+
+
 FORMS: dict[str, type[forms.ModelForm]] = {
     "programme": ProgrammeForm, "tier": TierForm, "rule": RuleForm, "reward": RewardForm,
-    "coupon": CouponTemplateForm,
+    "coupon": CouponTemplateForm, "event": EventForm,
 }
 
 
@@ -86,6 +103,10 @@ def _check(kind: str, form: forms.ModelForm) -> None:
             form.add_error("value", _("An amount above zero"))
         if data.get("kind") == "gift" and not (data.get("gift") or "").strip():
             form.add_error("gift", _("Name the gift"))
+    if kind == "event":
+        starts, ends = form.cleaned_data.get("starts_at"), form.cleaned_data.get("ends_at")
+        if starts and ends and ends <= starts:
+            form.add_error("ends_at", _("Must be after the start"))
     if kind == "rule" and form.cleaned_data.get("kind") != "campaign" and \
             not (form.cleaned_data.get("match") or "").strip():
         form.add_error("match", _("Name the category or SKU"))

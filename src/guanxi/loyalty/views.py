@@ -21,12 +21,13 @@ from django.views.decorators.http import require_POST
 from guanxi.core.errors import DomainError, FieldError, InvalidInput
 from guanxi.core.permissions import can, require, sees_masked
 from guanxi.customers.models import Customer
-from guanxi.customers.selectors import customer_get
-from guanxi.loyalty import coupons, draws, referrals, rewards, selectors, services, setup
+from guanxi.customers.selectors import customer_get, customer_search, visible_customers
+from guanxi.loyalty import coupons, draws, events, referrals, rewards, selectors, services, setup
 from guanxi.loyalty.models import (
     CouponTemplate,
     Draw,
     EarnRule,
+    MemberEvent,
     Reward,
     Tier,
 )
@@ -192,10 +193,18 @@ def customer_act(request: HttpRequest, customer_id: int) -> HttpResponse:
                                           key=f"web:{key}")
             flash.success(request, _("Coupon %(code)s issued.")
                           % {"code": coupons.code_show(coupon.code)})
+        elif what == "event":
+            event = get_object_or_404(MemberEvent, pk=request.POST.get("event") or 0)
+            registration = events.event_register(actor=request.user, event=event,
+                                                 customer=customer)
+            flash.success(request, _("On the waiting list.")
+                          if registration.state == "waiting" else _("Registered."))
         else:
             raise Http404
     except DomainError as exc:
         flash.error(request, exc.for_people())
+    if request.POST.get("back") == "loyalty":
+        return redirect("loyalty:customer", customer_id=customer.pk)
     return redirect(reverse("customers:detail", args=[customer.pk]) + "#loyalty")
 
 
@@ -214,7 +223,9 @@ def customer_loyalty(request: HttpRequest, customer_id: int) -> HttpResponse:
         "templates": CouponTemplate.objects.filter(active=True).order_by("name"),
         "key": uuid.uuid4().hex, "masked": sees_masked(request.user),
         "tree": referrals.referral_tree(customer),
-        "referral_link": referrals.referral_link(customer)})
+        "referral_link": referrals.referral_link(customer),
+        "registrations": selectors.registrations_of_customer(customer),
+        "events": events.upcoming()[:50]})
 
 
 def referral_landing(request: HttpRequest, code: str) -> HttpResponse:
@@ -273,4 +284,140 @@ def member_page(request: HttpRequest, token: str, outcome: str = "") -> HttpResp
         "customer": customer, "loyalty": selectors.member_view(customer),
         "coupons": [(c, coupons.code_show(c.code))
                     for c in selectors.coupons_of(customer, usable_only=True)],
+        "events": [dict(row, qr=mark_safe(referrals.qr_svg(  # noqa: S308 - our SVG
+            events.check_in_link_for(row["check_in"]))) if row["check_in"] else "")
+                   for row in events.for_member(customer)],
         "rewards": selectors.rewards_offered()[:20]})
+
+
+# --- member events ----------------------------------------------------------------------
+
+@login_required
+def events_page(request: HttpRequest) -> HttpResponse:
+    """Member events: coming and past, with places taken and the waiting line; managers
+    add new ones here."""
+    require(request.user, LoyaltyAction.VIEW)
+    errors: list[FieldError] = []
+    form = setup.form_for("event")
+    if request.method == "POST":
+        try:
+            event = events.event_save(actor=request.user, data=request.POST)
+            flash.success(request, _("Saved."))
+            return redirect("loyalty:event", pk=event.pk)
+        except DomainError as exc:
+            errors = exc.as_fields()
+            form = setup.form_for("event", None, request.POST)
+    now = timezone.now()
+    listed = events.with_counts(MemberEvent.objects.all())
+    return render(request, "loyalty/events.html", {
+        "coming": listed.filter(ends_at__gt=now).order_by("starts_at")[:100],
+        "past": listed.filter(ends_at__lte=now).order_by("-starts_at")[:50],
+        "form": form, "errors": errors,
+        "can_manage": can(request.user, LoyaltyAction.MANAGE)},
+        status=422 if errors else 200)
+
+
+@login_required
+def event_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """One event: who registered, who waits, who came; register a member found by name,
+    phone or number; check in by the code on the member's page; edit or call it off."""
+    require(request.user, LoyaltyAction.VIEW)
+    event = get_object_or_404(MemberEvent, pk=pk)
+    errors: list[FieldError] = []
+    form = setup.form_for("event", event)
+    if request.method == "POST":
+        what = request.POST.get("what", "")
+        try:
+            if what == "save":
+                form = setup.form_for("event", event, request.POST)
+                events.event_save(actor=request.user, data=request.POST, instance=event)
+                flash.success(request, _("Saved."))
+            elif what == "cancel_event":
+                n = events.event_cancel(actor=request.user, event=event)
+                flash.success(request, _("Event cancelled; %(n)d registrations cancelled.")
+                              % {"n": n})
+            elif what == "code":
+                code_event, customer = events.from_token(request.POST.get("code", ""))
+                if code_event.pk != event.pk:
+                    raise InvalidInput.single("code", _("This code is for another event: "
+                                                        "%(name)s") % {"name": code_event})
+                _check_in(request, event, customer)
+            elif what in ("register", "cancel", "check_in"):
+                customer = customer_get(actor=request.user,
+                                        customer_id=int(request.POST.get("customer") or 0))
+                if what == "register":
+                    registration = events.event_register(actor=request.user, event=event,
+                                                         customer=customer)
+                    flash.success(request, _("On the waiting list.")
+                                  if registration.state == "waiting" else _("Registered."))
+                elif what == "cancel":
+                    events.registration_cancel(actor=request.user, event=event,
+                                               customer=customer)
+                    flash.success(request, _("Registration cancelled."))
+                else:
+                    _check_in(request, event, customer)
+            else:
+                raise Http404
+            return redirect("loyalty:event", pk=event.pk)
+        except DomainError as exc:
+            if what == "save":
+                errors = exc.as_fields()
+            else:
+                flash.error(request, exc.for_people())
+                return redirect("loyalty:event", pk=event.pk)
+    q = request.GET.get("q", "").strip()
+    found = customer_search(actor=request.user, q=q, limit=10).items if q else []
+    return render(request, "loyalty/event.html", {
+        "event": events.event_view(event), "form": form, "errors": errors, "q": q,
+        "found": found, "registrations": events.registrations_of(event).filter(
+            customer__in=visible_customers(request.user)),
+        "can_work": can(request.user, LoyaltyAction.WORK),
+        "can_manage": can(request.user, LoyaltyAction.MANAGE)},
+        status=422 if errors else 200)
+
+
+def _check_in(request: HttpRequest, event: MemberEvent, customer: Customer) -> None:
+    events.check_in(actor=request.user, event=event, customer=customer)
+    flash.success(request, _("%(name)s checked in.") % {"name": customer})
+
+
+@login_required
+def check_in_page(request: HttpRequest, token: str) -> HttpResponse:
+    """Where the QR code on a member's page leads a member of staff: who it is and the
+    event, and the button that checks them in."""
+    require(request.user, LoyaltyAction.WORK)
+    try:
+        event, customer = events.from_token(token)
+    except DomainError as exc:
+        raise Http404 from exc
+    customer = customer_get(actor=request.user, customer_id=customer.pk)
+    if request.method == "POST":
+        try:
+            _check_in(request, event, customer)
+        except DomainError as exc:
+            flash.error(request, exc.for_people())
+        return redirect("loyalty:event", pk=event.pk)
+    registration = event.registrations.filter(customer=customer).first()
+    return render(request, "loyalty/check_in.html", {
+        "event": event, "customer": customer, "registration": registration})
+
+
+@require_POST
+def member_event(request: HttpRequest, token: str, pk: int) -> HttpResponse:
+    """The member registers for an event, or cancels, from their own page."""
+    customer = _member(token)
+    event = get_object_or_404(MemberEvent, pk=pk)
+    try:
+        if request.POST.get("what") == "cancel":
+            events.registration_cancel(actor=None, event=event, customer=customer)
+            outcome = _("Your registration is cancelled.")
+        else:
+            registration = events.event_register(actor=None, event=event, customer=customer,
+                                                 source="member")
+            outcome = (_("The event is full: you are on the waiting list, and we will let "
+                         "you know when a place frees up.")
+                       if registration.state == "waiting"
+                       else _("You are registered. Show the QR code at the door."))
+    except DomainError as exc:
+        outcome = exc.for_people()
+    return member_page(request, token, outcome=outcome)

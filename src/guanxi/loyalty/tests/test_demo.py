@@ -28,5 +28,8 @@ def test_the_demo_programme_loads_once_with_points_for_past_orders(personas):
                                                                   "白金", "钻石"]
     assert Member.objects.get(customer=customer).balance == 536
     assert Automation.objects.get(name="Birthday coupon and points").status == "active"
+    from guanxi.loyalty.models import Registration
+
+    assert Registration.objects.filter(customer=customer, state="registered").exists()
     assert demo_loyalty(actor=personas.admin) == {"members": 0, "points": 0,
                                                   "automations": 0}

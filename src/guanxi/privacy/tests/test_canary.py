@@ -178,6 +178,16 @@ def _plant(personas, django_capture_on_commit_callbacks) -> Customer:
     coupons.coupons_redeem(actor=admin, codes=[coupon.code], customer=person,
                            items=[coupons.Item("TEA", "", Decimal("20.00"))],
                            order_ref=CANARIES["coupon_ref"], idempotency_key="c3")
+    # a member event they registered for
+    from django.utils import timezone
+
+    from guanxi.loyalty import events
+
+    event = events.event_save(actor=admin, data={
+        "name": "品茶会", "capacity": 5, "points": 10, "open_to_members": "on",
+        "starts_at": timezone.localtime() + dt.timedelta(days=2),
+        "ends_at": timezone.localtime() + dt.timedelta(days=2, hours=2)})
+    events.event_register(actor=None, event=event, customer=person, source="member")
     return person
 
 
@@ -253,6 +263,8 @@ def test_export_holds_every_planted_value_and_erasure_leaves_none(
     assert CANARIES["import_bad_email"] in exported  # the import file's rows are theirs
     assert data["title"] == "我们持有的您的个人数据"
     assert "回访" in exported  # the automation they went through
+    events_part = next(s for s in data["sections"] if s["name"] == "loyalty.events")
+    assert events_part["rows"][0]["event"] == "品茶会"
     book = personal_data_xlsx(data)
     assert all(v in _file_text_bytes(book) for v in CANARIES.values())
     # and through the API, for the privacy officer only
@@ -276,6 +288,9 @@ def test_export_holds_every_planted_value_and_erasure_leaves_none(
     # what remains: the anonymous row, its orders' amounts, a receipt without the data
     person.refresh_from_db()
     assert person.erased_at is not None and person.display_name == "[erased]"
+    from guanxi.loyalty.models import Registration
+
+    assert not Registration.objects.filter(customer=person).exists()
     assert Order.objects.aggregate(t=Sum("total"))["t"] == total_before
     receipt = AuditEntry.objects.get(action="privacy.erase")
     assert receipt.extra["reason"] == "PIPL-2026-001" and receipt.customer_id == person.pk

@@ -190,6 +190,15 @@ API_CASES = [
     ("get", "/api/v1/loyalty/draws/{draw}/tickets", None, LOYALTY, 200),
     ("post", "/api/v1/loyalty/draws/{draw}/play",
      {"customer_id": "{customer}", "idempotency_key": "matrix-draw"}, LOYALTY_WORK, 200),
+    ("get", "/api/v1/loyalty/events", None, LOYALTY, 200),
+    ("get", "/api/v1/loyalty/events/{event}", None, LOYALTY, 200),
+    ("get", "/api/v1/loyalty/events/{event}/registrations", None, LOYALTY, 200),
+    ("post", "/api/v1/loyalty/events/{event}/registrations", {"customer_id": "{friend}"},
+     LOYALTY_WORK, 200),
+    ("delete", "/api/v1/loyalty/events/{event}/registrations/{customer}", None,
+     LOYALTY_WORK, 200),
+    ("post", "/api/v1/loyalty/events/{event}/check-in", {"customer_id": "{customer}"},
+     LOYALTY_WORK, 200),
     # the FAQ bot answers anyone (the public web widget)
     ("post", "/api/v1/bot/ask", {"question": "怎么退货", "language": "zh-hans"}, ANY, 200),
     ("post", "/api/v1/bot/handoff", {"conversation": "matrix-conversation",
@@ -283,6 +292,18 @@ PAGE_CASES = [
                                     "starts_at": "2026-01-01T00:00",
                                     "ends_at": "2030-01-01T00:00",
                                     "prizes": "茶杯, 1, 5\n谢谢参与, 9"}, LOYALTY_MANAGE, 302),
+    ("get", "/loyalty/events/", None, LOYALTY, 200),
+    ("post", "/loyalty/events/", {"name": "品茶会", "starts_at": "2030-01-01T10:00",
+                                  "ends_at": "2030-01-01T12:00", "capacity": "10",
+                                  "points": "5", "open_to_members": "on"},
+     LOYALTY_MANAGE, 302),
+    ("get", "/loyalty/events/{event}/", None, LOYALTY, 200),
+    ("post", "/loyalty/events/{event}/", {"what": "register", "customer": "{friend}"},
+     LOYALTY_WORK, 302),
+    ("post", "/loyalty/events/{event}/", {"what": "cancel_event"}, LOYALTY_MANAGE, 302),
+    ("get", "/loyalty/check-in/{check_in}", None, LOYALTY_WORK, 200),
+    ("post", "/loyalty/check-in/{check_in}", None, LOYALTY_WORK, 302),
+    ("post", "/member/{member_page}/events/{event}", None, ANY, 200),
     # what customers reach without an account (any role may open it too)
     ("get", "/help/", None, ANY, 200),
     ("get", "/help/a/{article}", None, ANY, 200),
@@ -437,12 +458,20 @@ def _loyalty(m, e) -> dict:
                      ends_at=timezone.now() + dt.timedelta(days=1),
                      prizes=parse_prizes("茶杯, 1, 5\n谢谢参与, 9"))
     friend = make_customer(m, full_name="朋友", owner=e.owner)
+    from guanxi.loyalty import events
+
+    event = events.event_save(actor=m, data={
+        "name": "品茶会", "capacity": 10, "points": 5, "open_to_members": "on",
+        "starts_at": timezone.localtime() + dt.timedelta(hours=1),
+        "ends_at": timezone.localtime() + dt.timedelta(hours=3)})
+    registration = events.event_register(actor=m, event=event, customer=e)
     return {"order": order.pk, "held": held[0], "held2": held[1], "pending": pending,
             "coupon_template": template.pk, "coupon_code": f'"{coupon.code}"',
             "reward": reward.pk, "rule": rule.pk, "rule_kind": "rule",
             "member_page": member_link(e).removeprefix("/member/"),
             "referral_code": f'"{code}"', "referral_code_path": code, "friend": friend.pk,
-            "draw": draw.pk}
+            "draw": draw.pk, "event": event.pk,
+            "check_in": events.check_in_token(registration)}
 
 
 def _fill(text: str, objects: dict[str, int]) -> str:

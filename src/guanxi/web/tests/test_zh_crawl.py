@@ -180,8 +180,23 @@ def _loyalty(personas, customer) -> None:
               starts_at=timezone.now() - dt.timedelta(hours=1),
               ends_at=timezone.now() + dt.timedelta(days=7),
               prizes=parse_prizes("紫砂壶, 1, 3, 0, , 680\n谢谢参与, 99"))
+    from guanxi.loyalty import events
+
+    event = events.event_save(actor=personas.manager, data={
+        "name": "品茶会", "description": "西湖龙井新茶", "location": "杭州店",
+        "capacity": 1, "points": 50, "open_to_members": "on",
+        "starts_at": timezone.localtime() + dt.timedelta(hours=2),
+        "ends_at": timezone.localtime() + dt.timedelta(hours=4)})
+    registration = events.event_register(actor=personas.manager, event=event,
+                                         customer=customer)
+    from guanxi.testing import make_customer
+
+    waiting = make_customer(personas.manager, full_name="李娜")
+    events.event_register(actor=personas.manager, event=event, customer=waiting)
     START[:] = ["/loyalty/", "/loyalty/settings/", f"/loyalty/customers/{customer.pk}/",
-                member_link(customer)]
+                member_link(customer), member_link(waiting), "/loyalty/events/",
+                f"/loyalty/events/{event.pk}/?q=李",
+                f"/loyalty/check-in/{events.check_in_token(registration)}"]
 
 
 def _desk(personas, customer) -> None:
