@@ -13,6 +13,11 @@
   expiry       points expiry and the tier review over --members members (default 1M) on
                SQLite, 10 % of them with points past their date (target <= 60 s for both,
                median of --repeat on fresh copies)
+  backfill     points for --orders existing paid orders (default 10M; 1.5 lines each, ten
+               orders per customer over three years, category, product and campaign rules,
+               five tiers with upgrades along the way) with `points_backfill` on SQLite
+               (target <= 300 s, median of --repeat on fresh copies), checked: every order
+               has its record, lots hold every balance, a second run awards nothing
 
     python bench/loyalty.py [--phase NAME] [--database sqlite|postgres] [--repeat 3]
 """
@@ -255,6 +260,115 @@ def expiry(members: int, repeat: int) -> None:
          target=0, **extra)
 
 
+BACKFILL_SETUP = """
+import datetime as dt, random
+from decimal import Decimal
+from django.db import connection, transaction
+from django.utils import timezone
+from guanxi.core.bulk import insert_objects, insert_rows
+from guanxi.customers.models import Customer, Order, OrderLine, Product
+from guanxi.loyalty.demo import TIERS
+from guanxi.loyalty.models import EarnRule, Programme, Tier
+Programme.objects.create(name="bench", expiry_days=730)
+for name, threshold, multiplier, birthday, benefits in TIERS:
+    Tier.objects.create(name=name, threshold=threshold, multiplier=Decimal(multiplier))
+now = timezone.now()
+EarnRule.objects.create(name="tea", kind="category", match="茶叶", multiplier=2)
+EarnRule.objects.create(name="lj", kind="product", match="SKU-1", multiplier=3)
+EarnRule.objects.create(name="double", kind="campaign", match="", multiplier=2,
+                        starts_at=now - dt.timedelta(days=60), ends_at=now - dt.timedelta(days=30))
+rng = random.Random(7)
+products = [Product.objects.create(sku=f"SKU-{{i}}", name=f"商品{{i}}", price=Decimal(10 + i),
+                                   category=rng.choice(["茶叶", "茶具", ""]))
+            for i in range(50)]
+N = {orders}
+C = max(1, N // 10)
+for start in range(0, C, 50_000):
+    n = min(50_000, C - start)
+    with transaction.atomic():
+        insert_objects(Customer, [{{"display_name": f"会员{{start + i}}", "family_name": "会",
+                                   "given_name": "员", "updated_at": now, "region": "",
+                                   "occupation": "", "preferred_channel": ""}}
+                                  for i in range(n)])
+first = Customer.objects.order_by("pk").values_list("pk", flat=True)[0]
+adapt = connection.ops.adapt_datetimefield_value
+money = lambda v: connection.ops.adapt_decimalfield_value(v, 14, 2)
+line_id = 1
+CH = 100_000
+for start in range(0, N, CH):
+    orders, lines = [], []
+    for oid in range(start + 1, min(start + CH, N) + 1):
+        customer = first + rng.randrange(C)
+        placed = now - dt.timedelta(minutes=rng.randrange(3 * 365 * 24 * 60))
+        total = Decimal(0)
+        for _ in range(1 if rng.random() < 0.5 else 2):
+            p = products[rng.randrange(50)]
+            q = rng.randint(1, 3)
+            amount = p.price * q
+            total += amount
+            lines.append((line_id, oid, p.pk, p.sku, p.name, q, money(p.price), money(amount)))
+            line_id += 1
+        orders.append((oid, customer, "", "web", "", "CNY", "paid", money(total), adapt(placed),
+                       adapt(placed), adapt(placed)))
+    with transaction.atomic():
+        insert_rows("customers_order", ["id", "customer_id", "external_id", "channel", "store",
+                                        "currency", "status", "total", "placed_at",
+                                        "created_at", "updated_at"], orders)
+        insert_rows("customers_orderline", ["id", "order_id", "product_id", "sku", "name",
+                                            "quantity", "unit_price", "line_total"], lines)
+print(Order.objects.count(), OrderLine.objects.count())
+"""
+
+BACKFILL_RUN = """
+import time
+from django.db.models import Sum
+from guanxi.customers.models import Order
+from guanxi.loyalty.backfill import points_backfill
+from guanxi.loyalty.models import Lot, Member, OrderPoints
+t = time.perf_counter()
+counts = points_backfill()
+elapsed = time.perf_counter() - t
+again = points_backfill()["orders"]
+records = OrderPoints.objects.count()
+paid = Order.objects.filter(status="paid").count()
+lots = Lot.objects.aggregate(s=Sum("remaining"))["s"] or 0
+balances = Member.objects.aggregate(s=Sum("balance"))["s"] or 0
+print(elapsed, counts["orders"], counts["points"], counts["members"], again, paid - records,
+      lots - balances)
+"""
+
+
+def backfill(orders: int, repeat: int) -> None:
+    with tempfile.TemporaryDirectory() as var:
+        seeded = Path(var) / "seed.sqlite3"
+        env = {**os.environ, "GUANXI_VAR_DIR": var, "DATABASE_URL": f"sqlite:///{seeded}"}
+        _run(["migrate", "--verbosity", "0"], env)
+        start = time.perf_counter()
+        _run(["shell", "-c", BACKFILL_SETUP.format(orders=orders)], env)
+        setup = time.perf_counter() - start
+        runs = []
+        for i in range(repeat):
+            copy = Path(var) / f"run{i}.sqlite3"
+            shutil.copy(seeded, copy)
+            out = _run(["shell", "-c", BACKFILL_RUN],
+                       {**env, "DATABASE_URL": f"sqlite:///{copy}"}).strip().splitlines()[-1]
+            runs.append([float(v) for v in out.split()])
+            copy.unlink()
+    seconds = statistics.median(r[0] for r in runs)
+    extra = {"orders": orders, "database": "sqlite", "setup_s": round(setup, 1),
+             "runs": [round(r[0], 1) for r in runs]}
+    emit("loyalty_backfill", round(seconds, 1), "s", target=300,
+         awarded_orders=int(runs[0][1]), points=int(runs[0][2]), members=int(runs[0][3]),
+         **extra)
+    emit("loyalty_backfill_rate", round(orders / seconds), "orders/s", **extra)
+    emit("loyalty_backfill_second_run_orders", int(max(r[4] for r in runs)), "orders",
+         target=0, **extra)
+    emit("loyalty_backfill_orders_without_record", int(max(r[5] for r in runs)), "orders",
+         target=0, **extra)
+    emit("loyalty_backfill_lots_minus_balances", int(max(abs(r[6]) for r in runs)), "points",
+         target=0, **extra)
+
+
 def lottery_phase(draws: int) -> None:
     import hashlib
     import secrets
@@ -302,7 +416,9 @@ def lottery_phase(draws: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--phase", choices=("concurrency", "lottery", "expiry"), default=None)
+    ap.add_argument("--phase", choices=("concurrency", "lottery", "expiry", "backfill"),
+                    default=None)
+    ap.add_argument("--orders", type=int, default=10_000_000)
     ap.add_argument("--draws", type=int, default=1_000_000)
     ap.add_argument("--database", choices=("sqlite", "postgres", "both"), default="both")
     ap.add_argument("--requests", type=int, default=10_000)
@@ -318,6 +434,8 @@ def main() -> None:
         lottery_phase(args.draws)
     if args.phase in (None, "expiry"):
         expiry(args.members, args.repeat)
+    if args.phase in (None, "backfill"):
+        backfill(args.orders, args.repeat)
 
 
 if __name__ == "__main__":

@@ -132,3 +132,27 @@ def _copy_into(cursor: Any, table: str, columns: Sequence[str],
     with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def reserve_ids(model: Any, count: int) -> list[int]:
+    """`count` primary keys for rows of `model` that the caller inserts itself with
+    insert_rows (so rows of other tables can point at them before they are written). On
+    PostgreSQL they come from the table's sequence; on SQLite past both the largest id
+    and the AUTOINCREMENT counter — the caller's transaction holds the single write lock,
+    so no one else takes them."""
+    if count <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, %s)) "
+                           "FROM generate_series(1, %s)", [table, model._meta.pk.column, count])
+            return [row[0] for row in cursor.fetchall()]
+        if not connection.in_atomic_block:
+            raise RuntimeError("reserve_ids needs the caller's transaction (the write lock)")
+        cursor.execute(f"SELECT MAX({model._meta.pk.column}) FROM {table}")
+        largest = cursor.fetchone()[0] or 0
+        cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        row = cursor.fetchone()
+        start = max(largest, row[0] if row else 0) + 1
+    return list(range(start, start + count))

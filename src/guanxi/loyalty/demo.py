@@ -13,8 +13,7 @@ from django.utils.translation import gettext as _
 from guanxi.automation.models import Automation
 from guanxi.automation.services import automation_publish, automation_save
 from guanxi.core.permissions import Actor
-from guanxi.customers.models import Customer, Order, OrderStatus
-from guanxi.loyalty import services
+from guanxi.customers.models import Customer
 from guanxi.loyalty.models import CouponTemplate, EarnRule, Member, Programme, Reward, Tier
 
 TIERS = [("普通", 0, "1", 0, "每消费 1 元得 1 积分"),
@@ -79,9 +78,8 @@ def demo_loyalty(*, actor: Actor) -> dict[str, Any]:
                     "config": {"reason": _("Birthday")}}])
         automation_publish(actor=actor, automation=automation)
         automations = 1
-    points = 0
-    for order in (Order.objects.filter(status=OrderStatus.PAID).select_related("customer")
-                  .order_by("placed_at", "pk")):
-        points += services.points_earn_order(order=order)
+    from guanxi.loyalty.backfill import points_backfill
+
+    points = points_backfill(actor=actor)["points"]
     return {"members": Member.objects.count(), "points": points,
             "automations": automations}

@@ -1,5 +1,7 @@
-"""`guanxi loyalty expire|review`: run the nightly expiry or tier review now, with a
-progress bar (the worker runs both each night)."""
+"""`guanxi loyalty expire|review|backfill`: run the nightly expiry or tier review now, or
+give every paid order without points its points (after the programme is set up over an
+existing order history), with a progress bar (the worker runs expiry and review each
+night)."""
 
 from __future__ import annotations
 
@@ -8,20 +10,26 @@ from tqdm import tqdm
 
 
 class Command(BaseCommand):
-    help = "Expire points past their date, or review every member's tier, now."
+    help = ("Expire points past their date, review every member's tier, or award points "
+            "for past orders, now.")
 
     def add_arguments(self, parser):
-        parser.add_argument("job", choices=("expire", "review"))
+        parser.add_argument("job", choices=("expire", "review", "backfill"))
 
     def handle(self, *args, job, **options):
+        from guanxi.loyalty.backfill import points_backfill
         from guanxi.loyalty.jobs import points_expire, tiers_review
 
-        with tqdm(unit="members", disable=None) as bar:
+        with tqdm(unit="customers" if job == "backfill" else "members", disable=None) as bar:
             def progress(done: int, total: int) -> None:
                 bar.total = total
                 bar.update(done - bar.n)
 
-            if job == "expire":
+            if job == "backfill":
+                counts = points_backfill(progress=progress)
+                self.stdout.write("{points} points for {orders} orders of {members} members."
+                                  .format(**counts))
+            elif job == "expire":
                 points = points_expire(progress=progress)
                 self.stdout.write(f"{points} points expired.")
             else:
