@@ -169,7 +169,7 @@ def draw_view(draw: Draw, *, now: dt.datetime | None = None) -> dict[str, Any]:
     return {"id": draw.pk, "name": draw.name, "cost": draw.cost,
             "per_member": draw.per_member, "starts_at": draw.starts_at,
             "ends_at": draw.ends_at, "open": draw.starts_at <= now < draw.ends_at,
-            "commitment": draw.commitment,
+            "commitment": draw.commitment, "tickets": draw.tickets,
             "seed": draw.seed if now >= draw.ends_at else None,
             "prizes": [{"name": p.name, "odds": round(o, 6), "percent": f"{o * 100:.4g}",
                         "stock": p.stock,

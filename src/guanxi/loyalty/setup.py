@@ -17,10 +17,12 @@ from guanxi.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from guanxi.core.permissions import Actor, require
 from guanxi.loyalty.models import (
     CouponTemplate,
+    Draw,
     EarnRule,
     MemberEvent,
     Programme,
     Reward,
+    Ticket,
     Tier,
 )
 from guanxi.loyalty.permissions import LoyaltyAction
@@ -138,7 +140,8 @@ def setup_save(*, actor: Actor, kind: str, data: Mapping[str, Any], instance: An
     return obj
 
 
-MODELS = {"tier": Tier, "rule": EarnRule, "reward": Reward, "coupon": CouponTemplate}
+MODELS: dict[str, Any] = {"tier": Tier, "rule": EarnRule, "reward": Reward,
+                          "coupon": CouponTemplate, "draw": Draw}
 
 
 def setup_delete(*, actor: Actor, kind: str, pk: int) -> None:
@@ -147,6 +150,10 @@ def setup_delete(*, actor: Actor, kind: str, pk: int) -> None:
     obj = model._default_manager.filter(pk=pk).first() if model else None
     if obj is None:
         raise NotFound(_("Not found"))
+    if kind == "draw" and Ticket.objects.filter(draw=obj).exists():
+        # the tickets and the revealed seed are the lottery's public record
+        raise Conflict(_("Members have drawn in %(name)s: it stays, for the record of "
+                         "every result") % {"name": obj})
     with transaction.atomic():
         try:
             obj.delete()

@@ -120,3 +120,25 @@ def test_the_api_and_the_member_page(client, programme, personas):
     client.post(f"{link}/draw/{draw.pk}", {"key": "tap"})  # a double tap draws once
     assert Ticket.objects.filter(draw=draw, customer=customer).count() == before + 1
     assert client.post(f"{link[:-2]}xx/draw/{draw.pk}", {"key": "z"}).status_code == 404
+
+
+def test_a_lottery_without_tickets_can_be_deleted_one_with_tickets_stays(client, programme,
+                                                                        personas):
+    from guanxi.core.errors import Conflict
+    from guanxi.loyalty.setup import setup_delete
+
+    unused = _draw(personas)
+    played = _draw(personas)
+    customer = make_customer(personas.admin, full_name="甲")
+    services.points_award(actor=None, customer=customer, points=100, reason="x")
+    draws.draw_play(actor=personas.service, customer=customer, draw=played,
+                    idempotency_key="once")
+    client.force_login(personas.manager)
+    page = client.get("/loyalty/settings/").content.decode()
+    assert f"/loyalty/settings/draw/{unused.pk}/delete" in page
+    assert f"/loyalty/settings/draw/{played.pk}/delete" not in page
+    client.post(f"/loyalty/settings/draw/{unused.pk}/delete")
+    assert not Draw.objects.filter(pk=unused.pk).exists()
+    with pytest.raises(Conflict):
+        setup_delete(actor=personas.manager, kind="draw", pk=played.pk)
+    assert Ticket.objects.filter(draw=played).count() == 1
