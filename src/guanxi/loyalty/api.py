@@ -398,7 +398,7 @@ class DrawOut(Schema):
     prizes: list[PrizeOut]
 
 
-class TicketOut(Schema):
+class DrawTicketOut(Schema):
     seq: int
     customer_id: int
     prize: int | None = Field(description="The prize's position in the table, or none")
@@ -429,7 +429,7 @@ def draw_get(request: HttpRequest, draw_id: Id) -> Any:
     return draws.draw_view(get_object_or_404(Draw, pk=draw_id))
 
 
-@router.get("/loyalty/draws/{draw_id}/tickets", response=list[TicketOut],
+@router.get("/loyalty/draws/{draw_id}/tickets", response=list[DrawTicketOut],
             summary="Every ticket, to replay with the revealed seed")
 def draw_tickets(request: HttpRequest, draw_id: Id) -> Any:
     require(request.user, LoyaltyAction.VIEW)
@@ -447,7 +447,7 @@ def draw_play(request: HttpRequest, draw_id: Id, payload: PlayIn) -> Any:
 
 # --- member events ----------------------------------------------------------------------
 
-class EventOut(Schema):
+class MemberEventOut(Schema):
     id: int
     name: str
     description: str
@@ -488,7 +488,7 @@ def _event(event_id: int) -> MemberEvent:
     return get_object_or_404(MemberEvent, pk=event_id)
 
 
-@router.get("/loyalty/events", response=list[EventOut],
+@router.get("/loyalty/events", response=list[MemberEventOut],
             summary="Member events that have not ended (past ones with past=true)")
 def events_list(request: HttpRequest, past: bool = False) -> Any:
     require(request.user, LoyaltyAction.VIEW)
@@ -500,7 +500,7 @@ def events_list(request: HttpRequest, past: bool = False) -> Any:
     return [events.event_view(e) for e in listed[:100]]
 
 
-@router.get("/loyalty/events/{event_id}", response=EventOut, summary="A member event")
+@router.get("/loyalty/events/{event_id}", response=MemberEventOut, summary="A member event")
 def event_get(request: HttpRequest, event_id: Id) -> Any:
     require(request.user, LoyaltyAction.VIEW)
     return events.event_view(_event(event_id))

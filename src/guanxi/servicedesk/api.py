@@ -77,7 +77,7 @@ class MessageIn(Schema):
                           "409 (collision) instead of replying")
 
 
-class MessageOut(Schema):
+class TicketMessageOut(Schema):
     id: int
     kind: str
     author_id: int | None
@@ -220,14 +220,14 @@ def tickets_update(request: HttpRequest, ticket_id: Id, payload: TicketPatch) ->
     return ticket
 
 
-@router.get("/tickets/{ticket_id}/messages", response=list[MessageOut],
+@router.get("/tickets/{ticket_id}/messages", response=list[TicketMessageOut],
             summary="A ticket's messages and internal notes")
 def ticket_messages(request: HttpRequest, ticket_id: Id) -> Any:
     return selectors.mask_texts(request.user, _ticket(request, ticket_id).messages.all(),
                                 "body")
 
 
-@router.post("/tickets/{ticket_id}/messages", response={201: MessageOut},
+@router.post("/tickets/{ticket_id}/messages", response={201: TicketMessageOut},
              summary="Reply to the customer, or add an internal note")
 def ticket_message_add(request: HttpRequest, ticket_id: Id, payload: MessageIn) -> Any:
     ticket = _ticket(request, ticket_id)

@@ -67,3 +67,23 @@ def test_api_conforms_for_the_admin(case, world):
           suppress_health_check=list(HealthCheck))
 def test_api_conforms_for_every_other_role(case, role, world):
     _check(case, world.by_role(role))
+
+
+def test_no_two_api_schemas_share_a_name():
+    """django-ninja names an OpenAPI component after the schema class: a second class
+    with the same name replaces the first in the document, and clients (and this run)
+    validate one endpoint's answers against another's shape. Loyalty's EventOut hid the
+    timeline's; engagement's and the service desk's MessageOut, and the lottery's and the
+    service desk's TicketOut, had clashed unnoticed."""
+    from ninja import Schema
+
+    def walk(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from walk(sub)
+
+    modules: dict[str, set[str]] = {}
+    for cls in walk(Schema):
+        if cls.__module__.startswith("guanxi."):
+            modules.setdefault(cls.__name__, set()).add(cls.__module__)
+    assert {name: found for name, found in modules.items() if len(found) > 1} == {}
