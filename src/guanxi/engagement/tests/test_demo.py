@@ -31,7 +31,10 @@ def test_the_demo_messaging_loads_once_and_sends(personas):
     # no quiet hours in the test, whatever the hour the suite runs at
     ChannelSetup.objects.update(quiet_start="00:00", quiet_end="00:00")
     cursor_open(CONSUMER)
-    today = timezone.localdate()
+    # the birthday step runs at 09:00 local time on the day: before nine (from 16:00 UTC
+    # for Shanghai) it would be waiting, so the scan is of yesterday's birthdays then
+    local = timezone.localtime()
+    today = local.date() if local.time() >= dt.time(9, 0) else local.date() - dt.timedelta(1)
     born = today.replace(year=1990) if (today.month, today.day) != (2, 29) \
         else dt.date(1992, 2, 29)
     new = make_customer(admin, full_name="王芳", family_name="王", given_name="芳",
