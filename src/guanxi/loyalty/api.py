@@ -21,7 +21,6 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import Field, Router, Schema
 from ninja.responses import Status
@@ -492,11 +491,7 @@ def _event(event_id: int) -> MemberEvent:
             summary="Member events that have not ended (past ones with past=true)")
 def events_list(request: HttpRequest, past: bool = False) -> Any:
     require(request.user, LoyaltyAction.VIEW)
-    if past:
-        listed = events.with_counts(MemberEvent.objects.filter(ends_at__lte=timezone.now())
-                                    .order_by("-starts_at"))
-    else:
-        listed = events.upcoming()
+    listed = events.past() if past else events.upcoming()
     return [events.event_view(e) for e in listed[:100]]
 
 
@@ -540,11 +535,7 @@ def event_unregister(request: HttpRequest, event_id: Id, customer_id: Id) -> Any
 def event_check_in(request: HttpRequest, event_id: Id, payload: CheckInIn) -> Any:
     event = _event(event_id)
     if payload.code:
-        code_event, customer = events.from_token(payload.code)
-        if code_event.pk != event.pk:
-            raise InvalidInput.single("code", _("This code is for another event: %(name)s")
-                                      % {"name": code_event})
-        customer = _customer(request, customer.pk)
+        customer = _customer(request, events.customer_for_code(event, payload.code).pk)
     elif payload.customer_id:
         customer = _customer(request, payload.customer_id)
     else:

@@ -55,7 +55,7 @@ from guanxi.loyalty.models import (
 )
 from guanxi.loyalty.services import (
     QUALIFYING_KINDS,
-    _entry_tier,
+    entry_tier,
     programme_get,
     qualifying_since,
     tiers_ranked,
@@ -103,7 +103,7 @@ def _plan() -> _Plan:
     prog = programme_get()
     now = timezone.now()
     tiers, rank = tiers_ranked()
-    entry = _entry_tier()
+    entry = entry_tier()
     active = list(EarnRule.objects.filter(active=True).order_by("-multiplier", "pk"))
     return _Plan(
         rate=prog.points_per_unit,
@@ -160,6 +160,7 @@ def _members(plan: _Plan, lo: int, hi: int, customer_ids: set[int]) -> dict[int,
         query = query.select_for_update().order_by("pk")
     members = {m[1]: _Member(m[0], m[1], m[2], m[3], m[4], Decimal(0))
                for m in query.values_list("pk", "customer_id", "tier_id", "balance", "debt")}
+    by_pk = {m.pk: m for m in members.values()}
     for m in members.values():
         m.first_tier = m.tier_id
     if plan.spend:
@@ -170,7 +171,6 @@ def _members(plan: _Plan, lo: int, hi: int, customer_ids: set[int]) -> dict[int,
         for customer_id, total in spent:
             members[customer_id].qualifying = Decimal(total or 0)
     else:
-        by_pk = {m.pk: m for m in members.values()}
         earned = (Journal.objects.filter(member_id__in=by_pk, created_at__gte=plan.since,
                                          kind__in=QUALIFYING_KINDS)
                   .values("member_id").annotate(s=Sum("points"))
@@ -178,7 +178,6 @@ def _members(plan: _Plan, lo: int, hi: int, customer_ids: set[int]) -> dict[int,
         for member_id, total in earned:
             by_pk[member_id].qualifying = Decimal(total or 0)
     if plan.cap_day:
-        by_pk = {m.pk: m for m in members.values()}
         for member_id, at, points in Journal.objects.filter(
                 member_id__in=by_pk, kind=JournalKind.EARN).values_list(
                 "member_id", "created_at", "points"):

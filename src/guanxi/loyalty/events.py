@@ -43,6 +43,14 @@ def _locked(event: MemberEvent) -> MemberEvent:
     return MemberEvent.objects.select_for_update().get(pk=event.pk)
 
 
+def _locked_open(event: MemberEvent) -> MemberEvent:
+    """The event's row, locked; a cancelled event takes no registration or check-in."""
+    event = _locked(event)
+    if event.cancelled_at:
+        raise Conflict(_("This event has been cancelled"))
+    return event
+
+
 def _taken(event: MemberEvent) -> int:
     return Registration.objects.filter(event=event, state__in=HOLDING).count()
 
@@ -111,9 +119,7 @@ def event_register(*, actor: Actor, event: MemberEvent, customer: Customer,
         require(actor, LoyaltyAction.WORK)
     now = timezone.now()
     with transaction.atomic():
-        event = _locked(event)
-        if event.cancelled_at:
-            raise Conflict(_("This event has been cancelled"))
+        event = _locked_open(event)
         if now >= event.ends_at:
             raise Conflict(_("This event is over"))
         if actor is None and not event.open_to_members:
@@ -170,9 +176,7 @@ def check_in(*, actor: Actor, event: MemberEvent, customer: Customer) -> Registr
     require(actor, LoyaltyAction.WORK)
     now = timezone.now()
     with transaction.atomic():
-        event = _locked(event)
-        if event.cancelled_at:
-            raise Conflict(_("This event has been cancelled"))
+        event = _locked_open(event)
         if now < event.starts_at - dt.timedelta(hours=12) or now > event.ends_at + \
                 dt.timedelta(hours=12):
             raise Conflict(_("Check-in is open from 12 hours before the event until 12 "
@@ -227,6 +231,16 @@ def from_token(token: str) -> tuple[MemberEvent, Customer]:
     return event, customer
 
 
+def customer_for_code(event: MemberEvent, code: str) -> Customer:
+    """The member a check-in code typed or scanned at `event`'s door stands for; a code
+    of another event is refused."""
+    code_event, customer = from_token(code)
+    if code_event.pk != event.pk:
+        raise InvalidInput.single("code", _("This code is for another event: %(name)s")
+                                  % {"name": code_event})
+    return customer
+
+
 # --- reading ----------------------------------------------------------------------------
 
 def with_counts(events: Any) -> Any:
@@ -261,6 +275,12 @@ def registration_view(registration: Registration) -> dict[str, Any]:
             "state": registration.state, "source": registration.source,
             "waiting_position": waiting_position,
             "checked_in_at": registration.checked_in_at}
+
+
+def past(now: dt.datetime | None = None) -> Any:
+    """Events that have ended, the latest first, with their counts."""
+    return with_counts(MemberEvent.objects.filter(ends_at__lte=now or timezone.now())
+                       .order_by("-starts_at"))
 
 
 def upcoming(now: dt.datetime | None = None) -> Any:

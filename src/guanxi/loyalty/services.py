@@ -67,7 +67,7 @@ def qualifying_since(prog: Programme, now: dt.datetime) -> dt.datetime:
     return now - dt.timedelta(days=round(prog.qualify_months * 30.44))
 
 
-def _entry_tier() -> Tier | None:
+def entry_tier() -> Tier | None:
     return Tier.objects.filter(threshold__lte=0).order_by("-threshold", "pk").first()
 
 
@@ -78,7 +78,7 @@ def member_enrol(customer: Customer) -> Member:
         return member
     with transaction.atomic():
         member, _created = Member.objects.get_or_create(
-            customer_id=customer.pk, defaults={"tier": _entry_tier()})
+            customer_id=customer.pk, defaults={"tier": entry_tier()})
     return member
 
 

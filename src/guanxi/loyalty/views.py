@@ -308,10 +308,10 @@ def events_page(request: HttpRequest) -> HttpResponse:
             errors = exc.as_fields()
             form = setup.form_for("event", None, request.POST)
     now = timezone.now()
-    listed = events.with_counts(MemberEvent.objects.all())
     return render(request, "loyalty/events.html", {
-        "coming": listed.filter(ends_at__gt=now).order_by("starts_at")[:100],
-        "past": listed.filter(ends_at__lte=now).order_by("-starts_at")[:50],
+        "coming": events.with_counts(MemberEvent.objects.filter(ends_at__gt=now))
+        .order_by("starts_at")[:100],
+        "past": events.past(now)[:50],
         "form": form, "errors": errors,
         "can_manage": can(request.user, LoyaltyAction.MANAGE)},
         status=422 if errors else 200)
@@ -337,11 +337,8 @@ def event_page(request: HttpRequest, pk: int) -> HttpResponse:
                 flash.success(request, _("Event cancelled; %(n)d registrations cancelled.")
                               % {"n": n})
             elif what == "code":
-                code_event, customer = events.from_token(request.POST.get("code", ""))
-                if code_event.pk != event.pk:
-                    raise InvalidInput.single("code", _("This code is for another event: "
-                                                        "%(name)s") % {"name": code_event})
-                _check_in(request, event, customer)
+                _check_in(request, event,
+                          events.customer_for_code(event, request.POST.get("code", "")))
             elif what in ("register", "cancel", "check_in"):
                 customer = customer_get(actor=request.user,
                                         customer_id=int(request.POST.get("customer") or 0))
